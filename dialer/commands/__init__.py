@@ -1,0 +1,1 @@
+"""The admin commands behind ``dialer``: one module per group of subcommands."""

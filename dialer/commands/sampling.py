@@ -1,0 +1,264 @@
+"""``dialer frame make|import``, ``dialer quotas``, ``dialer release``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import shutil
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from dialer.frame_import import ImportReport, import_frame
+from dialer.store.db import connect
+from dialer.store.quotas import CellCounts, load_counts
+from dialer.store.releases import ReleaseResult, make_release, plan_release
+from dialer.store.waves import ensure_wave
+from sampling.margins import load_margins
+from sampling.release import thin_cells
+from sampling.survey import Survey, load_survey
+from sampling.synth import synthesize
+
+CITIES = {"la-spezia": "la_spezia"}
+PROGRESS_FROM_LINES = 100_000  # about two seconds of validation: show a bar past this
+
+# Tables are wide: outside a terminal (logs, CI) do not squeeze them into 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 160)
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the sampling subcommands."""
+    frame = sub.add_parser("frame", help="make or import a sample frame")
+    frame_sub = frame.add_subparsers(dest="frame_command", required=True)
+
+    make = frame_sub.add_parser("make", help="build a synthetic frame for a city's margins")
+    make.add_argument("--out-dir", type=Path, required=True, help="where to write the files")
+    make.add_argument("--city", choices=sorted(CITIES), default="la-spezia")
+    make.add_argument("--rows", type=int, default=20_000, help="good rows in the frame")
+    make.add_argument("--seed", type=int, default=1)
+    make.add_argument("--wrong-share", type=float, default=0.08, help="rows with a wrong attribute")
+    make.add_argument(
+        "--malformed", type=int, default=12, help="bad rows to show the reject report"
+    )
+    make.add_argument("--dnc-share", type=float, default=0.005, help="share put on do-not-call")
+    make.set_defaults(handler=_frame_make)
+
+    imp = frame_sub.add_parser("import", help="import a frame CSV into the survey's wave")
+    _survey_args(imp)
+    imp.add_argument("frame", type=Path, help="the frame CSV (UTF-8, with a header)")
+    imp.add_argument("--dnc", type=Path, action="append", default=[], help="do-not-call list")
+    imp.set_defaults(handler=_frame_import)
+
+    quotas = sub.add_parser("quotas", help="the quota design and the fill per cell")
+    _survey_args(quotas)
+    quotas.set_defaults(handler=_quotas)
+
+    release = sub.add_parser("release", help="draw and release the next replicate")
+    _survey_args(release)
+    release.add_argument("--seed", type=int, help="seed for the draw (default: a fresh one)")
+    release.set_defaults(handler=_release)
+
+
+def _survey_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--survey", type=Path, required=True, help="the survey definition (TOML)")
+    parser.add_argument("--db", type=Path, default=Path("dialer.sqlite"), help="the store file")
+
+
+@dataclass(frozen=True, slots=True)
+class MadeFrame:
+    survey: Path
+    frame: Path
+    dnc: Path
+
+
+def make_frame(args: argparse.Namespace) -> MadeFrame:
+    """Write survey.toml, margins.csv, frame.csv and dnc.txt for a city into ``out_dir``."""
+    out: Path = args.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    data = resources.files("sampling") / "data" / CITIES[args.city]
+    for name in ("survey.toml", "margins.csv"):
+        with resources.as_file(data / name) as source:
+            shutil.copyfile(source, out / name)
+    survey = load_survey(out / "survey.toml")
+    population = load_margins(survey.margins_path, survey.grid)
+    frame = synthesize(
+        survey.grid,
+        population,
+        args.rows,
+        np.random.default_rng(args.seed),
+        args.wrong_share,
+        args.malformed,
+        args.dnc_share,
+    )
+    (out / "frame.csv").write_text(frame.csv_text(), encoding="utf-8")
+    (out / "dnc.txt").write_text(frame.dnc_text(), encoding="utf-8")
+    return MadeFrame(out / "survey.toml", out / "frame.csv", out / "dnc.txt")
+
+
+def _frame_make(args: argparse.Namespace) -> int:
+    made = make_frame(args)
+    console.print(
+        f"wrote {made.frame} ({args.rows} rows + {args.malformed} malformed), {made.dnc}, "
+        f"{made.survey} and its margins"
+    )
+    return 0
+
+
+def _frame_import(args: argparse.Namespace) -> int:
+    survey = load_survey(args.survey)
+    report = asyncio.run(_import_with_progress(args.db, survey, args.frame, args.dnc))
+    print_import(report)
+    print_quotas(survey, asyncio.run(_counts(args.db, survey)), thin_only=True)
+    return 0
+
+
+async def _import_with_progress(
+    db: Path, survey: Survey, frame: Path, dnc: list[Path]
+) -> ImportReport:
+    with Progress(
+        TextColumn("importing {task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f} rows"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(frame.name, visible=False)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, visible=total >= PROGRESS_FROM_LINES)
+
+        return await import_frame(db, survey, frame, dnc, progress)
+
+
+def print_import(report: ImportReport) -> None:
+    s = report.summary
+    table = Table(title="frame import", show_header=False)
+    table.add_row("rows read", f"{s.read:,}")
+    table.add_row("imported", f"{s.imported:,}")
+    table.add_row("already in the frame", f"{s.already_in_frame:,}")
+    table.add_row("rejected", f"{s.rejected_total:,}")
+    for reason, count in s.rejected.items():
+        table.add_row(f"  {reason}", f"{count:,}")
+    console.print(table)
+    console.print(f"rejects written to {report.rejects_path}")
+
+
+async def _counts(db_path: Path, survey: Survey) -> CellCounts:
+    population = load_margins(survey.margins_path, survey.grid)
+    async with connect(db_path) as db:
+        wave = await ensure_wave(db, survey, population)
+        return await load_counts(db, survey, wave)
+
+
+def _quotas(args: argparse.Namespace) -> int:
+    survey = load_survey(args.survey)
+    print_quotas(survey, asyncio.run(_counts(args.db, survey)))
+    return 0
+
+
+def print_quotas(survey: Survey, counts: CellCounts, thin_only: bool = False) -> None:
+    """The design and fill per cell; with ``thin_only``, just the cells the frame cannot fill."""
+    plan = plan_release(counts, survey)
+    supply = counts.available + counts.released
+    thin = thin_cells(plan.need, plan.expected_yield, supply)
+    if thin_only:
+        if thin.any():
+            names = ", ".join(str(k) for k, t in zip(survey.grid.keys(), thin, strict=True) if t)
+            console.print(f"[yellow]thin cells (frame too small at the expected yield): {names}")
+        return
+    table = Table(title=f"{survey.name} wave {survey.wave}: quotas")
+    for column in ("cell", "population", "target", "completes", "in progress", "fill"):
+        table.add_column(column, justify="right")
+    for column in ("frame", "available", "released", "yield", "status"):
+        table.add_column(column, justify="right")
+    for i, key in enumerate(survey.grid.keys()):
+        target = int(counts.target[i])
+        fill = f"{counts.completes[i] / target:.0%}" if target else "-"
+        status = "closed" if counts.completes[i] >= target else "open"
+        if thin[i]:
+            status += " THIN"
+        table.add_row(
+            str(key),
+            f"{counts.population[i]:,}",
+            str(target),
+            str(counts.completes[i]),
+            str(counts.in_progress[i]),
+            fill,
+            f"{counts.frame_total[i]:,}",
+            f"{counts.available[i]:,}",
+            f"{counts.released[i]:,}",
+            f"{plan.expected_yield[i]:.3f}",
+            status,
+        )
+    table.add_section()
+    total = int(counts.target.sum())
+    table.add_row(
+        "total",
+        f"{counts.population.sum():,}",
+        str(total),
+        str(counts.completes.sum()),
+        str(counts.in_progress.sum()),
+        f"{counts.completes.sum() / total:.0%}" if total else "-",
+        f"{counts.frame_total.sum():,}",
+        f"{counts.available.sum():,}",
+        f"{counts.released.sum():,}",
+        "",
+        f"{int((counts.completes >= counts.target).sum())} closed",
+    )
+    console.print(table)
+
+
+def _release(args: argparse.Namespace) -> int:
+    survey = load_survey(args.survey)
+    seed = args.seed if args.seed is not None else secrets.randbits(63)
+    result = asyncio.run(release(args.db, survey, seed))
+    print_release(survey, result)
+    return 0
+
+
+async def release(db_path: Path, survey: Survey, seed: int) -> ReleaseResult:
+    population = load_margins(survey.margins_path, survey.grid)
+    async with connect(db_path) as db:
+        wave = await ensure_wave(db, survey, population)
+        return await make_release(db, survey, wave, seed)
+
+
+def print_release(survey: Survey, result: ReleaseResult) -> None:
+    table = Table(title=f"release {result.release_id} (seed {result.seed})")
+    for column in ("cell", "need", "yield", "outstanding", "available", "requested", "drawn"):
+        table.add_column(column, justify="right")
+    plan = result.plan
+    for i, key in enumerate(survey.grid.keys()):
+        if plan.requested[i] == 0 and plan.need[i] == 0:
+            continue
+        table.add_row(
+            str(key),
+            str(plan.need[i]),
+            f"{plan.expected_yield[i]:.3f}",
+            str(plan.counts.released[i]),
+            f"{plan.counts.available[i]:,}",
+            str(plan.requested[i]),
+            str(result.drawn[i]),
+        )
+    table.add_section()
+    table.add_row(
+        "total",
+        str(plan.need.sum()),
+        "",
+        str(plan.counts.released.sum()),
+        f"{plan.counts.available.sum():,}",
+        str(plan.requested.sum()),
+        str(result.size),
+    )
+    console.print(table)
+    short = plan.requested > result.drawn
+    if short.any():
+        console.print(f"[yellow]{int(short.sum())} cell(s) had fewer numbers left than requested")

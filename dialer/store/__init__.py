@@ -1,0 +1,1 @@
+"""The embedded store: one SQLite file through aiosqlite; ``schema`` owns every table."""

@@ -1,0 +1,81 @@
+"""Opening the store: WAL, foreign keys, migrations to the current schema."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosqlite
+
+from dialer.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+
+class StoreError(Exception):
+    """The store cannot be used as asked; the message says why."""
+
+
+async def open_store(path: Path) -> aiosqlite.Connection:
+    """Connect, set the pragmas every connection needs, and migrate to the current schema."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        db.row_factory = aiosqlite.Row
+        await db.execute("PRAGMA journal_mode = WAL")
+        await db.execute("PRAGMA foreign_keys = ON")
+        await db.execute("PRAGMA synchronous = NORMAL")
+        await db.execute("PRAGMA busy_timeout = 5000")
+        await migrate(db)
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
+@asynccontextmanager
+async def connect(path: Path) -> AsyncIterator[aiosqlite.Connection]:
+    """``async with connect(path) as db``: an open, migrated store, closed on exit."""
+    db = await open_store(path)
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+async def schema_version(db: aiosqlite.Connection) -> int:
+    async with db.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def migrate(db: aiosqlite.Connection) -> int:
+    """Apply the migrations the file has not seen, each atomically; return the new version."""
+    current = await schema_version(db)
+    if current > SCHEMA_VERSION:
+        raise StoreError(
+            f"the store is at schema {current}, newer than this dialer's {SCHEMA_VERSION}: "
+            "upgrade the dialer"
+        )
+    for number, script in enumerate(MIGRATIONS[current:], current + 1):
+        await db.executescript(
+            f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
+        )
+    return SCHEMA_VERSION
+
+
+@asynccontextmanager
+async def transaction(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
+    """One write transaction (taken at once, so concurrent writers queue rather than fail)."""
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        await db.execute("ROLLBACK")
+        raise
+    await db.execute("COMMIT")
+
+
+def utc_now() -> str:
+    """A timestamp for the store (ISO 8601, UTC, seconds)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")

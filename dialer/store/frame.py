@@ -1,0 +1,95 @@
+"""Frame cases and do-not-call numbers in the store."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+
+import aiosqlite
+
+from dialer.store.db import transaction, utc_now
+from dialer.store.waves import WaveRef
+from sampling.frame_file import FrameReading
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    """What one import did: rows read, imported, rejected by reason, already in the frame."""
+
+    import_id: int
+    read: int
+    imported: int
+    already_in_frame: int
+    rejected: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rejected_total(self) -> int:
+        return sum(self.rejected.values())
+
+
+async def existing_phones(db: aiosqlite.Connection, wave_id: int) -> set[str]:
+    """Numbers already in this wave's frame."""
+    async with db.execute("SELECT phone FROM sample_case WHERE wave_id = ?", (wave_id,)) as cursor:
+        return {row[0] async for row in cursor}
+
+
+async def dnc_numbers(db: aiosqlite.Connection) -> set[str]:
+    async with db.execute("SELECT phone FROM dnc_number") as cursor:
+        return {row[0] async for row in cursor}
+
+
+async def write_import(
+    db: aiosqlite.Connection,
+    wave: WaveRef,
+    reading: FrameReading,
+    source: str,
+    sha256: str,
+    new_dnc: set[str],
+    now: str | None = None,
+) -> ImportSummary:
+    """Store a validated frame file in one transaction: all of it, or nothing."""
+    stamp = now or utc_now()
+    rejected = dict(sorted(Counter(str(r.reason) for r in reading.rejects).items()))
+    async with transaction(db):
+        await db.executemany(
+            "INSERT OR IGNORE INTO dnc_number (phone, source, added_at) VALUES (?, ?, ?)",
+            [(phone, source, stamp) for phone in sorted(new_dnc)],
+        )
+        cursor = await db.execute(
+            "INSERT INTO frame_import (wave_id, source, sha256, imported_at, rows_read,"
+            " rows_imported, rows_rejected, already_in_frame, rejects_by_reason)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                wave.wave_id,
+                source,
+                sha256,
+                stamp,
+                reading.read,
+                len(reading.rows),
+                len(reading.rejects),
+                reading.already_in_frame,
+                json.dumps(rejected),
+            ),
+        )
+        import_id = int(cursor.lastrowid or 0)
+        cells = wave.cell_ids
+        await db.executemany(
+            "INSERT INTO sample_case (wave_id, phone, cell_id, age, attributes, import_id,"
+            " source_line) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                (
+                    wave.wave_id,
+                    row.phone,
+                    cells[row.cell],
+                    row.age,
+                    json.dumps(row.attributes, ensure_ascii=False) if row.attributes else None,
+                    import_id,
+                    row.line,
+                )
+                for row in reading.rows
+            ),
+        )
+    return ImportSummary(
+        import_id, reading.read, len(reading.rows), reading.already_in_frame, rejected
+    )

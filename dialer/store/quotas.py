@@ -1,0 +1,111 @@
+"""Quota and release counts per cell, derived from the cases so they always equal the store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import aiosqlite
+import numpy as np
+import numpy.typing as npt
+
+from dialer.store.waves import WaveRef
+from sampling.quota import QuotaState
+from sampling.survey import Survey
+from sampling.waves import lookback
+
+Ints = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class CellCounts:
+    """Per-cell counts for one wave, in canonical cell order."""
+
+    population: Ints
+    target: Ints
+    completes: Ints
+    """Completes counted in the respondent's verified cell."""
+    in_progress: Ints
+    """Interviews under way, reserved in their cell."""
+    released: Ints
+    """Numbers released and not yet finished, in progress or withdrawn (by frame cell)."""
+    finished: Ints
+    """Released numbers that reached a final result (by frame cell)."""
+    frame_completes: Ints
+    """Completes among them (by frame cell): the yield's numerator."""
+    available: Ints
+    """Numbers in the frame that a release may still draw."""
+    withdrawn: Ints
+    frame_total: Ints
+    """Every number the frame holds in the cell, whatever its state."""
+    closed_at: tuple[str | None, ...]
+
+    def quota(self, allowance: int) -> QuotaState:
+        return QuotaState(self.target, self.completes, self.in_progress, allowance)
+
+
+def eligible_sql(survey: Survey, wave: WaveRef) -> tuple[str, list[object]]:
+    """The WHERE clause (on alias ``c``) for frame cases a release may draw, and its arguments."""
+    sql = (
+        "c.wave_id = ? AND c.state = 'frame'"
+        " AND NOT EXISTS (SELECT 1 FROM dnc_number d WHERE d.phone = c.phone)"
+    )
+    args: list[object] = [wave.wave_id]
+    waves = lookback(survey.wave, survey.waves)
+    if len(waves) and survey.waves.exclude_results:
+        marks = ", ".join("?" for _ in survey.waves.exclude_results)
+        sql += (
+            " AND NOT EXISTS (SELECT 1 FROM sample_case p JOIN wave w ON w.id = p.wave_id"
+            f" WHERE p.phone = c.phone AND w.survey_id = ? AND w.number BETWEEN ? AND ?"
+            f" AND p.result IN ({marks}))"
+        )
+        args += [wave.survey_id, waves.start, waves.stop - 1, *survey.waves.exclude_results]
+    return sql, args
+
+
+async def load_counts(db: aiosqlite.Connection, survey: Survey, wave: WaveRef) -> CellCounts:
+    """Every per-cell count of the wave, read from the cases."""
+    n = len(wave.cell_ids)
+    position = {cell_id: i for i, cell_id in enumerate(wave.cell_ids)}
+
+    async def per_cell(sql: str, args: Sequence[object]) -> Ints:
+        out = np.zeros(n, dtype=np.int64)
+        async with db.execute(sql, args) as cursor:
+            async for cell_id, count in cursor:
+                if cell_id is not None:
+                    out[position[cell_id]] = count
+        return out
+
+    def by(column: str, condition: str) -> str:
+        return (
+            f"SELECT {column}, count(*) FROM sample_case WHERE wave_id = ? AND {condition}"
+            f" GROUP BY {column}"
+        )
+
+    w = [wave.wave_id]
+    eligible, eligible_args = eligible_sql(survey, wave)
+    population = np.zeros(n, dtype=np.int64)
+    target = np.zeros(n, dtype=np.int64)
+    closed: list[str | None] = [None] * n
+    async with db.execute(
+        "SELECT id, population, target, closed_at FROM cell WHERE wave_id = ?", w
+    ) as cursor:
+        async for cell_id, pop, tgt, closed_at in cursor:
+            i = position[cell_id]
+            population[i], target[i], closed[i] = pop, tgt, closed_at
+    return CellCounts(
+        population=population,
+        target=target,
+        completes=await per_cell(by("verified_cell_id", "result = 'complete'"), w),
+        in_progress=await per_cell(by("reserved_cell_id", "state = 'in_progress'"), w),
+        released=await per_cell(by("cell_id", "state = 'released'"), w),
+        finished=await per_cell(by("cell_id", "state = 'finished'"), w),
+        frame_completes=await per_cell(by("cell_id", "result = 'complete'"), w),
+        available=await per_cell(
+            f"SELECT c.cell_id, count(*) FROM sample_case c WHERE {eligible} GROUP BY c.cell_id",
+            eligible_args,
+        ),
+        withdrawn=await per_cell(by("cell_id", "state = 'withdrawn'"), w),
+        frame_total=await per_cell(by("cell_id", "1"), w),
+        closed_at=tuple(closed),
+    )

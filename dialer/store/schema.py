@@ -1,0 +1,101 @@
+"""The store's schema, as numbered migrations. This module owns every table.
+
+A migration is applied once, in its own transaction, and records its number in
+``PRAGMA user_version``; later features add migrations at the end, never edit old ones.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: sampling: surveys, waves, quota cells, frame imports, cases, releases, do-not-call.
+    """
+    CREATE TABLE survey (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE
+    );
+    CREATE TABLE wave (
+        id INTEGER PRIMARY KEY,
+        survey_id INTEGER NOT NULL REFERENCES survey(id),
+        number INTEGER NOT NULL CHECK (number >= 1),
+        definition TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (survey_id, number)
+    );
+    CREATE TABLE cell (
+        id INTEGER PRIMARY KEY,
+        wave_id INTEGER NOT NULL REFERENCES wave(id),
+        position INTEGER NOT NULL CHECK (position >= 0),
+        district TEXT NOT NULL,
+        age_band TEXT NOT NULL,
+        sex TEXT NOT NULL,
+        population INTEGER NOT NULL CHECK (population >= 0),
+        target INTEGER NOT NULL CHECK (target >= 0),
+        closed_at TEXT,
+        UNIQUE (wave_id, position),
+        UNIQUE (wave_id, district, age_band, sex)
+    );
+    CREATE TABLE frame_import (
+        id INTEGER PRIMARY KEY,
+        wave_id INTEGER NOT NULL REFERENCES wave(id),
+        source TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        imported_at TEXT NOT NULL,
+        rows_read INTEGER NOT NULL,
+        rows_imported INTEGER NOT NULL,
+        rows_rejected INTEGER NOT NULL,
+        already_in_frame INTEGER NOT NULL,
+        rejects_by_reason TEXT NOT NULL
+    );
+    CREATE TABLE dnc_number (
+        phone TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        added_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE release (
+        id INTEGER PRIMARY KEY,
+        wave_id INTEGER NOT NULL REFERENCES wave(id),
+        seed TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        size INTEGER NOT NULL CHECK (size >= 0)
+    );
+    CREATE TABLE release_cell (
+        release_id INTEGER NOT NULL REFERENCES release(id),
+        cell_id INTEGER NOT NULL REFERENCES cell(id),
+        need INTEGER NOT NULL,
+        expected_yield REAL NOT NULL,
+        outstanding INTEGER NOT NULL,
+        available INTEGER NOT NULL,
+        requested INTEGER NOT NULL,
+        drawn INTEGER NOT NULL,
+        PRIMARY KEY (release_id, cell_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE sample_case (
+        id INTEGER PRIMARY KEY,
+        wave_id INTEGER NOT NULL REFERENCES wave(id),
+        phone TEXT NOT NULL,
+        cell_id INTEGER NOT NULL REFERENCES cell(id),
+        age INTEGER,
+        attributes TEXT,
+        import_id INTEGER NOT NULL REFERENCES frame_import(id),
+        source_line INTEGER NOT NULL,
+        state TEXT NOT NULL DEFAULT 'frame'
+            CHECK (state IN ('frame', 'released', 'in_progress', 'finished', 'withdrawn')),
+        release_id INTEGER REFERENCES release(id),
+        reserved_cell_id INTEGER REFERENCES cell(id),
+        result TEXT
+            CHECK (result IN ('complete', 'refusal', 'ineligible', 'over_quota', 'other')),
+        verified_cell_id INTEGER REFERENCES cell(id),
+        finished_at TEXT,
+        UNIQUE (wave_id, phone),
+        CHECK ((state = 'finished') = (result IS NOT NULL)),
+        CHECK ((state = 'in_progress') = (reserved_cell_id IS NOT NULL)),
+        CHECK (result IS NOT 'complete' OR verified_cell_id IS NOT NULL),
+        CHECK ((state = 'frame') = (release_id IS NULL))
+    );
+    CREATE INDEX sample_case_cell_state ON sample_case (wave_id, cell_id, state);
+    CREATE INDEX sample_case_phone ON sample_case (phone);
+    CREATE INDEX sample_case_release ON sample_case (release_id);
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,113 @@
+"""Surveys, waves and their quota cells in the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+import numpy as np
+import numpy.typing as npt
+
+from dialer.store.db import StoreError, transaction, utc_now
+from sampling.allocation import allocate
+from sampling.cells import CellKey
+from sampling.survey import Survey
+
+Ints = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class WaveRef:
+    """A survey wave as stored, with the ids of its cells in canonical order."""
+
+    survey_id: int
+    wave_id: int
+    number: int
+    cell_ids: tuple[int, ...]
+
+
+def design_targets(survey: Survey, population: Ints) -> Ints:
+    """Targets per cell from the survey's allocation rules and population margins."""
+    fixed = {survey.grid.index(k): v for k, v in survey.quotas.overrides.items()}
+    return allocate(survey.interviews, population, survey.quotas.minimum_per_cell, fixed)
+
+
+async def ensure_wave(
+    db: aiosqlite.Connection, survey: Survey, population: Ints, now: str | None = None
+) -> WaveRef:
+    """The survey's current wave, created with its cells on first use.
+
+    A later call with a changed definition updates targets and population, but the cells
+    themselves (districts, age bands, sexes) of a wave that exists cannot change.
+    """
+    targets = design_targets(survey, population)
+    keys = survey.grid.keys()
+    async with transaction(db):
+        await db.execute("INSERT OR IGNORE INTO survey (name) VALUES (?)", (survey.name,))
+        survey_id = await _scalar(db, "SELECT id FROM survey WHERE name = ?", (survey.name,))
+        wave_id = await _scalar_or_none(
+            db, "SELECT id FROM wave WHERE survey_id = ? AND number = ?", (survey_id, survey.wave)
+        )
+        if wave_id is None:
+            cursor = await db.execute(
+                "INSERT INTO wave (survey_id, number, definition, created_at) VALUES (?, ?, ?, ?)",
+                (survey_id, survey.wave, survey.source_text, now or utc_now()),
+            )
+            wave_id = int(cursor.lastrowid or 0)
+            await db.executemany(
+                "INSERT INTO cell (wave_id, position, district, age_band, sex, population, target)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (wave_id, i, k.district, k.age_band, k.sex, int(p), int(t))
+                    for i, (k, p, t) in enumerate(zip(keys, population, targets, strict=True))
+                ],
+            )
+        else:
+            stored = await _stored_keys(db, wave_id)
+            if stored != keys:
+                raise StoreError(
+                    f"wave {survey.wave} of survey {survey.name!r} was created with other cells "
+                    "(survey.districts, survey.age_bands or survey.sex changed); start a new wave "
+                    "(survey.wave) to change them"
+                )
+            await db.execute(
+                "UPDATE wave SET definition = ? WHERE id = ?", (survey.source_text, wave_id)
+            )
+            await db.executemany(
+                "UPDATE cell SET population = ?, target = ? WHERE wave_id = ? AND position = ?",
+                [
+                    (int(p), int(t), wave_id, i)
+                    for i, (p, t) in enumerate(zip(population, targets, strict=True))
+                ],
+            )
+        cell_ids = await _cell_ids(db, wave_id)
+    return WaveRef(survey_id, wave_id, survey.wave, cell_ids)
+
+
+async def _stored_keys(db: aiosqlite.Connection, wave_id: int) -> list[CellKey]:
+    async with db.execute(
+        "SELECT district, age_band, sex FROM cell WHERE wave_id = ? ORDER BY position", (wave_id,)
+    ) as cursor:
+        return [CellKey(r[0], r[1], r[2]) async for r in cursor]
+
+
+async def _cell_ids(db: aiosqlite.Connection, wave_id: int) -> tuple[int, ...]:
+    async with db.execute(
+        "SELECT id FROM cell WHERE wave_id = ? ORDER BY position", (wave_id,)
+    ) as cursor:
+        return tuple([int(r[0]) async for r in cursor])
+
+
+async def _scalar(db: aiosqlite.Connection, sql: str, args: tuple[object, ...]) -> int:
+    value = await _scalar_or_none(db, sql, args)
+    if value is None:
+        raise StoreError(f"no row for {sql!r}")
+    return value
+
+
+async def _scalar_or_none(
+    db: aiosqlite.Connection, sql: str, args: tuple[object, ...]
+) -> int | None:
+    async with db.execute(sql, args) as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else int(row[0])

@@ -1,0 +1,269 @@
+"""Reading a sample-frame CSV: each row becomes a frame case or a reject with its reason."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from sampling.cells import CellGrid, CellKey
+from sampling.errors import FrameFileError
+from sampling.phone import to_e164
+
+REQUIRED = ("phone", "district", "sex")
+AGE_COLUMNS = ("age", "age_band")
+
+
+class RejectReason(StrEnum):
+    """Why a frame row was not imported."""
+
+    FIELD_COUNT = "field_count"
+    EMPTY_FIELD = "empty_field"
+    INVALID_PHONE = "invalid_phone"
+    UNKNOWN_DISTRICT = "unknown_district"
+    INVALID_AGE = "invalid_age"
+    AGE_OUT_OF_RANGE = "age_out_of_range"
+    UNKNOWN_AGE_BAND = "unknown_age_band"
+    INVALID_SEX = "invalid_sex"
+    DUPLICATE = "duplicate"
+    DO_NOT_CALL = "do_not_call"
+
+
+@dataclass(frozen=True, slots=True)
+class FrameRow:
+    """A valid frame row: the number in E.164 and the cell the frame puts it in."""
+
+    line: int
+    phone: str
+    cell: int
+    age: int | None
+    attributes: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """A row left out, with the line number in the file and why."""
+
+    line: int
+    reason: RejectReason
+    detail: str
+    fields: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class FrameHeader:
+    """The columns of a frame file, checked against what the import needs."""
+
+    columns: tuple[str, ...]
+
+    def index(self, name: str) -> int | None:
+        return self.columns.index(name) if name in self.columns else None
+
+    @property
+    def attribute_columns(self) -> tuple[str, ...]:
+        used = set(REQUIRED) | set(AGE_COLUMNS)
+        return tuple(c for c in self.columns if c not in used)
+
+
+def decode_frame(data: bytes, name: str) -> str:
+    """The file's text; a file that is not UTF-8 is an error naming the first bad line."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        byte = data[exc.start]
+        raise FrameFileError(
+            f"{name}: line {line}: not UTF-8 (byte 0x{byte:02x}); save the file as UTF-8 "
+            "(for a Latin-1 file: iconv -f latin1 -t utf-8)"
+        ) from None
+
+
+def read_header(first: list[str] | None, name: str, region: str) -> FrameHeader:
+    """Check the header row: required columns present, no duplicates; else one clear error."""
+    if first is None or not any(f.strip() for f in first):
+        raise FrameFileError(f"{name}: the file is empty; a header row is required")
+    columns = tuple(f.strip().lower() for f in first)
+    if to_e164(first[0], region) is not None or any(c.isdigit() for c in "".join(columns)[:1]):
+        raise FrameFileError(
+            f"{name}: line 1 looks like data, not a header; the first row must name the columns "
+            f"({', '.join(REQUIRED)}, and age or age_band)"
+        )
+    missing = [c for c in REQUIRED if c not in columns]
+    if not any(c in columns for c in AGE_COLUMNS):
+        missing.append("age or age_band")
+    if missing:
+        raise FrameFileError(f"{name}: line 1: missing required column(s): {', '.join(missing)}")
+    seen: set[str] = set()
+    for column in columns:
+        if not column:
+            raise FrameFileError(f"{name}: line 1: a column has no name")
+        if column in seen:
+            raise FrameFileError(f"{name}: line 1: column {column!r} appears twice")
+        seen.add(column)
+    return FrameHeader(columns)
+
+
+class RowValidator:
+    """Turns raw CSV fields into a FrameRow or a Reject, for one survey's cells and region."""
+
+    def __init__(self, header: FrameHeader, grid: CellGrid, region: str) -> None:
+        self._header = header
+        self._grid = grid
+        self._region = region
+        self._districts = {d.lower(): d for d in grid.districts}
+        self._sexes = {s.lower(): s for s in grid.sexes}
+        self._bands = {b.label.lower(): b.label for b in grid.age_bands}
+        self._lowest = min(b.low for b in grid.age_bands)
+        self._highest = max(b.high for b in grid.age_bands)
+        at: Callable[[str], int | None] = header.index
+        self._phone, self._district, self._sex = at("phone"), at("district"), at("sex")
+        self._age, self._age_band = at("age"), at("age_band")
+        self._extra = [(c, header.columns.index(c)) for c in header.attribute_columns]
+
+    def validate(self, line: int, fields: list[str]) -> FrameRow | Reject:
+        width = len(self._header.columns)
+        if len(fields) != width:
+            return Reject(
+                line,
+                RejectReason.FIELD_COUNT,
+                f"expected {width} fields, found {len(fields)}",
+                fields,
+            )
+        get = _getter(fields)
+        for column, index in (
+            ("phone", self._phone),
+            ("district", self._district),
+            ("sex", self._sex),
+        ):
+            if not get(index):
+                return Reject(line, RejectReason.EMPTY_FIELD, f"{column} is empty", fields)
+        raw_age, raw_band = get(self._age), get(self._age_band)
+        if not raw_age and not raw_band:
+            which = " and ".join(c for c in AGE_COLUMNS if c in self._header.columns)
+            return Reject(line, RejectReason.EMPTY_FIELD, f"{which} is empty", fields)
+        phone = to_e164(get(self._phone), self._region)
+        if phone is None:
+            return Reject(
+                line,
+                RejectReason.INVALID_PHONE,
+                f"{get(self._phone)!r} is not a valid number",
+                fields,
+            )
+        district = self._districts.get(get(self._district).lower())
+        if district is None:
+            detail = f"district {get(self._district)!r} is not one of the survey's"
+            return Reject(line, RejectReason.UNKNOWN_DISTRICT, detail, fields)
+        sex = self._sexes.get(get(self._sex).lower())
+        if sex is None:
+            detail = f"sex {get(self._sex)!r} is not one of {', '.join(self._grid.sexes)}"
+            return Reject(line, RejectReason.INVALID_SEX, detail, fields)
+        age: int | None = None
+        if raw_age:
+            try:
+                age = int(raw_age)
+            except ValueError:
+                return Reject(
+                    line, RejectReason.INVALID_AGE, f"age {raw_age!r} is not a number", fields
+                )
+            band = self._grid.band_for_age(age)
+            if band is None:
+                detail = f"age {age} is outside {self._lowest}-{self._highest}"
+                return Reject(line, RejectReason.AGE_OUT_OF_RANGE, detail, fields)
+            band_label = band.label
+        else:
+            label = self._bands.get(raw_band.lower())
+            if label is None:
+                detail = f"age band {raw_band!r} is not one of the survey's"
+                return Reject(line, RejectReason.UNKNOWN_AGE_BAND, detail, fields)
+            band_label = label
+        cell = self._grid.index(CellKey(district, band_label, sex))
+        attributes = {column: fields[index] for column, index in self._extra if fields[index]}
+        return FrameRow(line, phone, cell, age, attributes)
+
+
+def _getter(fields: list[str]) -> Callable[[int | None], str]:
+    def get(index: int | None) -> str:
+        return fields[index].strip() if index is not None else ""
+
+    return get
+
+
+@dataclass
+class FrameReading:
+    """The outcome of reading a frame file, before anything is stored."""
+
+    header: FrameHeader
+    rows: list[FrameRow]
+    rejects: list[Reject]
+    already_in_frame: int = 0
+    read: int = 0
+
+
+def read_frame(
+    path: Path,
+    grid: CellGrid,
+    region: str,
+    dnc: set[str],
+    existing: set[str],
+    progress: Callable[[int], None] | None = None,
+) -> FrameReading:
+    """Read and validate a whole frame file; the first of duplicate numbers wins.
+
+    ``existing`` holds numbers already in this wave's frame: they are counted, not re-imported,
+    so importing the same file twice adds nothing.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FrameFileError(f"{path}: cannot read: {exc.strerror}") from None
+    text = decode_frame(data, str(path))
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = read_header(next(reader, None), str(path), region)
+    return validate_rows(header, _numbered(reader), grid, region, dnc, existing, progress)
+
+
+def _numbered(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
+    for fields in reader:
+        yield reader.line_num, fields  # type: ignore[attr-defined]
+
+
+def validate_rows(
+    header: FrameHeader,
+    rows: Iterator[tuple[int, list[str]]],
+    grid: CellGrid,
+    region: str,
+    dnc: set[str],
+    existing: set[str],
+    progress: Callable[[int], None] | None = None,
+) -> FrameReading:
+    """Validate numbered rows; pure apart from the optional progress callback."""
+    validator = RowValidator(header, grid, region)
+    reading = FrameReading(header, [], [])
+    first_line: dict[str, int] = {}
+    for line, fields in rows:
+        if not fields or (len(fields) == 1 and not fields[0].strip()):
+            continue  # blank line
+        reading.read += 1
+        if progress is not None and reading.read % 10_000 == 0:
+            progress(reading.read)
+        result = validator.validate(line, fields)
+        if isinstance(result, Reject):
+            reading.rejects.append(result)
+        elif result.phone in first_line:
+            detail = f"same number as line {first_line[result.phone]}"
+            reading.rejects.append(Reject(line, RejectReason.DUPLICATE, detail, fields))
+        elif result.phone in dnc:
+            first_line[result.phone] = line
+            reading.rejects.append(
+                Reject(line, RejectReason.DO_NOT_CALL, "on the do-not-call list", fields)
+            )
+        else:
+            first_line[result.phone] = line
+            if result.phone in existing:
+                reading.already_in_frame += 1
+            else:
+                reading.rows.append(result)
+    return reading

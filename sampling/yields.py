@@ -1,0 +1,29 @@
+"""Expected yield per cell: completes per number released, shrunk toward a prior."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from sampling.survey import YieldPrior
+
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
+
+
+def estimate_yield(completes: Ints, finished: Ints, prior: YieldPrior) -> Floats:
+    """Posterior mean yield per cell: ``(completes + s*p) / (finished + s)``.
+
+    ``finished`` counts released numbers that reached a final result; ``completes`` those of them
+    that completed. The prior acts as ``s`` numbers at yield ``p``, so a cell with few finished
+    numbers stays near the prior and a cell with many follows its own rate.
+    """
+    s = prior.strength
+    numerator = completes.astype(np.float64) + s * prior.prior
+    denominator = finished.astype(np.float64) + s
+    with np.errstate(divide="ignore", invalid="ignore"):
+        estimate = np.where(
+            denominator > 0, numerator / np.maximum(denominator, 1e-12), prior.prior
+        )
+    # A cell that has yielded nothing at all must still be worth releasing into, never infinite.
+    return np.clip(estimate, 1e-3, 1.0)

@@ -1,0 +1,86 @@
+"""Shared fixtures: a small survey on disk, its grid, and a store file per test."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sampling.survey import Survey, load_survey
+
+SURVEY_TOML = """
+[survey]
+name = "test-survey"
+wave = {wave}
+interviews = {interviews}
+margins = "margins.csv"
+districts = ["North", "South"]
+age_bands = ["18-34", "35-64", "65+"]
+sex = ["M", "F"]
+
+[quotas]
+mode = "{mode}"
+overshoot = {overshoot}
+
+[yield]
+prior = 0.5
+strength = 10
+
+[waves]
+exclude_last = 1
+exclude_results = ["complete", "refusal"]
+"""
+
+MARGINS = """# test margins
+district,age_band,sex,population
+North,18-34,M,100
+North,18-34,F,100
+North,35-64,M,200
+North,35-64,F,200
+North,65+,M,100
+North,65+,F,150
+South,18-34,M,50
+South,18-34,F,50
+South,35-64,M,100
+South,35-64,F,100
+South,65+,M,50
+South,65+,F,75
+"""
+
+SurveyFactory = Callable[..., Survey]
+
+
+@pytest.fixture
+def make_survey(tmp_path: Path) -> SurveyFactory:
+    """Write a survey definition and margins to tmp_path and load it."""
+
+    def make(wave: int = 1, interviews: int = 40, mode: str = "hard", overshoot: int = 0) -> Survey:
+        (tmp_path / "margins.csv").write_text(MARGINS, encoding="utf-8")
+        path = tmp_path / f"survey-w{wave}.toml"
+        text = SURVEY_TOML.format(wave=wave, interviews=interviews, mode=mode, overshoot=overshoot)
+        path.write_text(text, encoding="utf-8")
+        return load_survey(path)
+
+    return make
+
+
+@pytest.fixture
+def survey(make_survey: SurveyFactory) -> Survey:
+    return make_survey()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "store.sqlite"
+
+
+def write_frame(path: Path, rows: list[str], header: str = "phone,district,age,sex,note") -> Path:
+    """Write a frame CSV with a header and the given raw lines."""
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def landline(n: int) -> str:
+    """A valid La Spezia landline, distinct for each n < 800,000."""
+    return f"0187{200000 + n:06d}"

@@ -1,0 +1,92 @@
+"""The admin commands end to end: frame make, import, quotas, release, demo; errors exit 2."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from dialer.cli import main
+
+
+def test_frame_make_import_quotas_release(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The four sampling commands work in sequence on a synthetic La Spezia frame."""
+    out = tmp_path / "demo"
+    db = str(tmp_path / "s.sqlite")
+    assert 0 == main(["frame", "make", "--out-dir", str(out), "--rows", "3000", "--seed", "2"])
+    survey = str(out / "survey.toml")
+    args = ["--survey", survey, "--db", db]
+    assert 0 == main(
+        ["frame", "import", *args, "--dnc", str(out / "dnc.txt"), str(out / "frame.csv")]
+    )
+    printed = capsys.readouterr().out
+    assert "rows read" in printed
+    assert "3,012" in printed
+    assert (out / "frame.rejects.csv").exists()
+    assert 0 == main(["quotas", *args])
+    assert "C3/65+/F" in capsys.readouterr().out
+    assert 0 == main(["release", *args, "--seed", "7"])
+    assert "release 1 (seed 7)" in capsys.readouterr().out
+    with sqlite3.connect(db) as conn:
+        rejected = conn.execute("SELECT rows_rejected FROM frame_import").fetchone()[0]
+        released = conn.execute("SELECT count(*) FROM sample_case WHERE state = 'released'")
+        assert rejected >= 12
+        assert released.fetchone()[0] > 0
+
+
+def test_frame_make_is_reproducible(tmp_path: Path) -> None:
+    """The same seed writes the same frame."""
+    for name in ("a", "b"):
+        main(["frame", "make", "--out-dir", str(tmp_path / name), "--rows", "500", "--seed", "3"])
+    assert (tmp_path / "a" / "frame.csv").read_bytes() == (
+        tmp_path / "b" / "frame.csv"
+    ).read_bytes()
+
+
+def test_bad_survey_file_exits_2_naming_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An invalid survey definition is one line on stderr naming the key, and exit code 2."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[survey]\nname = "x"\ninterviews = "ten"\nmargins = "m.csv"\ndistricts = ["A"]\n'
+        'age_bands = ["18+"]\nsex = ["M", "F"]\n',
+        encoding="utf-8",
+    )
+    assert 2 == main(["quotas", "--survey", str(bad), "--db", str(tmp_path / "x.sqlite")])
+    assert "survey.interviews" in capsys.readouterr().err
+
+
+def test_latin1_frame_exits_2_with_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A frame that is not UTF-8 is refused by the CLI with the line of the first bad byte."""
+    main(["frame", "make", "--out-dir", str(tmp_path), "--rows", "200"])
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(b"phone,district,age,sex\n0187200000,C1,30,M\n0187200001,C1,30,M,\xe8\n")
+    code = main(
+        [
+            "frame",
+            "import",
+            "--survey",
+            str(tmp_path / "survey.toml"),
+            "--db",
+            str(tmp_path / "s.sqlite"),
+            str(latin),
+        ]
+    )
+    assert 2 == code
+    assert "line 3: not UTF-8 (byte 0xe8)" in capsys.readouterr().err
+
+
+def test_demo_json_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`dialer demo --json` ends with one JSON line describing what it did."""
+    assert 0 == main(["demo", "--dir", str(tmp_path), "--rows", "4000", "--json"])
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert 1000 == summary["target"]
+    assert 4012 == summary["frame_rows"]
+    assert 0 < summary["released"] <= summary["imported"]

@@ -1,0 +1,175 @@
+"""Frame import: every kind of bad row is rejected with its line and reason, nothing is lost."""
+
+from __future__ import annotations
+
+import csv
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from dialer.frame_import import import_frame
+from sampling.errors import FrameFileError
+from sampling.survey import Survey
+from tests.conftest import landline, write_frame
+
+GOOD = [f"{landline(i)},North,{20 + i % 60},{'MF'[i % 2]},n{i}" for i in range(10)]
+
+
+def rejects(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def stored_phones(db_path: Path) -> list[str]:
+    with sqlite3.connect(db_path) as db:
+        return [r[0] for r in db.execute("SELECT phone FROM sample_case ORDER BY id")]
+
+
+async def test_every_kind_of_bad_row_is_rejected_with_line_and_reason(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """Bad number, district, age, sex; empty field; field count; duplicate; DNC: each named."""
+    bad = [
+        "0187 1,North,30,M,short number",  # line 3
+        f"{landline(100)},Atlantis,30,M,district",  # 4
+        f"{landline(101)},North,17,M,too young",  # 5
+        f"{landline(102)},North,121,F,too old",  # 6
+        f"{landline(103)},North,thirty,F,not a number",  # 7
+        f"{landline(104)},North,30,Q,sex",  # 8
+        ",North,30,M,empty phone",  # 9
+        f"{landline(105)},North,30,M",  # 10: a field missing
+        f"{landline(106)},North,30,M,x,y",  # 11: a field too many
+        f"+39 {landline(0)},South,44,F,duplicate of line 2",  # 12
+        f"{landline(107)},South,,F,empty age",  # 13
+        f"{landline(108)},South,50,F,on dnc",  # 14
+    ]
+    frame = write_frame(tmp_path / "frame.csv", [GOOD[0], *bad, *GOOD[1:]])
+    (tmp_path / "dnc.txt").write_text(f"+39 {landline(108)}\n", encoding="utf-8")
+    report = await import_frame(db_path, survey, frame, [tmp_path / "dnc.txt"])
+    got = [(int(r["line"]), r["reason"]) for r in rejects(report.rejects_path)]
+    assert [
+        (3, "invalid_phone"),
+        (4, "unknown_district"),
+        (5, "age_out_of_range"),
+        (6, "age_out_of_range"),
+        (7, "invalid_age"),
+        (8, "invalid_sex"),
+        (9, "empty_field"),
+        (10, "field_count"),
+        (11, "field_count"),
+        (12, "duplicate"),
+        (13, "empty_field"),
+        (14, "do_not_call"),
+    ] == got
+    assert "same number as line 2" == rejects(report.rejects_path)[9]["detail"]
+    assert 10 == report.summary.imported
+    assert 22 == report.summary.read
+    assert ["+39" + landline(i) for i in range(10)] == stored_phones(db_path)
+
+
+async def test_numbers_are_stored_as_e164_and_extra_columns_kept(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """Numbers written in several ways become E.164; other columns become case attributes."""
+    frame = write_frame(
+        tmp_path / "f.csv",
+        ["0039 333 1234567,south,70,f,mobile", "+39 0187 512345,NORTH,18,m,"],
+    )
+    await import_frame(db_path, survey, frame, [])
+    with sqlite3.connect(db_path) as db:
+        rows = db.execute(
+            "SELECT c.phone, k.district, k.age_band, k.sex, c.age, c.attributes"
+            " FROM sample_case c JOIN cell k ON k.id = c.cell_id ORDER BY c.id"
+        ).fetchall()
+    assert [
+        ("+393331234567", "South", "65+", "F", 70, '{"note": "mobile"}'),
+        ("+390187512345", "North", "18-34", "M", 18, None),
+    ] == rows
+
+
+async def test_age_band_column_is_accepted_instead_of_age(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """A frame with age_band instead of age uses the band; an unknown band is rejected."""
+    frame = write_frame(
+        tmp_path / "f.csv",
+        [f"{landline(1)},North,65+,F", f"{landline(2)},North,90+,F"],
+        header="phone,district,age_band,sex",
+    )
+    report = await import_frame(db_path, survey, frame, [])
+    assert 1 == report.summary.imported
+    assert {"unknown_age_band": 1} == report.summary.rejected
+
+
+async def test_importing_the_same_file_twice_adds_nothing(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """A second import of the same file stores no new case and says they were already there."""
+    frame = write_frame(tmp_path / "frame.csv", GOOD)
+    first = await import_frame(db_path, survey, frame, [])
+    second = await import_frame(db_path, survey, frame, [])
+    assert (10, 0) == (first.summary.imported, first.summary.already_in_frame)
+    assert (0, 10) == (second.summary.imported, second.summary.already_in_frame)
+    assert 10 == len(stored_phones(db_path))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            b"phone,district,age,sex\n0187200000,North,30,M\n"
+            + "0187200001,Nörth,30,M\n".encode("latin-1"),
+            "line 3: not UTF-8",
+        ),
+        (b"", "empty"),
+        (b"0187200000,North,30,M\n", "line 1 looks like data"),
+        (
+            b"phone,district,sex\n0187200000,North,M\n",
+            "missing required column(s): age or age_band",
+        ),
+        (b"telefono,district,age,sex\n", "missing required column(s): phone"),
+        (b"phone,district,age,sex,age\n", "column 'age' appears twice"),
+    ],
+)
+async def test_a_bad_file_is_refused_whole_and_nothing_stored_is_lost(
+    tmp_path: Path, survey: Survey, db_path: Path, content: bytes, message: str
+) -> None:
+    """Latin-1, no header or a missing column: one clear error, and the earlier import intact."""
+    await import_frame(db_path, survey, write_frame(tmp_path / "ok.csv", GOOD), [])
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(content)
+    with pytest.raises(FrameFileError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        await import_frame(db_path, survey, bad, [])
+    assert 10 == len(stored_phones(db_path))
+    assert not (tmp_path / "bad.rejects.csv").exists()
+
+
+async def test_a_failed_write_leaves_no_half_import(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """If the store refuses part of the frame, none of it is stored and no rejects file is left."""
+    await import_frame(db_path, survey, write_frame(tmp_path / "ok.csv", GOOD[:2]), [])
+    with sqlite3.connect(db_path) as db:  # a trigger stands in for a disk error mid-import
+        db.execute(
+            "CREATE TRIGGER fail BEFORE INSERT ON sample_case WHEN NEW.phone LIKE '%200009'"
+            " BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
+    with pytest.raises(sqlite3.IntegrityError, match="disk full"):
+        await import_frame(db_path, survey, write_frame(tmp_path / "more.csv", GOOD), [])
+    assert 2 == len(stored_phones(db_path))
+    with sqlite3.connect(db_path) as db:
+        assert 1 == db.execute("SELECT count(*) FROM frame_import").fetchone()[0]
+    assert not (tmp_path / "more.rejects.csv").exists()
+
+
+async def test_dnc_list_in_csv_with_bad_number_names_the_line(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """A do-not-call line that is not a number is an error naming the line; nothing is imported."""
+    (tmp_path / "dnc.csv").write_text("name;telefono\nA;0187200001\nB;call me\n", encoding="utf-8")
+    with pytest.raises(FrameFileError, match="line 3: 'call me'"):
+        await import_frame(
+            db_path, survey, write_frame(tmp_path / "f.csv", GOOD), [tmp_path / "dnc.csv"]
+        )
+    assert not db_path.exists()

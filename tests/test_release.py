@@ -1,0 +1,157 @@
+"""Releases from the store: sized by need and yield, reproducible, audited, topped up."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+
+from dialer.frame_import import import_frame
+from dialer.store.cases import finish_case, start_interview
+from dialer.store.db import connect
+from dialer.store.releases import make_release, released_case_ids
+from dialer.store.waves import WaveRef, ensure_wave
+from sampling.cells import CellKey
+from sampling.margins import load_margins
+from sampling.survey import Survey
+from tests.conftest import landline, write_frame
+
+
+def frame_rows(per_cell: int, start: int = 0) -> list[str]:
+    """``per_cell`` numbers in each of the test survey's 12 cells."""
+    rows = []
+    n = start
+    for district in ("North", "South"):
+        for age in (20, 40, 70):
+            for sex in "MF":
+                for _ in range(per_cell):
+                    rows.append(f"{landline(n)},{district},{age},{sex},")
+                    n += 1
+    return rows
+
+
+async def setup(tmp_path: Path, survey: Survey, db_path: Path, per_cell: int = 30) -> WaveRef:
+    await import_frame(db_path, survey, write_frame(tmp_path / "f.csv", frame_rows(per_cell)), [])
+    async with connect(db_path) as db:
+        return await ensure_wave(db, survey, load_margins(survey.margins_path, survey.grid))
+
+
+async def test_first_release_is_need_over_prior_yield_per_cell(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """With no results yet, each cell gets ceil(target / prior yield) numbers."""
+    wave = await setup(tmp_path, survey, db_path)
+    async with connect(db_path) as db:
+        result = await make_release(db, survey, wave, seed=1)
+    target = result.plan.counts.target
+    assert 40 == int(target.sum())
+    assert np.ceil(target / 0.5).astype(int).tolist() == result.drawn.tolist()
+
+
+async def test_release_is_stored_with_seed_cells_and_case_ids(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """Every release keeps its seed, per-cell counts and the ids of the cases it drew."""
+    wave = await setup(tmp_path, survey, db_path)
+    async with connect(db_path) as db:
+        result = await make_release(db, survey, wave, seed=99)
+        stored_ids = await released_case_ids(db, result.release_id)
+    assert sorted(result.case_ids.tolist()) == stored_ids
+    with sqlite3.connect(db_path) as db:
+        seed, size = db.execute("SELECT seed, size FROM release").fetchone()
+        drawn = [r[0] for r in db.execute("SELECT drawn FROM release_cell ORDER BY cell_id")]
+    assert ("99", result.size) == (seed, size)
+    assert result.drawn.tolist() == drawn
+
+
+async def test_same_store_state_and_seed_give_the_same_release(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """Two copies of one store released with the same seed draw the same cases."""
+    wave = await setup(tmp_path, survey, db_path)
+    copy = tmp_path / "copy.sqlite"
+    shutil.copyfile(db_path, copy)
+    async with connect(db_path) as db:
+        first = await make_release(db, survey, wave, seed=5)
+    async with connect(copy) as db:
+        again = await make_release(db, survey, wave, seed=5)
+    async with connect(copy) as db:
+        other = await make_release(db, survey, wave, seed=6)
+    assert first.case_ids.tolist() == again.case_ids.tolist()
+    assert 0 == other.size  # the outstanding numbers already cover every cell's need
+
+
+async def test_a_second_release_tops_up_only_where_yield_fell_short(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """Refusals in one cell lower its yield estimate, and only that cell gets more numbers."""
+    wave = await setup(tmp_path, survey, db_path)
+    cell = CellKey("North", "35-64", "M")
+    position = survey.grid.index(cell)
+    async with connect(db_path) as db:
+        first = await make_release(db, survey, wave, seed=1)
+        drawn_here = [int(i) for i in first.case_ids if await _cell_of(db_path, int(i)) == position]
+        for case_id in drawn_here:
+            await finish_case(db, survey, wave, case_id, "refusal")
+        second = await make_release(db, survey, wave, seed=2)
+    assert [position] == np.flatnonzero(second.drawn).tolist()
+    # Yield shrinks toward the prior: (0 + 10 * 0.5) / (n + 10), not zero.
+    expected_yield = 5 / (len(drawn_here) + 10)
+    assert abs(expected_yield - second.plan.expected_yield[position]) < 1e-9
+
+
+async def test_draw_excludes_dnc_added_after_import(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """A number put on the do-not-call list after import is never released."""
+    wave = await setup(tmp_path, survey, db_path, per_cell=2)
+    with sqlite3.connect(db_path) as db:
+        db.execute(
+            "INSERT INTO dnc_number VALUES (?, 'later list', '2026-11-23')", ("+39" + landline(0),)
+        )
+    async with connect(db_path) as db:
+        result = await make_release(db, survey, wave, seed=1)
+    with sqlite3.connect(db_path) as db:
+        phones = {r[0] for r in db.execute("SELECT phone FROM sample_case WHERE release_id = 1")}
+    assert 23 == result.size
+    assert "+39" + landline(0) not in phones
+
+
+async def test_full_cell_closes_and_withdraws_undialled_numbers(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """When completes reach the target the cell closes; its released, undialled numbers go."""
+    wave = await setup(tmp_path, survey, db_path)
+    cell = CellKey("South", "18-34", "M")
+    position = survey.grid.index(cell)
+    async with connect(db_path) as db:
+        release = await make_release(db, survey, wave, seed=3)
+        target = int(release.plan.counts.target[position])
+        mine = [int(i) for i in release.case_ids if await _cell_of(db_path, int(i)) == position]
+        outcomes = []
+        for case_id in mine[:target]:
+            assert await start_interview(db, survey, wave, case_id)
+            outcomes.append(await finish_case(db, survey, wave, case_id, "complete", cell))
+        again = await make_release(db, survey, wave, seed=4)
+    assert (cell,) == outcomes[-1].closed_cells
+    assert len(mine) - target == outcomes[-1].withdrawn
+    assert 0 == again.drawn[position]
+    with sqlite3.connect(db_path) as db:
+        states = dict(
+            db.execute(
+                "SELECT state, count(*) FROM sample_case WHERE cell_id = ? GROUP BY state",
+                (wave.cell_ids[position],),
+            ).fetchall()
+        )
+    assert {"finished": target, "withdrawn": len(mine) - target, "frame": 30 - len(mine)} == states
+
+
+async def _cell_of(db_path: Path, case_id: int) -> int:
+    with sqlite3.connect(db_path) as db:
+        row = db.execute(
+            "SELECT k.position FROM sample_case c JOIN cell k ON k.id = c.cell_id WHERE c.id = ?",
+            (case_id,),
+        ).fetchone()
+    return int(row[0])

@@ -1,0 +1,41 @@
+"""The store: WAL, foreign keys, versioned migrations applied once."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from dialer.store.db import StoreError, connect, schema_version
+from dialer.store.schema import SCHEMA_VERSION
+
+
+async def test_new_store_is_migrated_with_wal_and_foreign_keys(db_path: Path) -> None:
+    """A new file gets the current schema, WAL journaling and enforced foreign keys."""
+    async with connect(db_path) as db:
+        assert SCHEMA_VERSION == await schema_version(db)
+        async with db.execute("PRAGMA journal_mode") as cursor:
+            assert ("wal",) == tuple(await cursor.fetchone() or ())
+        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+            await db.execute(
+                "INSERT INTO cell (wave_id, position, district, age_band, sex, population, target)"
+                " VALUES (999, 0, 'A', '18-34', 'M', 1, 1)"
+            )
+
+
+async def test_reopening_does_not_reapply_migrations(db_path: Path) -> None:
+    """Opening an existing store keeps its data and version."""
+    async with connect(db_path) as db:
+        await db.execute("INSERT INTO survey (name) VALUES ('kept')")
+    async with connect(db_path) as db, db.execute("SELECT name FROM survey") as cursor:
+        assert [("kept",)] == [tuple(r) for r in await cursor.fetchall()]
+
+
+async def test_a_store_from_a_newer_dialer_is_refused(db_path: Path) -> None:
+    """A file at a schema newer than the code is refused rather than misread."""
+    with sqlite3.connect(db_path) as raw:
+        raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreError, match="newer than this dialer"):
+        async with connect(db_path):
+            pass
