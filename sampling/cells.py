@@ -66,7 +66,7 @@ class CellGrid:
     def size(self) -> int:
         return len(self.districts) * len(self.age_bands) * len(self.sexes)
 
-    def keys(self) -> list[CellKey]:
+    def cells(self) -> list[CellKey]:
         return [
             CellKey(d, b.label, s)
             for d in self.districts

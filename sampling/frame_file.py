@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 
-from sampling.cells import CellGrid, CellKey
+from sampling.cells import CellGrid
 from sampling.errors import FrameFileError
 from sampling.phone import to_e164
 
@@ -41,6 +38,7 @@ class FrameRow:
     cell: int
     age: int | None
     attributes: dict[str, str]
+    fields: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +120,11 @@ class RowValidator:
         self._phone, self._district, self._sex = at("phone"), at("district"), at("sex")
         self._age, self._age_band = at("age"), at("age_band")
         self._extra = [(c, header.columns.index(c)) for c in header.attribute_columns]
+        # Lookup tables: a frame has millions of rows and a handful of distinct values.
+        self._cells = {(k.district, k.age_band, k.sex): i for i, k in enumerate(grid.cells())}
+        self._band_of_age = {
+            age: band.label for band in grid.age_bands for age in range(band.low, band.high + 1)
+        }
 
     def validate(self, line: int, fields: list[str]) -> FrameRow | Reject:
         width = len(self._header.columns)
@@ -168,20 +171,20 @@ class RowValidator:
                 return Reject(
                     line, RejectReason.INVALID_AGE, f"age {raw_age!r} is not a number", fields
                 )
-            band = self._grid.band_for_age(age)
-            if band is None:
+            found = self._band_of_age.get(age)
+            if found is None:
                 detail = f"age {age} is outside {self._lowest}-{self._highest}"
                 return Reject(line, RejectReason.AGE_OUT_OF_RANGE, detail, fields)
-            band_label = band.label
+            band_label = found
         else:
             label = self._bands.get(raw_band.lower())
             if label is None:
                 detail = f"age band {raw_band!r} is not one of the survey's"
                 return Reject(line, RejectReason.UNKNOWN_AGE_BAND, detail, fields)
             band_label = label
-        cell = self._grid.index(CellKey(district, band_label, sex))
+        cell = self._cells[(district, band_label, sex)]
         attributes = {column: fields[index] for column, index in self._extra if fields[index]}
-        return FrameRow(line, phone, cell, age, attributes)
+        return FrameRow(line, phone, cell, age, attributes, fields)
 
 
 def _getter(fields: list[str]) -> Callable[[int | None], str]:
@@ -202,68 +205,49 @@ class FrameReading:
     read: int = 0
 
 
-def read_frame(
-    path: Path,
-    grid: CellGrid,
-    region: str,
+def check_rows(
+    validator: RowValidator, rows: Iterable[tuple[int, list[str]]]
+) -> Iterator[FrameRow | Reject]:
+    """Validate each non-blank row on its own (no duplicate or do-not-call check yet)."""
+    for line, fields in rows:
+        if fields and (len(fields) > 1 or fields[0].strip()):
+            yield validator.validate(line, fields)
+
+
+def collate(
+    header: FrameHeader,
+    results: Iterable[FrameRow | Reject],
     dnc: set[str],
     existing: set[str],
     progress: Callable[[int], None] | None = None,
 ) -> FrameReading:
-    """Read and validate a whole frame file; the first of duplicate numbers wins.
+    """Apply the whole-file rules in line order: first of duplicate numbers wins, DNC is rejected.
 
     ``existing`` holds numbers already in this wave's frame: they are counted, not re-imported,
     so importing the same file twice adds nothing.
     """
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise FrameFileError(f"{path}: cannot read: {exc.strerror}") from None
-    text = decode_frame(data, str(path))
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = read_header(next(reader, None), str(path), region)
-    return validate_rows(header, _numbered(reader), grid, region, dnc, existing, progress)
-
-
-def _numbered(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
-    for fields in reader:
-        yield reader.line_num, fields  # type: ignore[attr-defined]
-
-
-def validate_rows(
-    header: FrameHeader,
-    rows: Iterator[tuple[int, list[str]]],
-    grid: CellGrid,
-    region: str,
-    dnc: set[str],
-    existing: set[str],
-    progress: Callable[[int], None] | None = None,
-) -> FrameReading:
-    """Validate numbered rows; pure apart from the optional progress callback."""
-    validator = RowValidator(header, grid, region)
     reading = FrameReading(header, [], [])
     first_line: dict[str, int] = {}
-    for line, fields in rows:
-        if not fields or (len(fields) == 1 and not fields[0].strip()):
-            continue  # blank line
+    for result in results:
         reading.read += 1
         if progress is not None and reading.read % 10_000 == 0:
             progress(reading.read)
-        result = validator.validate(line, fields)
         if isinstance(result, Reject):
             reading.rejects.append(result)
         elif result.phone in first_line:
             detail = f"same number as line {first_line[result.phone]}"
-            reading.rejects.append(Reject(line, RejectReason.DUPLICATE, detail, fields))
-        elif result.phone in dnc:
-            first_line[result.phone] = line
-            reading.rejects.append(
-                Reject(line, RejectReason.DO_NOT_CALL, "on the do-not-call list", fields)
-            )
+            reading.rejects.append(_reject_row_of(result, RejectReason.DUPLICATE, detail))
         else:
-            first_line[result.phone] = line
-            if result.phone in existing:
+            first_line[result.phone] = result.line
+            if result.phone in dnc:
+                detail = "on the do-not-call list"
+                reading.rejects.append(_reject_row_of(result, RejectReason.DO_NOT_CALL, detail))
+            elif result.phone in existing:
                 reading.already_in_frame += 1
             else:
                 reading.rows.append(result)
     return reading
+
+
+def _reject_row_of(row: FrameRow, reason: RejectReason, detail: str) -> Reject:
+    return Reject(row.line, reason, detail, row.fields)

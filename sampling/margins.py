@@ -63,7 +63,7 @@ def parse_margins(text: str, grid: CellGrid, name: str = "margins") -> npt.NDArr
         if population[index] >= 0:
             raise MarginsError(f"{where}: cell {key} appears twice")
         population[index] = value
-    absent = [str(k) for k, p in zip(grid.keys(), population, strict=True) if p < 0]
+    absent = [str(k) for k, p in zip(grid.cells(), population, strict=True) if p < 0]
     if absent:
         raise MarginsError(f"{name}: no population for cell(s) {', '.join(absent[:5])}")
     if population.sum() == 0:
@@ -83,6 +83,6 @@ def margins_csv(grid: CellGrid, population: npt.NDArray[np.int64], preamble: str
         out.write(f"# {line}\n" if line else "#\n")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(REQUIRED)
-    for key, value in zip(grid.keys(), population, strict=True):
+    for key, value in zip(grid.cells(), population, strict=True):
         writer.writerow([key.district, key.age_band, key.sex, int(value)])
     return out.getvalue()

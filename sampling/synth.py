@@ -67,7 +67,7 @@ def synthesize(
     dnc_share: float = 0.005,
 ) -> SyntheticFrame:
     """Build ``rows`` good rows (plus ``malformed`` bad ones) and a do-not-call list."""
-    keys = grid.keys()
+    keys = grid.cells()
     cells = rng.choice(len(keys), size=rows, p=population / population.sum())
     landline = np.array(
         [rng.random() < landline_share(grid.band(keys[c].age_band).low) for c in cells]  # type: ignore[union-attr]

@@ -171,7 +171,7 @@ def print_quotas(survey: Survey, counts: CellCounts, thin_only: bool = False) ->
     thin = thin_cells(plan.need, plan.expected_yield, supply)
     if thin_only:
         if thin.any():
-            names = ", ".join(str(k) for k, t in zip(survey.grid.keys(), thin, strict=True) if t)
+            names = ", ".join(str(k) for k, t in zip(survey.grid.cells(), thin, strict=True) if t)
             console.print(f"[yellow]thin cells (frame too small at the expected yield): {names}")
         return
     table = Table(title=f"{survey.name} wave {survey.wave}: quotas")
@@ -179,7 +179,7 @@ def print_quotas(survey: Survey, counts: CellCounts, thin_only: bool = False) ->
         table.add_column(column, justify="right")
     for column in ("frame", "available", "released", "yield", "status"):
         table.add_column(column, justify="right")
-    for i, key in enumerate(survey.grid.keys()):
+    for i, key in enumerate(survey.grid.cells()):
         target = int(counts.target[i])
         fill = f"{counts.completes[i] / target:.0%}" if target else "-"
         status = "closed" if counts.completes[i] >= target else "open"
@@ -236,7 +236,7 @@ def print_release(survey: Survey, result: ReleaseResult) -> None:
     for column in ("cell", "need", "yield", "outstanding", "available", "requested", "drawn"):
         table.add_column(column, justify="right")
     plan = result.plan
-    for i, key in enumerate(survey.grid.keys()):
+    for i, key in enumerate(survey.grid.cells()):
         if plan.requested[i] == 0 and plan.need[i] == 0:
             continue
         table.add_row(

@@ -122,5 +122,5 @@ async def finish_case(
                 (closed_id,),
             )
             withdrawn += cursor.rowcount
-    keys = survey.grid.keys()
+    keys = survey.grid.cells()
     return FinishOutcome(result, tuple(keys[p] for p in closed), withdrawn)

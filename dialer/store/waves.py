@@ -41,7 +41,7 @@ async def ensure_wave(
     themselves (districts, age bands, sexes) of a wave that exists cannot change.
     """
     targets = design_targets(survey, population)
-    keys = survey.grid.keys()
+    keys = survey.grid.cells()
     async with transaction(db):
         await db.execute("INSERT OR IGNORE INTO survey (name) VALUES (?)", (survey.name,))
         survey_id = await _scalar(db, "SELECT id FROM survey WHERE name = ?", (survey.name,))
