@@ -90,3 +90,13 @@ def test_demo_json_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert 1000 == summary["target"]
     assert 4012 == summary["frame_rows"]
     assert 0 < summary["released"] <= summary["imported"]
+
+
+def test_import_names_thin_cells(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A frame too small for the quotas prints the thin cells right after the import."""
+    main(["frame", "make", "--out-dir", str(tmp_path), "--rows", "300", "--malformed", "0"])
+    args = ["--survey", str(tmp_path / "survey.toml"), "--db", str(tmp_path / "s.sqlite")]
+    assert 0 == main(["frame", "import", *args, str(tmp_path / "frame.csv")])
+    assert "thin cells" in capsys.readouterr().out
+    assert 0 == main(["quotas", *args])
+    assert "THIN" in capsys.readouterr().out

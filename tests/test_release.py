@@ -11,10 +11,12 @@ import numpy as np
 from dialer.frame_import import import_frame
 from dialer.store.cases import finish_case, start_interview
 from dialer.store.db import connect
-from dialer.store.releases import make_release, released_case_ids
+from dialer.store.quotas import load_counts
+from dialer.store.releases import make_release, plan_release, released_case_ids
 from dialer.store.waves import WaveRef, ensure_wave
 from sampling.cells import CellKey
 from sampling.margins import load_margins
+from sampling.release import thin_cells
 from sampling.survey import Survey
 from tests.conftest import landline, write_frame
 
@@ -155,3 +157,34 @@ async def _cell_of(db_path: Path, case_id: int) -> int:
             (case_id,),
         ).fetchone()
     return int(row[0])
+
+
+async def test_successive_releases_never_draw_a_number_twice(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """Releases topping up after refusals draw only numbers never released before."""
+    wave = await setup(tmp_path, survey, db_path)
+    seen: list[int] = []
+    async with connect(db_path) as db:
+        for seed in range(4):
+            result = await make_release(db, survey, wave, seed=seed)
+            seen += [int(i) for i in result.case_ids]
+            for case_id in result.case_ids[::2]:
+                await finish_case(db, survey, wave, int(case_id), "refusal")
+    assert len(seen) == len(set(seen))
+    assert len(seen) > 80  # the top-ups did draw
+
+
+async def test_thin_cells_are_reported_before_any_call(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """A cell whose frame, at the expected yield, cannot reach its target is flagged."""
+    rows = frame_rows(30)
+    rows = [r for r in rows if ",North,40,M," not in r]  # North/35-64/M has no numbers at all
+    await import_frame(db_path, survey, write_frame(tmp_path / "f.csv", rows), [])
+    async with connect(db_path) as db:
+        wave = await ensure_wave(db, survey, load_margins(survey.margins_path, survey.grid))
+        counts = await load_counts(db, survey, wave)
+    plan = plan_release(counts, survey)
+    thin = thin_cells(plan.need, plan.expected_yield, counts.available + counts.released)
+    assert [survey.grid.index(CellKey("North", "35-64", "M"))] == np.flatnonzero(thin).tolist()
