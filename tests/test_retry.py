@@ -1,0 +1,103 @@
+"""Retry scheduling: busy, no answer in another part of the day, callbacks, 72 h after abandon."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from dialer.disposition import Disposition, Outcome, aapor_code
+from dialer.schedule.retry import AttemptRecord, RetryPolicy, next_call
+from dialer.schedule.window import CallingWindow
+
+ROME = ZoneInfo("Europe/Rome")
+POLICY = RetryPolicy()
+WINDOW = CallingWindow()
+
+
+def rome(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=ROME)
+
+
+def attempt(when: datetime, outcome: Outcome, **kw: object) -> AttemptRecord:
+    return AttemptRecord(when, outcome, **kw)  # type: ignore[arg-type]
+
+
+MONDAY_10 = rome(2026, 11, 23, 10, 0)
+
+
+def test_fresh_case_is_called_now_or_at_next_opening() -> None:
+    """A case never tried is due now inside the window, else at the next opening."""
+    assert MONDAY_10 == next_call([], MONDAY_10, POLICY, WINDOW)
+    assert rome(2026, 11, 24, 9, 0) == next_call([], rome(2026, 11, 23, 21, 0), POLICY, WINDOW)
+
+
+def test_busy_is_retried_after_15_minutes() -> None:
+    """A busy number is tried again 15 minutes after the attempt."""
+    history = [attempt(MONDAY_10, Outcome.BUSY)]
+    assert rome(2026, 11, 23, 10, 15) == next_call(history, MONDAY_10, POLICY, WINDOW)
+
+
+def test_no_answer_moves_to_another_part_of_the_day() -> None:
+    """No answer in the morning: next try in the afternoon; then in the evening."""
+    first = [attempt(MONDAY_10, Outcome.NO_ANSWER)]
+    second_at = next_call(first, MONDAY_10, POLICY, WINDOW)
+    assert rome(2026, 11, 23, 13, 0) == second_at
+    assert second_at is not None
+    second = [*first, attempt(second_at, Outcome.NO_ANSWER)]
+    assert rome(2026, 11, 23, 17, 0) == next_call(second, second_at, POLICY, WINDOW)
+
+
+def test_no_answer_late_in_the_evening_goes_to_a_new_morning() -> None:
+    """No answer at 19:30 (evening): next try tomorrow morning, not tomorrow evening."""
+    history = [attempt(rome(2026, 11, 23, 19, 30), Outcome.NO_ANSWER)]
+    assert rome(2026, 11, 24, 9, 0) == next_call(history, history[0].started, POLICY, WINDOW)
+
+
+def test_abandoned_call_is_not_redialled_for_72_hours() -> None:
+    """After an abandoned call, even a later busy signal waits out the 72 hours."""
+    history = [
+        attempt(MONDAY_10, Outcome.ABANDONED),
+    ]
+    assert rome(2026, 11, 26, 10, 0) == next_call(history, MONDAY_10, POLICY, WINDOW)
+
+
+def test_callback_is_kept_even_past_max_attempts() -> None:
+    """An appointment is honoured at its time, whatever the attempt count."""
+    at = rome(2026, 11, 25, 18, 30)
+    history = [attempt(MONDAY_10, Outcome.NO_ANSWER)] * 5 + [
+        attempt(MONDAY_10, Outcome.CONNECTED, disposition=Disposition.CALLBACK, callback_at=at)
+    ]
+    assert at == next_call(history, MONDAY_10, POLICY, WINDOW)
+
+
+@pytest.mark.parametrize(
+    "last",
+    [
+        attempt(MONDAY_10, Outcome.CONNECTED, disposition=Disposition.COMPLETE),
+        attempt(MONDAY_10, Outcome.CONNECTED, disposition=Disposition.REFUSAL),
+        attempt(MONDAY_10, Outcome.FAILED),
+    ],
+)
+def test_final_results_end_the_case(last: AttemptRecord) -> None:
+    """A complete, a refusal or a non-working number is never called again."""
+    assert next_call([last], MONDAY_10, POLICY, WINDOW) is None
+
+
+def test_max_attempts_ends_the_case() -> None:
+    """After the maximum number of attempts, the case is not called again."""
+    history = [
+        attempt(MONDAY_10 + timedelta(days=i), Outcome.NO_ANSWER)
+        for i in range(POLICY.max_attempts)
+    ]
+    assert next_call(history, MONDAY_10 + timedelta(days=9), POLICY, WINDOW) is None
+
+
+def test_aapor_codes() -> None:
+    """Outcomes and dispositions map to their AAPOR codes; a connected call needs a disposition."""
+    assert "3.12" == aapor_code(Outcome.BUSY)
+    assert "1.1" == aapor_code(Outcome.CONNECTED, Disposition.COMPLETE)
+    assert "4.80" == aapor_code(Outcome.CONNECTED, Disposition.OVER_QUOTA)
+    with pytest.raises(ValueError, match="disposition"):
+        aapor_code(Outcome.CONNECTED)
