@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import subprocess
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from dialer.ami.client import AmiClient, AmiSettings
 from sampling.survey import Survey, load_survey
 
 SURVEY_TOML = """
@@ -84,3 +86,34 @@ def write_frame(path: Path, rows: list[str], header: str = "phone,district,age,s
 def landline(n: int) -> str:
     """A valid La Spezia landline, distinct for each n < 800,000."""
     return f"0187{200000 + n:06d}"
+
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_AMI_PORT = 15038
+
+
+@pytest.fixture(scope="session")
+def asterisk() -> Iterator[AmiSettings]:
+    """A real Asterisk 22 (deploy/asterisk-testbed) on its own AMI port, for the whole session."""
+    testbed = str(REPO / "deploy" / "asterisk-testbed")
+    started = subprocess.run(
+        [testbed, "start", "--ami-port", str(TEST_AMI_PORT)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if started.returncode != 0:
+        pytest.fail(f"the Asterisk testbed did not start:\n{started.stderr}")
+    info = dict(line.split("=", 1) for line in started.stdout.splitlines() if "=" in line)
+    secret = Path(info["ami_secret_file"]).read_text(encoding="utf-8").strip()
+    yield AmiSettings(host=info["ami_host"], port=int(info["ami_port"]), secret=secret)
+    subprocess.run([testbed, "stop", "--ami-port", str(TEST_AMI_PORT)], check=False)
+
+
+@pytest.fixture
+async def ami(asterisk: AmiSettings) -> AsyncIterator[AmiClient]:
+    """A logged-in AMI client, closed after the test."""
+    client = AmiClient(asterisk)
+    await client.connect()
+    yield client
+    await client.close()

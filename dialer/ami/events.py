@@ -1,0 +1,100 @@
+"""AMI events as frozen dataclasses: raw dicts stop here and never reach the core."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelState:
+    """A channel changed state (``Newchannel``/``Newstate``): e.g. Ringing, Up."""
+
+    uniqueid: str
+    linkedid: str
+    channel: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelHangup:
+    """A channel hung up, with its Q.850 cause."""
+
+    uniqueid: str
+    linkedid: str
+    channel: str
+    cause: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConferenceJoin:
+    """A channel joined (or left) a conference: a seat's open line."""
+
+    uniqueid: str
+    channel: str
+    conference: str
+    joined: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DialplanEvent:
+    """A ``UserEvent`` our dialplan raises (e.g. Answered, Machine, Abandoned, SeatReady)."""
+
+    uniqueid: str
+    linkedid: str
+    channel: str
+    name: str
+    fields: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkState:
+    """The dialer's own AMI link went down or came back (a reconnect): time to resync."""
+
+    up: bool
+
+
+AmiEvent = ChannelState | ChannelHangup | ConferenceJoin | DialplanEvent | LinkState
+
+
+def parse_event(message: Mapping[str, Any]) -> AmiEvent | None:
+    """The typed event for a raw AMI message, or None for events the dialer does not use."""
+    name = str(message.get("Event", ""))
+    get = _getter(message)
+    if name in ("Newchannel", "Newstate"):
+        return ChannelState(
+            get("Uniqueid"), get("Linkedid"), get("Channel"), get("ChannelStateDesc")
+        )
+    if name == "Hangup":
+        return ChannelHangup(get("Uniqueid"), get("Linkedid"), get("Channel"), _int(get("Cause")))
+    if name in ("ConfbridgeJoin", "ConfbridgeLeave"):
+        return ConferenceJoin(
+            get("Uniqueid"), get("Channel"), get("Conference"), name == "ConfbridgeJoin"
+        )
+    if name == "UserEvent":
+        known = {"Event", "UserEvent", "Uniqueid", "Linkedid", "Channel", "Privilege"}
+        fields = {k: str(v) for k, v in message.items() if k not in known}
+        return DialplanEvent(
+            get("Uniqueid"), get("Linkedid"), get("Channel"), get("UserEvent"), fields
+        )
+    if name in ("DialerReconnected", "FullyBooted"):
+        return LinkState(up=True)
+    if name == "DialerDisconnected":
+        return LinkState(up=False)
+    return None
+
+
+def _getter(message: Mapping[str, Any]) -> Any:
+    def get(key: str) -> str:
+        value = message.get(key, "")
+        return str(value[0] if isinstance(value, list) and value else value)
+
+    return get
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        return 0

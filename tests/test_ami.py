@@ -1,0 +1,158 @@
+"""The AMI adapter against a real Asterisk 22: login, originate outcomes, the seat connect path."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import socket
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from dialer.ami.client import AmiClient, AmiSettings
+from dialer.ami.errors import AmiConnectError
+from dialer.ami.events import ConferenceJoin, DialplanEvent, LinkState, parse_event
+from tests.conftest import REPO, TEST_AMI_PORT
+
+
+async def test_wrong_secret_is_refused_at_once(asterisk: AmiSettings) -> None:
+    """A bad secret is an AmiConnectError naming the user, not an endless retry."""
+    client = AmiClient(dataclasses.replace(asterisk, secret="not-the-secret"))
+    with pytest.raises(AmiConnectError, match="refused user 'dialer'"):
+        await client.connect()
+
+
+async def test_unreachable_host_is_an_error(asterisk: AmiSettings) -> None:
+    """Nothing listening on the port: an AmiConnectError saying where it tried."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    client = AmiClient(dataclasses.replace(asterisk, port=free))
+    with pytest.raises(AmiConnectError, match=f"cannot reach Asterisk at 127.0.0.1:{free}"):
+        await client.connect()
+
+
+@pytest.mark.parametrize(
+    ("outcome", "reason"),
+    [("answer", 4), ("busy", 5), ("noanswer", 3), ("congestion", 8)],
+)
+async def test_simulated_callee_outcomes(ami: AmiClient, outcome: str, reason: int) -> None:
+    """Each simulated callee behaviour ends its originate with Asterisk's matching reason."""
+    call_id = str(uuid.uuid4())
+    result = await ami.originate(
+        channel="Local/390187123456@sim-pstn",
+        context="dialer-hold",
+        exten="s",
+        channel_id=call_id,
+        other_channel_id=call_id + "-pstn",
+        timeout_s=3,
+        variables={"SIM_OUTCOME": outcome, "SIM_RING_S": "0", "SIM_TALK_S": "1"},
+    )
+    assert reason == result.reason
+
+
+async def _next(ami: AmiClient, want: type, name: str | None = None, within: float = 5.0) -> object:
+    deadline = time.monotonic() + within
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"no {want.__name__} {name or ''} within {within} s")
+        event = parse_event(await asyncio.wait_for(ami.events.get(), left))
+        if isinstance(event, want) and (name is None or getattr(event, "name", None) == name):
+            return event
+
+
+async def test_answered_callee_is_redirected_into_a_waiting_seat(ami: AmiClient) -> None:
+    """An operator waits in a seat conference; an answered callee is brought in with Redirect."""
+    seat = "7001"
+    seat_call = asyncio.create_task(
+        ami.originate(
+            channel=f"Local/{seat}@seat-sim",
+            context="seat-keepalive",
+            exten="s",
+            channel_id=str(uuid.uuid4()),
+            timeout_s=3,
+        )
+    )
+    assert 4 == (await seat_call).reason
+    call_id = str(uuid.uuid4())
+    callee = asyncio.create_task(
+        ami.originate(
+            channel="Local/390187654321@sim-pstn",
+            context="dialer-hold",
+            exten="s",
+            channel_id=call_id,
+            other_channel_id=call_id + "-pstn",
+            timeout_s=3,
+            variables={"SIM_OUTCOME": "answer", "SIM_RING_S": "0", "SIM_TALK_S": "5"},
+        )
+    )
+    answered = await _next(ami, DialplanEvent, "Answered")
+    assert isinstance(answered, DialplanEvent)
+    assert call_id == answered.uniqueid
+    await ami.redirect(answered.channel, "connect", seat)
+    joined = await _next(ami, ConferenceJoin)
+    while isinstance(joined, ConferenceJoin) and joined.uniqueid != call_id:
+        joined = await _next(ami, ConferenceJoin)
+    assert isinstance(joined, ConferenceJoin)
+    assert f"seat-{seat}" == joined.conference
+    assert 4 == (await callee).reason
+    listing = await ami.command(f"confbridge list seat-{seat}")
+    assert answered.channel in listing
+
+
+async def test_callee_with_no_seat_hears_the_abandon_message_within_2_s(ami: AmiClient) -> None:
+    """Nobody redirects the answered callee: the dialplan abandons it after 2 s by itself."""
+    call_id = str(uuid.uuid4())
+    asyncio.create_task(  # noqa: RUF006 - the originate's result is not what this test checks
+        ami.originate(
+            channel="Local/390187111222@sim-pstn",
+            context="dialer-hold",
+            exten="s",
+            channel_id=call_id,
+            other_channel_id=call_id + "-pstn",
+            timeout_s=3,
+            variables={"SIM_OUTCOME": "answer", "SIM_RING_S": "0", "SIM_TALK_S": "10"},
+        )
+    )
+    answered = await _next(ami, DialplanEvent, "Answered")
+    started = time.monotonic()
+    abandoned = await _next(ami, DialplanEvent, "Abandoned")
+    waited = time.monotonic() - started
+    assert isinstance(answered, DialplanEvent)
+    assert isinstance(abandoned, DialplanEvent)
+    assert answered.uniqueid == abandoned.uniqueid
+    assert 1.5 < waited < 2.8
+
+
+async def _testbed(*args: str) -> dict[str, str]:
+    process = await asyncio.create_subprocess_exec(
+        str(REPO / "deploy" / "asterisk-testbed"), *args, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await process.communicate()
+    assert 0 == process.returncode
+    return dict(line.split("=", 1) for line in out.decode().splitlines() if "=" in line)
+
+
+async def test_client_reconnects_after_asterisk_restarts() -> None:
+    """Asterisk stopped and started again: the link goes down, comes back, and works."""
+    port = str(TEST_AMI_PORT + 1)  # an instance of its own, so other tests keep theirs
+    info = await _testbed("start", "--ami-port", port)
+    secret = Path(info["ami_secret_file"]).read_text(encoding="utf-8").strip()
+    client = AmiClient(AmiSettings(port=int(port), secret=secret, ping_interval_s=1))
+    await client.connect()
+    try:
+        await _testbed("stop", "--ami-port", port)
+        down = await _next(client, LinkState)
+        while down == LinkState(up=True):  # the FullyBooted of the first connection
+            down = await _next(client, LinkState)
+        assert LinkState(up=False) == down
+        await _testbed("start", "--ami-port", port)
+        await asyncio.wait_for(client.connected.wait(), 20)
+        assert 1 == client.reconnects
+        assert "active call" in await client.command("core show channels count")
+    finally:
+        await client.close()
+        await _testbed("stop", "--ami-port", port)
