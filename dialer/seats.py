@@ -1,0 +1,108 @@
+"""Operator seats: who is logged in and which seats are free, in order of waiting time (pure).
+
+A seat is an operator's open line (a conference of its own). The dialer always knows which
+seats are free; a free seat is taken for an answered callee and goes to wrap-up after the call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import Enum
+
+
+class SeatState(Enum):
+    FREE = "free"
+    ON_CALL = "on_call"
+    WRAP_UP = "wrap_up"
+    PAUSED = "paused"
+
+
+@dataclass(frozen=True, slots=True)
+class Seat:
+    seat_id: str
+    state: SeatState
+    since: datetime
+    call_id: str | None = None
+    pause_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SeatBoard:
+    """Every logged-in seat; seats not on the board are logged out."""
+
+    seats: dict[str, Seat] = field(default_factory=dict)
+
+    def free(self) -> list[Seat]:
+        """Free seats, longest-waiting first (fair to operators, and the oldest line first)."""
+        waiting = [s for s in self.seats.values() if s.state is SeatState.FREE]
+        return sorted(waiting, key=lambda s: (s.since, s.seat_id))
+
+    def count(self, state: SeatState) -> int:
+        return sum(1 for s in self.seats.values() if s.state is state)
+
+
+class SeatError(Exception):
+    """A seat operation that does not apply (unknown seat, wrong state); names the seat."""
+
+
+def log_in(board: SeatBoard, seat_id: str, now: datetime) -> SeatBoard:
+    if seat_id in board.seats:
+        raise SeatError(f"seat {seat_id} is already logged in")
+    return _put(board, Seat(seat_id, SeatState.FREE, now))
+
+
+def log_out(board: SeatBoard, seat_id: str) -> SeatBoard:
+    seat = _get(board, seat_id)
+    if seat.state is SeatState.ON_CALL:
+        raise SeatError(f"seat {seat_id} is on a call; log out after it")
+    return SeatBoard({k: v for k, v in board.seats.items() if k != seat_id})
+
+
+def take(board: SeatBoard, call_id: str, now: datetime) -> tuple[SeatBoard, Seat | None]:
+    """Give the longest-waiting free seat to ``call_id``; None when no seat is free."""
+    free = board.free()
+    if not free:
+        return board, None
+    seat = replace(free[0], state=SeatState.ON_CALL, since=now, call_id=call_id)
+    return _put(board, seat), seat
+
+
+def hand_back(board: SeatBoard, seat_id: str, now: datetime) -> SeatBoard:
+    """A taken seat whose callee never arrived (e.g. hung up first) is free again."""
+    seat = _get(board, seat_id)
+    return _put(board, replace(seat, state=SeatState.FREE, since=now, call_id=None))
+
+
+def end_call(board: SeatBoard, seat_id: str, now: datetime) -> SeatBoard:
+    """The call on the seat ended: the operator wraps up."""
+    seat = _get(board, seat_id)
+    if seat.state is not SeatState.ON_CALL:
+        raise SeatError(f"seat {seat_id} has no call to end (it is {seat.state.value})")
+    return _put(board, replace(seat, state=SeatState.WRAP_UP, since=now))
+
+
+def ready(board: SeatBoard, seat_id: str, now: datetime) -> SeatBoard:
+    """Wrap-up done or pause over: the seat is free."""
+    seat = _get(board, seat_id)
+    if seat.state is SeatState.ON_CALL:
+        raise SeatError(f"seat {seat_id} is on a call")
+    return _put(board, replace(seat, state=SeatState.FREE, since=now, pause_reason=None))
+
+
+def pause(board: SeatBoard, seat_id: str, reason: str, now: datetime) -> SeatBoard:
+    seat = _get(board, seat_id)
+    if seat.state is SeatState.ON_CALL:
+        raise SeatError(f"seat {seat_id} is on a call; pause after it")
+    return _put(board, replace(seat, state=SeatState.PAUSED, since=now, pause_reason=reason))
+
+
+def _get(board: SeatBoard, seat_id: str) -> Seat:
+    try:
+        return board.seats[seat_id]
+    except KeyError:
+        raise SeatError(f"seat {seat_id} is not logged in") from None
+
+
+def _put(board: SeatBoard, seat: Seat) -> SeatBoard:
+    return SeatBoard({**board.seats, seat.seat_id: seat})
