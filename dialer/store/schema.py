@@ -96,6 +96,29 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX sample_case_phone ON sample_case (phone);
     CREATE INDEX sample_case_release ON sample_case (release_id);
     """,
+    # 2: dialling: one row per call attempt, with its outcome and AAPOR code.
+    """
+    CREATE TABLE attempt (
+        id INTEGER PRIMARY KEY,
+        case_id INTEGER NOT NULL REFERENCES sample_case(id),
+        call_id TEXT NOT NULL UNIQUE,
+        started_at TEXT NOT NULL,
+        answered_at TEXT,
+        connected_at TEXT,
+        ended_at TEXT,
+        outcome TEXT CHECK (outcome IN ('connected', 'busy', 'no_answer', 'congestion',
+                                        'failed', 'machine', 'abandoned')),
+        disposition TEXT,
+        aapor_code TEXT,
+        seat TEXT,
+        channel TEXT,
+        callback_at TEXT,
+        CHECK ((ended_at IS NULL) = (outcome IS NULL))
+    );
+    CREATE INDEX attempt_case ON attempt (case_id, started_at);
+    -- A number is never dialled twice at once, whatever the dialer (or a restart) does.
+    CREATE UNIQUE INDEX attempt_one_live_per_case ON attempt (case_id) WHERE ended_at IS NULL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

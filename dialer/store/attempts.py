@@ -1,0 +1,103 @@
+"""Call attempts in the store: opened before the originate, closed with the outcome."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+import aiosqlite
+
+from dialer.call.state import Call
+from dialer.disposition import Disposition, Outcome, aapor_code
+from dialer.schedule.retry import AttemptRecord
+from dialer.store.db import StoreError, transaction
+
+
+async def open_attempt(db: aiosqlite.Connection, case_id: int, call_id: str, now: datetime) -> None:
+    """Record that ``case_id`` is being dialled; refused if it already has a live attempt."""
+    try:
+        async with transaction(db):
+            await db.execute(
+                "INSERT INTO attempt (case_id, call_id, started_at) VALUES (?, ?, ?)",
+                (case_id, call_id, now.isoformat()),
+            )
+    except sqlite3.IntegrityError as exc:
+        if "attempt.case_id" in str(exc) or "attempt_one_live" in str(exc):
+            raise StoreError(f"case {case_id}: already being dialled") from None
+        raise StoreError(f"case {case_id}: {exc}") from None
+
+
+async def close_attempt(db: aiosqlite.Connection, call: Call) -> None:
+    """Store an ended call's timings, seat, channel and outcome (with its AAPOR code when the
+    outcome alone decides it; a connected call gets its code from the operator's disposition)."""
+    if call.outcome is None or call.ended is None:
+        raise StoreError(f"call {call.call_id}: has not ended")
+    code = None if call.outcome is Outcome.CONNECTED else aapor_code(call.outcome)
+    async with transaction(db):
+        cursor = await db.execute(
+            "UPDATE attempt SET answered_at = ?, connected_at = ?, ended_at = ?, outcome = ?,"
+            " aapor_code = coalesce(aapor_code, ?), seat = ?, channel = ?"
+            " WHERE call_id = ? AND ended_at IS NULL",
+            (
+                _iso(call.answered),
+                _iso(call.connected),
+                call.ended.isoformat(),
+                call.outcome.value,
+                code,
+                call.seat,
+                call.channel,
+                call.call_id,
+            ),
+        )
+        if cursor.rowcount != 1:
+            raise StoreError(f"call {call.call_id}: no open attempt to close")
+
+
+async def set_disposition(
+    db: aiosqlite.Connection,
+    call_id: str,
+    disposition: Disposition,
+    callback_at: datetime | None = None,
+) -> None:
+    """The operator's disposition of a connected call, and its AAPOR code."""
+    async with transaction(db):
+        cursor = await db.execute(
+            "UPDATE attempt SET disposition = ?, aapor_code = ?, callback_at = ? WHERE call_id = ?"
+            " AND (outcome IS NULL OR outcome = 'connected')",
+            (
+                disposition.value,
+                aapor_code(Outcome.CONNECTED, disposition),
+                _iso(callback_at),
+                call_id,
+            ),
+        )
+        if cursor.rowcount != 1:
+            raise StoreError(f"call {call_id}: no connected attempt to take a disposition")
+
+
+async def history(db: aiosqlite.Connection, case_id: int) -> list[AttemptRecord]:
+    """The case's ended attempts, oldest first, as the retry policy reads them."""
+    async with db.execute(
+        "SELECT started_at, outcome, disposition, callback_at FROM attempt"
+        " WHERE case_id = ? AND ended_at IS NOT NULL ORDER BY started_at, id",
+        (case_id,),
+    ) as cursor:
+        return [
+            AttemptRecord(
+                datetime.fromisoformat(row[0]),
+                Outcome(row[1]),
+                Disposition(row[2]) if row[2] else None,
+                datetime.fromisoformat(row[3]) if row[3] else None,
+            )
+            async for row in cursor
+        ]
+
+
+async def live_call_ids(db: aiosqlite.Connection) -> list[str]:
+    """Attempts with no end: after a restart, these are reconciled with Asterisk's channels."""
+    async with db.execute("SELECT call_id FROM attempt WHERE ended_at IS NULL") as cursor:
+        return [str(row[0]) async for row in cursor]
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None

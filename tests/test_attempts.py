@@ -1,0 +1,73 @@
+"""Attempts in the store: one live attempt per case, outcomes with AAPOR codes, history."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from dialer.call.state import Abandoned, Answered, HungUp, SeatJoined, new_call, transition
+from dialer.disposition import Disposition, Outcome
+from dialer.frame_import import import_frame
+from dialer.store.attempts import (
+    close_attempt,
+    history,
+    live_call_ids,
+    open_attempt,
+    set_disposition,
+)
+from dialer.store.db import StoreError, connect
+from sampling.survey import Survey
+from tests.conftest import landline, write_frame
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+async def _case(tmp_path: Path, survey: Survey, db_path: Path) -> int:
+    await import_frame(
+        db_path, survey, write_frame(tmp_path / "f.csv", [f"{landline(1)},North,30,M,"]), []
+    )
+    with sqlite3.connect(db_path) as db:
+        return int(db.execute("SELECT id FROM sample_case").fetchone()[0])
+
+
+async def test_a_case_cannot_be_dialled_twice_at_once(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """A second live attempt for the same case is refused by the store itself."""
+    case_id = await _case(tmp_path, survey, db_path)
+    async with connect(db_path) as db:
+        await open_attempt(db, case_id, "call-1", T0)
+        with pytest.raises(StoreError, match=f"case {case_id}: already being dialled"):
+            await open_attempt(db, case_id, "call-2", T0)
+        assert ["call-1"] == await live_call_ids(db)
+
+
+async def test_closed_attempts_keep_outcome_code_and_history(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """An abandoned call, then a connected one with a callback: both in the history, coded."""
+    case_id = await _case(tmp_path, survey, db_path)
+    first, _ = transition(new_call("call-1", case_id, T0), Answered(T0, "ch-1"))
+    first, _ = transition(first, Abandoned(T0 + timedelta(seconds=2)))
+    later = T0 + timedelta(days=3)
+    second = new_call("call-2", case_id, later)
+    for event in (Answered(later, "ch-2"), SeatJoined(later, "7001"), HungUp(later, 16)):
+        second, _ = transition(second, event)
+    callback = later + timedelta(days=1)
+    async with connect(db_path) as db:
+        await open_attempt(db, case_id, "call-1", T0)
+        await close_attempt(db, first)
+        await open_attempt(db, case_id, "call-2", later)
+        await close_attempt(db, second)
+        await set_disposition(db, "call-2", Disposition.CALLBACK, callback)
+        records = await history(db, case_id)
+        with pytest.raises(StoreError, match="call call-1: no connected attempt"):
+            await set_disposition(db, "call-1", Disposition.COMPLETE)
+    assert [Outcome.ABANDONED, Outcome.CONNECTED] == [r.outcome for r in records]
+    assert callback == records[1].callback_at
+    with sqlite3.connect(db_path) as db:
+        codes = [r[0] for r in db.execute("SELECT aapor_code FROM attempt ORDER BY id")]
+    assert ["3.21", "2.21"] == codes
