@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import datetime
 
 import aiosqlite
 
 from dialer.call.state import Call
+from dialer.campaign.selection import CaseView
 from dialer.disposition import Disposition, Outcome, aapor_code
 from dialer.schedule.retry import AttemptRecord
 from dialer.store.db import StoreError, transaction
@@ -82,15 +84,7 @@ async def history(db: aiosqlite.Connection, case_id: int) -> list[AttemptRecord]
         " WHERE case_id = ? AND ended_at IS NOT NULL ORDER BY started_at, id",
         (case_id,),
     ) as cursor:
-        return [
-            AttemptRecord(
-                datetime.fromisoformat(row[0]),
-                Outcome(row[1]),
-                Disposition(row[2]) if row[2] else None,
-                datetime.fromisoformat(row[3]) if row[3] else None,
-            )
-            async for row in cursor
-        ]
+        return [_record(*row) async for row in cursor]
 
 
 async def live_call_ids(db: aiosqlite.Connection) -> list[str]:
@@ -99,5 +93,50 @@ async def live_call_ids(db: aiosqlite.Connection) -> list[str]:
         return [str(row[0]) async for row in cursor]
 
 
+def _record(
+    started: str, outcome: str, disposition: str | None, callback: str | None
+) -> AttemptRecord:
+    return AttemptRecord(
+        datetime.fromisoformat(started),
+        Outcome(outcome),
+        Disposition(disposition) if disposition else None,
+        datetime.fromisoformat(callback) if callback else None,
+    )
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
+
+
+async def dialable_cases(db: aiosqlite.Connection, wave_id: int) -> list[CaseView]:
+    """Released cases with no live attempt, with their attempt history."""
+    async with db.execute(
+        "SELECT c.id, c.phone, k.position, c.attributes FROM sample_case c"
+        " JOIN cell k ON k.id = c.cell_id"
+        " WHERE c.wave_id = ? AND c.state = 'released'"
+        " AND NOT EXISTS (SELECT 1 FROM attempt a WHERE a.case_id = c.id AND a.ended_at IS NULL)"
+        " ORDER BY c.id",
+        (wave_id,),
+    ) as cursor:
+        rows = list(await cursor.fetchall())
+    histories: dict[int, list[AttemptRecord]] = {int(r[0]): [] for r in rows}
+    async with db.execute(
+        "SELECT a.case_id, a.started_at, a.outcome, a.disposition, a.callback_at FROM attempt a"
+        " JOIN sample_case c ON c.id = a.case_id"
+        " WHERE c.wave_id = ? AND c.state = 'released' AND a.ended_at IS NOT NULL"
+        " ORDER BY a.started_at, a.id",
+        (wave_id,),
+    ) as cursor:
+        async for case_id, started, outcome, disposition, callback in cursor:
+            if case_id in histories:
+                histories[case_id].append(_record(started, outcome, disposition, callback))
+    return [
+        CaseView(
+            int(r[0]),
+            str(r[1]),
+            int(r[2]),
+            json.loads(r[3]) if r[3] else {},
+            tuple(histories[int(r[0])]),
+        )
+        for r in rows
+    ]

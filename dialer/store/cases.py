@@ -74,7 +74,7 @@ async def finish_case(
     A complete counts in the respondent's ``verified`` cell. When that cell has no place left
     (its completes and other interviews in progress reach its cap), the interview is stored as
     ``over_quota`` and counts nowhere. A cell whose completes reach its target closes, and its
-    released numbers that are not in an interview are withdrawn.
+    released numbers not being dialled or in an interview are withdrawn.
     """
     if result not in CASE_RESULTS:
         raise StoreError(f"result {result!r} is not one of {', '.join(CASE_RESULTS)}")
@@ -118,9 +118,21 @@ async def finish_case(
             await db.execute("UPDATE cell SET closed_at = ? WHERE id = ?", (stamp, closed_id))
             cursor = await db.execute(
                 "UPDATE sample_case SET state = 'withdrawn'"
-                " WHERE cell_id = ? AND state = 'released'",
+                " WHERE cell_id = ? AND state = 'released' AND NOT EXISTS (SELECT 1 FROM attempt a"
+                " WHERE a.case_id = sample_case.id AND a.ended_at IS NULL)",
                 (closed_id,),
             )
             withdrawn += cursor.rowcount
     keys = survey.grid.cells()
     return FinishOutcome(result, tuple(keys[p] for p in closed), withdrawn)
+
+
+async def withdraw_if_closed(db: aiosqlite.Connection, case_id: int) -> bool:
+    """Withdraw a released case whose cell closed while it was being dialled."""
+    async with transaction(db):
+        cursor = await db.execute(
+            "UPDATE sample_case SET state = 'withdrawn' WHERE id = ? AND state = 'released'"
+            " AND (SELECT closed_at FROM cell WHERE cell.id = sample_case.cell_id) IS NOT NULL",
+            (case_id,),
+        )
+    return cursor.rowcount == 1

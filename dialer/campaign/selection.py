@@ -1,0 +1,69 @@
+"""Which released cases are due now, in priority order (pure).
+
+Callbacks due first, then retries due, then fresh numbers from the cells furthest behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from dialer.disposition import Disposition
+from dialer.schedule.retry import AttemptRecord, RetryPolicy, next_call
+from dialer.schedule.window import CallingWindow
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    """A released case as the dialer schedules it."""
+
+    case_id: int
+    phone: str
+    cell: int
+    attributes: Mapping[str, str]
+    history: tuple[AttemptRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A case due now, and why."""
+
+    case: CaseView
+    rank: tuple[int, float, int]
+
+
+def due_cases(
+    cases: Sequence[CaseView],
+    now: datetime,
+    policy: RetryPolicy,
+    window: CallingWindow,
+    fill: Sequence[float],
+) -> tuple[list[CaseView], list[CaseView], datetime | None]:
+    """(cases due now in priority order, cases never to be called again, next due time).
+
+    ``fill`` is each cell's completes over target: fresh numbers from emptier cells go first.
+    """
+    due: list[Due] = []
+    exhausted: list[CaseView] = []
+    soonest: datetime | None = None
+    for case in cases:
+        when = next_call(case.history, now, policy, window)
+        if when is None:
+            exhausted.append(case)
+        elif when <= now:
+            due.append(Due(case, _rank(case, fill)))
+        elif soonest is None or when < soonest:
+            soonest = when
+    due.sort(key=lambda d: d.rank)
+    return [d.case for d in due], exhausted, soonest
+
+
+def _rank(case: CaseView, fill: Sequence[float]) -> tuple[int, float, int]:
+    if case.history and case.history[-1].disposition is Disposition.CALLBACK:
+        kind = 0
+    elif case.history:
+        kind = 1
+    else:
+        kind = 2
+    return kind, fill[case.cell] if case.cell < len(fill) else 1.0, case.case_id
