@@ -80,6 +80,13 @@ def test_abandoned_and_machine() -> None:
     )[1][1:]
 
 
+def test_hangup_before_answer_waits_for_the_originate_result() -> None:
+    """Our half hangs up before OriginateResponse arrives: busy must still read as busy."""
+    call, effects = run(Ringing(at(1)), HungUp(at(2), 17), OriginateEnded(at(2.01), 5))
+    assert [RecordAttempt("c1", Outcome.BUSY)] == effects
+    assert CallState.ENDED == call.state
+
+
 def test_callee_hanging_up_while_waiting_for_a_seat_is_abandoned() -> None:
     """A callee who hangs up before any operator took the call counts as abandoned."""
     assert (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 from pathlib import Path
 
@@ -83,13 +84,21 @@ def test_latin1_frame_exits_2_with_the_line(
     assert "line 3: not UTF-8 (byte 0xe8)" in capsys.readouterr().err
 
 
-def test_demo_json_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """`dialer demo --json` ends with one JSON line describing what it did."""
-    assert 0 == main(["demo", "--dir", str(tmp_path), "--rows", "4000", "--json"])
+def test_demo_runs_a_campaign_on_asterisk_and_reports_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`dialer demo --json` fills its quotas on the real Asterisk and ends with one JSON line."""
+    args = ["demo", "--dir", str(tmp_path), "--rows", "4000", "--interviews", "20"]
+    assert 0 == main([*args, "--seats", "4", "--ami-port", "15042", "--json"])
+    with pytest.raises(ConnectionRefusedError):  # the demo stopped its Asterisk
+        socket.create_connection(("127.0.0.1", 15042), timeout=1).close()
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert 1000 == summary["target"]
+    assert "quotas full" == summary["finished"]
+    assert 20 == summary["target"] == summary["completes"]
+    assert 0 == summary["overshoot"]
+    assert summary["attempts"] >= 20
+    assert 0.0 <= summary["abandon_rate"] <= 1.0
     assert 4012 == summary["frame_rows"]
-    assert 0 < summary["released"] <= summary["imported"]
 
 
 def test_import_names_thin_cells(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -154,7 +154,9 @@ def transition(call: Call, event: CallEvent) -> tuple[Call, list[Effect]]:
             return _end(call, at, Outcome.MACHINE)
         case OriginateEnded(at=at, reason=reason) if reason != 4:
             return _end(call, at, REASON_OUTCOME.get(reason, Outcome.FAILED))
-        case HungUp(at=at):
+        case HungUp(at=at) if call.state in (CallState.ANSWERED, CallState.CONNECTED):
+            # Before an answer, the originate's own result (with Asterisk's reason) ends the
+            # call: our half of the channel hangs up first, and busy would read as no answer.
             return _end(call, at, _outcome_at_hangup(call))
     return call, []
 
@@ -162,9 +164,7 @@ def transition(call: Call, event: CallEvent) -> tuple[Call, list[Effect]]:
 def _outcome_at_hangup(call: Call) -> Outcome:
     if call.state is CallState.CONNECTED:
         return Outcome.CONNECTED
-    if call.state is CallState.ANSWERED:
-        return Outcome.ABANDONED  # answered and gone before any operator took it
-    return Outcome.NO_ANSWER
+    return Outcome.ABANDONED  # answered and gone before any operator took it
 
 
 def _end(call: Call, at: datetime, outcome: Outcome) -> tuple[Call, list[Effect]]:

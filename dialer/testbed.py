@@ -1,0 +1,29 @@
+"""Starting the project's Asterisk testbed (deploy/asterisk-testbed) from Python."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from dialer.ami.client import AmiSettings
+from dialer.ami.errors import AmiConnectError
+
+SCRIPT = Path(__file__).resolve().parents[1] / "deploy" / "asterisk-testbed"
+
+
+def start_testbed(port: int) -> AmiSettings:
+    """Start (or reuse) the testbed instance on ``port`` and return how to reach its AMI."""
+    if not SCRIPT.exists():
+        raise AmiConnectError("testbed", f"{SCRIPT} not found: run the demo from a checkout")
+    done = subprocess.run(
+        [str(SCRIPT), "start", "--ami-port", str(port)], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise AmiConnectError("testbed", done.stderr.strip() or "the testbed did not start")
+    info = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+    secret = Path(info["ami_secret_file"]).read_text(encoding="utf-8").strip()
+    return AmiSettings(host=info["ami_host"], port=int(info["ami_port"]), secret=secret)
+
+
+def stop_testbed(port: int) -> None:
+    subprocess.run([str(SCRIPT), "stop", "--ami-port", str(port)], capture_output=True, check=False)
