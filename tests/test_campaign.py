@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import time, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from dialer.ami.client import AmiClient
@@ -13,11 +13,7 @@ from dialer.schedule.retry import RetryPolicy
 from dialer.schedule.window import CallingWindow
 from tests.conftest import SurveyFactory, landline, write_frame
 
-ALWAYS_OPEN = CallingWindow(
-    weekdays=((time(0), time(23, 59, 59)),) * 7,
-    eve_of_holiday=None,
-    holidays=lambda _year: frozenset(),
-)
+ALWAYS_OPEN = CallingWindow.always_open()
 FAST_RETRIES = RetryPolicy(
     busy_delay=timedelta(seconds=1),
     unreached_delay=timedelta(seconds=1),

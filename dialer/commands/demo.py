@@ -11,7 +11,7 @@ import argparse
 import asyncio
 import json
 import re
-from datetime import time, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from rich.table import Table
@@ -33,11 +33,7 @@ from dialer.testbed import start_testbed, stop_testbed
 from sampling.survey import Survey, load_survey
 
 # The demo runs at any hour: a real campaign keeps the default (Italian) calling window.
-DEMO_WINDOW = CallingWindow(
-    weekdays=((time(0), time(23, 59, 59)),) * 7,
-    eve_of_holiday=None,
-    holidays=lambda _year: frozenset(),
-)
+DEMO_WINDOW = CallingWindow.always_open()
 # Minutes instead of hours between tries, so retries happen within the demo; 72 h after an
 # abandoned call stays as the rule says.
 DEMO_RETRIES = RetryPolicy(

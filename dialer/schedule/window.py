@@ -32,6 +32,15 @@ class CallingWindow:
     holidays: Callable[[int], frozenset[date]] = italian_holidays
     extra_closed: frozenset[date] = field(default_factory=frozenset)
 
+    @classmethod
+    def always_open(cls) -> CallingWindow:
+        """Every hour of every day: for demos and simulations, never for real callees."""
+        return cls(
+            weekdays=((time(0), time(23, 59, 59)),) * 7,
+            eve_of_holiday=None,
+            holidays=lambda _year: frozenset(),
+        )
+
     def span(self, day: date) -> Span | None:
         """The hours open on a local date, or None when closed all day."""
         if self._closed(day):
