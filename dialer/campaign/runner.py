@@ -24,7 +24,13 @@ import structlog
 
 from dialer.ami.client import AmiClient
 from dialer.ami.errors import AmiError
-from dialer.ami.events import ChannelHangup, ConferenceJoin, DialplanEvent, parse_event
+from dialer.ami.events import (
+    ChannelHangup,
+    ConferenceJoin,
+    DialplanEvent,
+    LinkState,
+    parse_event,
+)
 from dialer.call.state import (
     Abandoned,
     Answered,
@@ -132,6 +138,7 @@ class CampaignRunner:
         self.outcomes: Counter[str] = Counter()
         self.tasks: set[asyncio.Task[Any]] = set()
         self.finished = ""
+        self.link_lost = False
 
     async def run(self) -> CampaignSummary:
         await self._open_seats()
@@ -203,11 +210,20 @@ class CampaignRunner:
                 await withdraw_if_closed(self.db, call.case_id)
             self.outcomes[effect.outcome.value] += 1
             self.calls.pop(call.call_id, None)
-            self.cases.pop(call.call_id, None)
+            if effect.outcome is not Outcome.CONNECTED or self.s.simulation is None:
+                self.cases.pop(call.call_id, None)
+            # else the (simulated) operator still owes the case its disposition
 
     async def _on_ami(self, message: Any) -> None:
         event = parse_event(message)
         now = self.s.clock()
+        if isinstance(event, LinkState):
+            if not event.up:
+                self.link_lost = True
+            elif self.link_lost:
+                self.link_lost = False
+                await self._resync(now)
+            return
         if isinstance(event, DialplanEvent) and event.uniqueid in self.calls:
             if event.name == "Answered":
                 await self._apply(event.uniqueid, Answered(now, event.channel))
@@ -222,6 +238,22 @@ class CampaignRunner:
         elif isinstance(event, ChannelHangup) and event.uniqueid in self.calls:
             await self._apply(event.uniqueid, HungUp(now, event.cause))
 
+    async def _resync(self, now: datetime) -> None:
+        """After a (re)connect: calls past the answer whose channel Asterisk no longer has
+        ended while we could not hear it. Calls not yet answered end through their originate."""
+        try:
+            live = {str(m.get("Uniqueid")) for m in await self.ami.core_show_channels()}
+        except AmiError as exc:
+            log.warning("resync failed", error=str(exc))
+            return
+        for call_id, call in list(self.calls.items()):
+            if call.state in (CallState.ANSWERED, CallState.CONNECTED) and call_id not in live:
+                log.info("resync: call gone", call_id=call_id, case_id=call.case_id)
+                await self._apply(call_id, HungUp(now, 0))
+        if self.s.simulation is not None and not any(u.startswith("seat-") for u in live):
+            # Asterisk restarted: the simulated operators' open lines went with it.
+            self._spawn(self._reopen_seat_lines())
+
     # --- pacing and dialling ---------------------------------------------------------------
 
     async def _tick(self) -> None:
@@ -231,8 +263,8 @@ class CampaignRunner:
             if not self.calls:
                 self.finished = "quotas full"
             return
-        if not self.s.window.is_open(now):
-            return
+        if not self.s.window.is_open(now) or not self.ami.connected.is_set():
+            return  # outside the window, or Asterisk unreachable: dial nothing
         in_flight = sum(1 for c in self.calls.values() if c.state is not CallState.CONNECTED)
         launch = progressive(
             len(self.board.free()), in_flight, len(self.calls), self.s.channel_limit
@@ -285,8 +317,9 @@ class CampaignRunner:
             )
             reason = result.reason
         except AmiError as exc:
+            # Our side failed (link down, timeout), not the number: retry it like congestion.
             log.warning("originate failed", call_id=call_id, error=str(exc))
-            reason = 0
+            reason = 8
         await self.inbox.put(("call", (call_id, OriginateEnded(self.s.clock(), reason))))
 
     async def _redirect(self, call_id: str, channel: str, seat: str) -> None:
@@ -297,19 +330,25 @@ class CampaignRunner:
 
     # --- operators (simulated) ---------------------------------------------------------------
 
-    async def _open_seats(self) -> None:
-        async def open_line(seat: str) -> None:
-            result = await self.ami.originate(
-                channel=f"Local/{seat}@seat-sim",
-                context="seat-keepalive",
-                exten="s",
-                channel_id=f"seat-{seat}-{uuid.uuid4()}",
-                timeout_s=5,
-            )
-            if not result.answered:
-                raise AmiError("Originate", f"seat {seat}: line did not open")
+    async def _reopen_seat_lines(self) -> None:
+        try:
+            await asyncio.gather(*(self._open_line(seat) for seat in self.s.seats))
+        except AmiError as exc:
+            log.warning("seat lines not reopened", error=str(exc))
 
-        await asyncio.gather(*(open_line(seat) for seat in self.s.seats))
+    async def _open_line(self, seat: str) -> None:
+        result = await self.ami.originate(
+            channel=f"Local/{seat}@seat-sim",
+            context="seat-keepalive",
+            exten="s",
+            channel_id=f"seat-{seat}-{uuid.uuid4()}",
+            timeout_s=5,
+        )
+        if not result.answered:
+            raise AmiError("Originate", f"seat {seat}: line did not open")
+
+    async def _open_seats(self) -> None:
+        await asyncio.gather(*(self._open_line(seat) for seat in self.s.seats))
         for seat in self.s.seats:
             self.board = log_in(self.board, seat, self.s.clock())
 
@@ -330,8 +369,8 @@ class CampaignRunner:
         if self.s.simulation is None:
             return
         call_id, admitted = item
-        call, case = self.calls.get(call_id), self.cases.get(call_id)
-        if call is None or case is None:
+        call, case = self.calls.get(call_id), self.cases.pop(call_id, None)
+        if case is None:
             return
         if not admitted:
             disposition = Disposition.OVER_QUOTA
@@ -347,7 +386,7 @@ class CampaignRunner:
             self.db, self.s.survey, self.wave, case.case_id, RESULT_OF[disposition], verified
         )
         log.info("disposition", call_id=call_id, case_id=case.case_id, result=outcome.result)
-        if call.channel:
+        if call is not None and call.channel:  # still on the line: the operator ends the call
             with contextlib.suppress(AmiError):
                 await self.ami.hangup(call.channel)
 
