@@ -14,6 +14,7 @@ import pytest
 from dialer.ami.client import AmiClient, AmiSettings
 from dialer.ami.errors import AmiConnectError
 from dialer.ami.events import ConferenceJoin, DialplanEvent, LinkState, parse_event
+from dialer.campaign.runner import wait_for_operator
 from tests.conftest import REPO, TEST_AMI_PORT
 
 
@@ -77,6 +78,7 @@ async def test_answered_callee_is_redirected_into_a_waiting_seat(ami: AmiClient)
         )
     )
     assert 4 == (await seat_call).reason
+    await wait_for_operator(ami, seat)
     call_id = str(uuid.uuid4())
     callee = asyncio.create_task(
         ami.originate(
@@ -156,3 +158,26 @@ async def test_client_reconnects_after_asterisk_restarts() -> None:
     finally:
         await client.close()
         await _testbed("stop", "--ami-port", port)
+
+
+async def test_a_callee_sent_to_an_empty_seat_is_abandoned_not_left_alone(ami: AmiClient) -> None:
+    """The connect guard: a seat with no operator in it sends the callee to the abandon message."""
+    call_id = str(uuid.uuid4())
+    callee = asyncio.create_task(
+        ami.originate(
+            channel="Local/390187333444@sim-pstn",
+            context="dialer-hold",
+            exten="s",
+            channel_id=call_id,
+            other_channel_id=call_id + "-pstn",
+            timeout_s=3,
+            variables={"SIM_OUTCOME": "answer", "SIM_RING_S": "0", "SIM_TALK_S": "5"},
+        )
+    )
+    answered = await _next(ami, DialplanEvent, "Answered")
+    assert isinstance(answered, DialplanEvent)
+    await ami.redirect(answered.channel, "connect", "7999")
+    abandoned = await _next(ami, DialplanEvent, "Abandoned", within=1.5)
+    assert isinstance(abandoned, DialplanEvent)
+    assert "no-operator" == abandoned.fields.get("Reason")
+    await callee

@@ -346,6 +346,7 @@ class CampaignRunner:
         )
         if not result.answered:
             raise AmiError("Originate", f"seat {seat}: line did not open")
+        await wait_for_operator(self.ami, seat)
 
     async def _open_seats(self) -> None:
         await asyncio.gather(*(self._open_line(seat) for seat in self.s.seats))
@@ -447,6 +448,16 @@ class CampaignRunner:
             overshoot=int((counts.completes - counts.target).clip(min=0).sum()),
             finished=self.finished,
         )
+
+
+async def wait_for_operator(ami: AmiClient, seat: str, within_s: float = 5.0) -> None:
+    """Return once the seat's conference holds its operator: the line's answer comes a moment
+    before the operator is in, and a callee sent in before would find the seat empty."""
+    deadline = asyncio.get_running_loop().time() + within_s
+    while "@seat-" not in await ami.command(f"confbridge list seat-{seat}"):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AmiError("ConfBridge", f"seat {seat}: operator not in the conference")
+        await asyncio.sleep(0.05)
 
 
 async def run_campaign(settings: CampaignSettings, ami: AmiClient) -> CampaignSummary:
