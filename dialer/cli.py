@@ -7,7 +7,8 @@ import sys
 from collections.abc import Sequence
 
 from dialer import __version__
-from dialer.commands import demo, sampling
+from dialer.ami.errors import AmiConnectError
+from dialer.commands import demo, run, sampling
 from dialer.logs import configure
 from dialer.store.db import StoreError
 from sampling.errors import SamplingError
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sampling.add_parsers(sub)
     demo.add_parser(sub)
+    run.add_parser(sub)
     return parser
 
 
@@ -33,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure(json=True if args.log_json else None)
     try:
         code: int = args.handler(args)
-    except (SamplingError, StoreError) as exc:
+    except (SamplingError, StoreError, AmiConnectError) as exc:
         print(f"dialer: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     return code

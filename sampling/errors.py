@@ -5,13 +5,21 @@ class SamplingError(Exception):
     """Base class: a message fit to show an administrator as is."""
 
 
-class SurveyConfigError(SamplingError):
-    """The survey definition is invalid; the message names the key."""
+class ConfigError(SamplingError):
+    """A configuration file is invalid; the message names the key."""
+
+    what = "configuration"
 
     def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"survey definition: {key}: {problem}")
+        super().__init__(f"{self.what}: {key}: {problem}")
         self.key = key
         self.problem = problem
+
+
+class SurveyConfigError(ConfigError):
+    """The survey definition is invalid; the message names the key."""
+
+    what = "survey definition"
 
 
 class FrameFileError(SamplingError):

@@ -7,15 +7,14 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sampling.cells import AgeBand, CellGrid, CellKey, parse_age_band
-from sampling.errors import SurveyConfigError
+from sampling.errors import ConfigError, SurveyConfigError
+from sampling.tomlkeys import check_keys, optional, positive_int, required, table, typed
 
 RESULTS = ("complete", "refusal", "ineligible", "other")
 """Final results a case can reach, as sampling sees them (the dialer maps AAPOR codes onto them)."""
-
-T = TypeVar("T")
 
 _SECTIONS: dict[str, set[str]] = {
     "survey": {"name", "wave", "interviews", "region", "margins", "districts", "age_bands", "sex"},
@@ -88,26 +87,35 @@ def load_survey(path: Path) -> Survey:
 def parse_survey(text: str, base_dir: Path) -> Survey:
     """Validate survey TOML text; every error names its key."""
     try:
+        return _parse(text, base_dir)
+    except SurveyConfigError:
+        raise
+    except ConfigError as exc:
+        raise SurveyConfigError(exc.key, exc.problem) from None
+
+
+def _parse(text: str, base_dir: Path) -> Survey:
+    try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SurveyConfigError("(file)", f"not valid TOML: {exc}") from None
-    _check_keys(doc)
-    s = _table(doc, "survey", required=True)
+    check_keys(doc, _SECTIONS)
+    s = table(doc, "survey", required=True)
     grid = CellGrid(
         districts=tuple(_str_list(s, "survey.districts")),
         age_bands=_age_bands(_str_list(s, "survey.age_bands")),
         sexes=tuple(_str_list(s, "survey.sex")),
     )
     survey = Survey(
-        name=_req(s, "survey.name", str),
-        wave=_positive_int(s.get("wave", 1), "survey.wave"),
-        interviews=_positive_int(_req(s, "survey.interviews", int), "survey.interviews"),
-        region=_req_default(s, "survey.region", str, "IT"),
-        margins_path=base_dir / _req(s, "survey.margins", str),
+        name=required(s, "survey.name", str),
+        wave=positive_int(s.get("wave", 1), "survey.wave"),
+        interviews=positive_int(required(s, "survey.interviews", int), "survey.interviews"),
+        region=optional(s, "survey.region", str, "IT"),
+        margins_path=base_dir / required(s, "survey.margins", str),
         grid=grid,
-        quotas=_quota_policy(_table(doc, "quotas"), grid),
-        yield_prior=_yield_prior(_table(doc, "yield")),
-        waves=_wave_rule(_table(doc, "waves")),
+        quotas=_quota_policy(table(doc, "quotas"), grid),
+        yield_prior=_yield_prior(table(doc, "yield")),
+        waves=_wave_rule(table(doc, "waves")),
         source_text=text,
     )
     if not survey.name.strip():
@@ -115,56 +123,8 @@ def parse_survey(text: str, base_dir: Path) -> Survey:
     return survey
 
 
-def _check_keys(doc: Mapping[str, Any]) -> None:
-    for section, value in doc.items():
-        if section not in _SECTIONS:
-            raise SurveyConfigError(section, f"unknown section (known: {', '.join(_SECTIONS)})")
-        if not isinstance(value, dict):
-            raise SurveyConfigError(section, "must be a table")
-        for key in value:
-            if key not in _SECTIONS[section]:
-                known = ", ".join(sorted(_SECTIONS[section]))
-                raise SurveyConfigError(f"{section}.{key}", f"unknown key (known: {known})")
-
-
-def _table(doc: Mapping[str, Any], name: str, required: bool = False) -> dict[str, Any]:
-    if name not in doc:
-        if required:
-            raise SurveyConfigError(name, "section is missing")
-        return {}
-    value: dict[str, Any] = doc[name]
-    return value
-
-
-def _req(table: Mapping[str, Any], key: str, kind: type[T]) -> T:
-    short = key.rsplit(".", 1)[1]
-    if short not in table:
-        raise SurveyConfigError(key, "is required")
-    return _typed(table[short], key, kind)
-
-
-def _req_default(table: Mapping[str, Any], key: str, kind: type[T], default: T) -> T:
-    short = key.rsplit(".", 1)[1]
-    return _typed(table[short], key, kind) if short in table else default
-
-
-def _typed(value: Any, key: str, kind: type[T]) -> T:
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise SurveyConfigError(key, f"must be {kind.__name__}, not {type(value).__name__}")
-    return value
-
-
-def _positive_int(value: Any, key: str) -> int:
-    number = _typed(value, key, int)
-    if number < 1:
-        raise SurveyConfigError(key, f"must be at least 1, not {number}")
-    return number
-
-
 def _str_list(table: Mapping[str, Any], key: str) -> list[str]:
-    value = _req(table, key, list)
+    value = required(table, key, list)
     if not value or not all(isinstance(v, str) and v.strip() for v in value):
         raise SurveyConfigError(key, "must be a non-empty list of non-empty strings")
     if len(set(value)) != len(value):
@@ -191,18 +151,18 @@ def _age_bands(labels: list[str]) -> tuple[AgeBand, ...]:
 
 
 def _quota_policy(q: Mapping[str, Any], grid: CellGrid) -> QuotaPolicy:
-    mode = _req_default(q, "quotas.mode", str, "hard")
+    mode = optional(q, "quotas.mode", str, "hard")
     if mode not in ("hard", "soft"):
         raise SurveyConfigError("quotas.mode", f"must be 'hard' or 'soft', not {mode!r}")
-    minimum = _req_default(q, "quotas.minimum_per_cell", int, 0)
-    overshoot = _req_default(q, "quotas.overshoot", int, 0)
+    minimum = optional(q, "quotas.minimum_per_cell", int, 0)
+    overshoot = optional(q, "quotas.overshoot", int, 0)
     for key, value in (("quotas.minimum_per_cell", minimum), ("quotas.overshoot", overshoot)):
         if value < 0:
             raise SurveyConfigError(key, f"must not be negative, not {value}")
     if overshoot and mode != "soft":
         raise SurveyConfigError("quotas.overshoot", "is only allowed with mode = 'soft'")
     overrides: dict[CellKey, int] = {}
-    raw = _req_default(q, "quotas.overrides", dict, {})
+    raw = optional(q, "quotas.overrides", dict, {})
     for text, target in raw.items():
         key = f"quotas.overrides.{text!r}"
         try:
@@ -212,7 +172,7 @@ def _quota_policy(q: Mapping[str, Any], grid: CellGrid) -> QuotaPolicy:
             raise SurveyConfigError(
                 key, "is not a cell 'district/age_band/sex' of this survey"
             ) from None
-        value = _typed(target, key, int)
+        value = typed(target, key, int)
         if value < 0:
             raise SurveyConfigError(key, f"must not be negative, not {value}")
         overrides[cell] = value
@@ -220,8 +180,8 @@ def _quota_policy(q: Mapping[str, Any], grid: CellGrid) -> QuotaPolicy:
 
 
 def _yield_prior(y: Mapping[str, Any]) -> YieldPrior:
-    prior = _req_default(y, "yield.prior", float, YieldPrior().prior)
-    strength = _req_default(y, "yield.strength", float, YieldPrior().strength)
+    prior = optional(y, "yield.prior", float, YieldPrior().prior)
+    strength = optional(y, "yield.strength", float, YieldPrior().strength)
     if not 0.0 < prior <= 1.0:
         raise SurveyConfigError("yield.prior", f"must be in (0, 1], not {prior}")
     if strength < 0:
@@ -230,10 +190,10 @@ def _yield_prior(y: Mapping[str, Any]) -> YieldPrior:
 
 
 def _wave_rule(w: Mapping[str, Any]) -> WaveRule:
-    last = _req_default(w, "waves.exclude_last", int, 0)
+    last = optional(w, "waves.exclude_last", int, 0)
     if last < 0:
         raise SurveyConfigError("waves.exclude_last", f"must not be negative, not {last}")
-    results = _req_default(w, "waves.exclude_results", list, list(WaveRule().exclude_results))
+    results = optional(w, "waves.exclude_results", list, list(WaveRule().exclude_results))
     for result in results:
         if result not in RESULTS:
             raise SurveyConfigError(

@@ -90,7 +90,7 @@ def _run_demo(args: argparse.Namespace, log_path: Path) -> int:
         if not args.keep_asterisk:
             stop_testbed(args.ami_port)
     print_quotas(survey, asyncio.run(_counts(db, survey)))
-    _print_summary(summary)
+    print_summary(summary)
     console.print(f"store: {db}   call log: {log_path}   rejects: {report.rejects_path}")
     if args.json:
         print(
@@ -140,7 +140,7 @@ async def _campaign(survey: Survey, db: Path, seats: int, port: int) -> Campaign
         await ami.close()
 
 
-def _print_summary(summary: CampaignSummary) -> None:
+def print_summary(summary: CampaignSummary) -> None:
     table = Table(title="campaign summary", show_header=False)
     table.add_row("finished", summary.finished)
     table.add_row("completes / target", f"{summary.completes} / {summary.target}")

@@ -1,0 +1,208 @@
+"""The campaign file: one TOML per campaign, validated with errors naming the key."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from datetime import time, timedelta
+from pathlib import Path
+from typing import Any
+
+from dialer.ami.client import AmiSettings
+from dialer.campaign.runner import Simulation
+from dialer.schedule.holidays import italian_holidays
+from dialer.schedule.retry import RetryPolicy
+from dialer.schedule.window import DAYS, CallingWindow, Span
+from sampling.errors import ConfigError
+from sampling.survey import Survey, load_survey
+from sampling.tomlkeys import check_keys, optional, positive_int, required, table, typed
+
+MIN_RING_S = 15.0  # ring at least 15 s (or four rings) before giving up (regulation)
+
+_SECTIONS: dict[str, set[str]] = {
+    "campaign": {"name", "survey", "store", "mode"},
+    "ami": {"host", "port", "username", "secret_file"},
+    "trunk": {"context", "channel_limit", "ring_timeout_s"},
+    "window": {"timezone", *DAYS, "eve_of_holiday", "holidays"},
+    "retry": {"max_attempts", "busy_delay_min", "unreached_delay_min", "congestion_delay_min",
+              "abandoned_quiet_h"},
+    "seats": {"ids"},
+    "simulation": {"answer", "busy", "congestion", "complete", "seed"},
+}  # fmt: skip
+
+
+class CampaignConfigError(ConfigError):
+    what = "campaign file"
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignFile:
+    """A validated campaign file."""
+
+    name: str
+    survey: Survey
+    store: Path
+    mode: str
+    ami: AmiSettings
+    context: str
+    channel_limit: int
+    ring_timeout_s: float
+    window: CallingWindow
+    retry: RetryPolicy
+    seats: tuple[str, ...]
+    simulation: Simulation | None
+
+
+def load_campaign(path: Path) -> CampaignFile:
+    """Read and validate a campaign file; relative paths are relative to it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CampaignConfigError(str(path), f"cannot read: {exc.strerror}") from None
+    try:
+        return _parse(text, path.parent)
+    except CampaignConfigError:
+        raise
+    except ConfigError as exc:
+        if exc.what == "survey definition":
+            raise
+        raise CampaignConfigError(exc.key, exc.problem) from None
+
+
+def _parse(text: str, base: Path) -> CampaignFile:
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CampaignConfigError("(file)", f"not valid TOML: {exc}") from None
+    check_keys(doc, _SECTIONS)
+    c = table(doc, "campaign", required=True)
+    mode = optional(c, "campaign.mode", str, "progressive")
+    if mode != "progressive":
+        raise CampaignConfigError("campaign.mode", f"{mode!r} is not available (progressive)")
+    sim = table(doc, "simulation")
+    simulation = _simulation(sim) if "simulation" in doc else None
+    trunk = table(doc, "trunk")
+    ring = optional(trunk, "trunk.ring_timeout_s", float, 20.0)
+    if ring < MIN_RING_S and simulation is None:
+        raise CampaignConfigError(
+            "trunk.ring_timeout_s", f"must be at least {MIN_RING_S:.0f} s for real callees"
+        )
+    seats = [str(s) for s in optional(table(doc, "seats"), "seats.ids", list, [])]
+    if not seats or not all(s.isdigit() for s in seats) or len(set(seats)) != len(seats):
+        raise CampaignConfigError("seats.ids", "must be a list of distinct numeric seat ids")
+    return CampaignFile(
+        name=required(c, "campaign.name", str),
+        survey=load_survey(base / required(c, "campaign.survey", str)),
+        store=base / required(c, "campaign.store", str),
+        mode=mode,
+        ami=_ami(table(doc, "ami"), base),
+        context=optional(trunk, "trunk.context", str, "outbound"),
+        channel_limit=positive_int(
+            optional(trunk, "trunk.channel_limit", int, 30), "trunk.channel_limit"
+        ),
+        ring_timeout_s=ring,
+        window=_window(table(doc, "window")),
+        retry=_retry(table(doc, "retry")),
+        seats=tuple(seats),
+        simulation=simulation,
+    )
+
+
+def _ami(a: dict[str, Any], base: Path) -> AmiSettings:
+    secret = os.environ.get("DIALER_AMI_SECRET", "")
+    if "secret_file" in a:
+        path = base / typed(a["secret_file"], "ami.secret_file", str)
+        try:
+            secret = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise CampaignConfigError(
+                "ami.secret_file", f"cannot read {path}: {exc.strerror}"
+            ) from None
+    if not secret:
+        raise CampaignConfigError("ami.secret_file", "no AMI secret: set it or DIALER_AMI_SECRET")
+    return AmiSettings(
+        host=optional(a, "ami.host", str, "127.0.0.1"),
+        port=positive_int(optional(a, "ami.port", int, 5038), "ami.port"),
+        username=optional(a, "ami.username", str, "dialer"),
+        secret=secret,
+    )
+
+
+def _span(text: str, key: str) -> Span | None:
+    if not text.strip():
+        return None
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in text.split("-"))
+    except ValueError:
+        raise CampaignConfigError(key, f"{text!r} is not 'HH:MM-HH:MM' or empty (closed)") from None
+    if not start < end:
+        raise CampaignConfigError(key, f"{text!r} ends before it starts")
+    return (start, end)
+
+
+def _window(w: dict[str, Any]) -> CallingWindow:
+    default = CallingWindow()
+    days = tuple(
+        _span(typed(w[day], f"window.{day}", str), f"window.{day}")
+        if day in w
+        else default.weekdays[i]
+        for i, day in enumerate(DAYS)
+    )
+    eve = (
+        _span(typed(w["eve_of_holiday"], "window.eve_of_holiday", str), "window.eve_of_holiday")
+        if "eve_of_holiday" in w
+        else default.eve_of_holiday
+    )
+    holidays = optional(w, "window.holidays", str, "IT")
+    if holidays not in ("IT", "none"):
+        raise CampaignConfigError("window.holidays", f"{holidays!r} is not 'IT' or 'none'")
+    return CallingWindow(
+        timezone=optional(w, "window.timezone", str, default.timezone),
+        weekdays=days,
+        eve_of_holiday=eve,
+        holidays=italian_holidays if holidays == "IT" else (lambda _year: frozenset()),
+    )
+
+
+def _retry(r: dict[str, Any]) -> RetryPolicy:
+    d = RetryPolicy()
+
+    def minutes(key: str, default: timedelta) -> timedelta:
+        value = optional(r, f"retry.{key}", float, default.total_seconds() / 60)
+        if value < 0:
+            raise CampaignConfigError(f"retry.{key}", "must not be negative")
+        return timedelta(minutes=value)
+
+    return RetryPolicy(
+        max_attempts=positive_int(
+            optional(r, "retry.max_attempts", int, d.max_attempts), "retry.max_attempts"
+        ),
+        busy_delay=minutes("busy_delay_min", d.busy_delay),
+        unreached_delay=minutes("unreached_delay_min", d.unreached_delay),
+        congestion_delay=minutes("congestion_delay_min", d.congestion_delay),
+        abandoned_quiet=timedelta(
+            hours=optional(
+                r, "retry.abandoned_quiet_h", float, d.abandoned_quiet.total_seconds() / 3600
+            )
+        ),
+    )
+
+
+def _simulation(s: dict[str, Any]) -> Simulation:
+    d = Simulation()
+    shares = {
+        key: optional(s, f"simulation.{key}", float, getattr(d, key))
+        for key in ("answer", "busy", "congestion", "complete")
+    }
+    for key, value in shares.items():
+        if not 0.0 <= value <= 1.0:
+            raise CampaignConfigError(
+                f"simulation.{key}", f"must be a share in [0, 1], not {value}"
+            )
+    if shares["answer"] + shares["busy"] + shares["congestion"] > 1.0:
+        raise CampaignConfigError("simulation.answer", "answer + busy + congestion exceed 1")
+    return Simulation(
+        answer=shares["answer"], busy=shares["busy"], congestion=shares["congestion"],
+        complete=shares["complete"], seed=optional(s, "simulation.seed", int, d.seed),
+    )  # fmt: skip

@@ -1,0 +1,62 @@
+"""Checking TOML configuration: every error names the key at fault."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from sampling.errors import ConfigError
+
+T = TypeVar("T")
+
+
+def check_keys(doc: Mapping[str, Any], sections: Mapping[str, set[str]]) -> None:
+    """Every section and key must be known: a typo is an error, not a silent default."""
+    for section, value in doc.items():
+        if section not in sections:
+            raise ConfigError(section, f"unknown section (known: {', '.join(sections)})")
+        if not isinstance(value, dict):
+            raise ConfigError(section, "must be a table")
+        for key in value:
+            if key not in sections[section]:
+                known = ", ".join(sorted(sections[section]))
+                raise ConfigError(f"{section}.{key}", f"unknown key (known: {known})")
+
+
+def table(doc: Mapping[str, Any], name: str, required: bool = False) -> dict[str, Any]:
+    if name not in doc:
+        if required:
+            raise ConfigError(name, "section is missing")
+        return {}
+    value: dict[str, Any] = doc[name]
+    return value
+
+
+def required(table: Mapping[str, Any], key: str, kind: type[T]) -> T:
+    """The value of dotted ``key`` (its last part looked up in ``table``); missing is an error."""
+    short = key.rsplit(".", 1)[1]
+    if short not in table:
+        raise ConfigError(key, "is required")
+    return typed(table[short], key, kind)
+
+
+def optional(table: Mapping[str, Any], key: str, kind: type[T], default: T) -> T:
+    """The value of dotted ``key``, or ``default`` when absent."""
+    short = key.rsplit(".", 1)[1]
+    return typed(table[short], key, kind) if short in table else default
+
+
+def typed(value: Any, key: str, kind: type[T]) -> T:
+    """``value`` as ``kind`` (an int is accepted as a float), else an error naming ``key``."""
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise ConfigError(key, f"must be {kind.__name__}, not {type(value).__name__}")
+    return value
+
+
+def positive_int(value: Any, key: str) -> int:
+    number = typed(value, key, int)
+    if number < 1:
+        raise ConfigError(key, f"must be at least 1, not {number}")
+    return number
