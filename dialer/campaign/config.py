@@ -26,7 +26,7 @@ _SECTIONS: dict[str, set[str]] = {
     "trunk": {"context", "channel_limit", "ring_timeout_s"},
     "window": {"timezone", *DAYS, "eve_of_holiday", "holidays"},
     "retry": {"max_attempts", "busy_delay_min", "unreached_delay_min", "congestion_delay_min",
-              "abandoned_quiet_h"},
+              "abandoned_quiet_h", "day_parts"},
     "seats": {"ids"},
     "simulation": {"answer", "busy", "congestion", "complete", "seed"},
 }  # fmt: skip
@@ -181,12 +181,24 @@ def _retry(r: dict[str, Any]) -> RetryPolicy:
         busy_delay=minutes("busy_delay_min", d.busy_delay),
         unreached_delay=minutes("unreached_delay_min", d.unreached_delay),
         congestion_delay=minutes("congestion_delay_min", d.congestion_delay),
+        day_parts=_day_parts(optional(r, "retry.day_parts", list, ["13:00", "17:00"])),
         abandoned_quiet=timedelta(
             hours=optional(
                 r, "retry.abandoned_quiet_h", float, d.abandoned_quiet.total_seconds() / 3600
             )
         ),
     )
+
+
+def _day_parts(values: list[Any]) -> tuple[time, ...]:
+    """Boundaries between parts of the day, e.g. ["13:00", "17:00"]; [] for one part."""
+    try:
+        parts = tuple(time.fromisoformat(typed(v, "retry.day_parts", str)) for v in values)
+    except ValueError:
+        raise CampaignConfigError("retry.day_parts", "must be times like '13:00'") from None
+    if list(parts) != sorted(set(parts)):
+        raise CampaignConfigError("retry.day_parts", "must be in increasing order")
+    return parts
 
 
 def _simulation(s: dict[str, Any]) -> Simulation:

@@ -54,7 +54,13 @@ from dialer.disposition import Disposition, Outcome
 from dialer.schedule.retry import RetryPolicy
 from dialer.schedule.window import CallingWindow
 from dialer.seats import SeatBoard, end_call, hand_back, log_in, ready, take
-from dialer.store.attempts import close_attempt, dialable_cases, open_attempt, set_disposition
+from dialer.store.attempts import (
+    close_attempt,
+    dialable_cases,
+    open_attempt,
+    recover_after_restart,
+    set_disposition,
+)
 from dialer.store.cases import finish_case, start_interview, withdraw_if_closed
 from dialer.store.db import StoreError, open_store
 from dialer.store.quotas import load_counts
@@ -349,6 +355,7 @@ class CampaignRunner:
         await wait_for_operator(self.ami, seat)
 
     async def _open_seats(self) -> None:
+        await self._close_seats()  # lines a previous run left open would make each seat busy
         await asyncio.gather(*(self._open_line(seat) for seat in self.s.seats))
         for seat in self.s.seats:
             self.board = log_in(self.board, seat, self.s.clock())
@@ -466,9 +473,23 @@ async def run_campaign(settings: CampaignSettings, ami: AmiClient) -> CampaignSu
     try:
         population = load_margins(settings.survey.margins_path, settings.survey.grid)
         wave = await ensure_wave(db, settings.survey, population)
+        await _recover(db, ami, settings.clock())
         return await CampaignRunner(settings, ami, db, wave).run()
     finally:
         await db.close()
+
+
+async def _recover(db: aiosqlite.Connection, ami: AmiClient, now: datetime) -> None:
+    """Close what a previous run left open (it died without closing its calls)."""
+    channels = {
+        str(m.get("Uniqueid")): str(m.get("Channel")) for m in await ami.core_show_channels()
+    }
+    orphans, interrupted = await recover_after_restart(db, set(channels), now)
+    for call_id in orphans:
+        with contextlib.suppress(AmiError):
+            await ami.hangup(channels[call_id])
+    if orphans or interrupted:
+        log.warning("recovered after restart", orphan_calls=len(orphans), interviews=interrupted)
 
 
 def _verified_cell(survey: Survey, case: CaseView) -> CellKey:

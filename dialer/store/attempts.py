@@ -140,3 +140,27 @@ async def dialable_cases(db: aiosqlite.Connection, wave_id: int) -> list[CaseVie
         )
         for r in rows
     ]
+
+
+async def recover_after_restart(
+    db: aiosqlite.Connection, live_channels: set[str], now: datetime
+) -> tuple[list[str], int]:
+    """After the dialer itself stopped without closing its calls (a crash, ``kill -9``).
+
+    Attempts still open belonged to the dead process: they are closed as a technical failure
+    (congestion, AAPOR 3.16; the number is retried). Returns the ids of those whose channel
+    Asterisk still has (the caller hangs them up: nobody owns them now) and the number of
+    interrupted interviews whose quota reservation was given back.
+    """
+    open_ids = await live_call_ids(db)
+    async with transaction(db):
+        await db.execute(
+            "UPDATE attempt SET ended_at = ?, outcome = 'congestion', aapor_code = '3.16'"
+            " WHERE ended_at IS NULL",
+            (now.isoformat(),),
+        )
+        cursor = await db.execute(
+            "UPDATE sample_case SET state = 'released', reserved_cell_id = NULL"
+            " WHERE state = 'in_progress'"
+        )
+    return [call_id for call_id in open_ids if call_id in live_channels], cursor.rowcount
