@@ -109,3 +109,11 @@ def test_unreachable_asterisk_exits_2(
     assert 2 == main(["run", str(write_campaign(tmp_path, free, "x"))])
     assert f"cannot reach Asterisk at 127.0.0.1:{free}" in capsys.readouterr().err
     assert not (tmp_path / "run.sqlite").exists()
+
+
+def test_shipped_example_campaign_file_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    """deploy/campaign.example.toml loads (with a secret from the environment)."""
+    monkeypatch.setenv("DIALER_AMI_SECRET", "example")
+    campaign = load_campaign(Path(__file__).parents[1] / "deploy" / "campaign.example.toml")
+    assert 20.0 == campaign.ring_timeout_s
+    assert campaign.simulation is None
