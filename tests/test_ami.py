@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dialer.ami.client import AmiClient, AmiSettings
+from dialer.ami.client import AmiClient, AmiSettings, OriginateResult
 from dialer.ami.errors import AmiConnectError
 from dialer.ami.events import ConferenceJoin, DialplanEvent, LinkState, parse_event
 from dialer.campaign.runner import wait_for_operator
@@ -41,17 +41,25 @@ async def test_unreachable_host_is_an_error(asterisk: AmiSettings) -> None:
 )
 async def test_simulated_callee_outcomes(ami: AmiClient, outcome: str, reason: int) -> None:
     """Each simulated callee behaviour ends its originate with Asterisk's matching reason."""
+    _, result = await _callee(ami, "390187123456", outcome, talk_s=1)
+    assert reason == result.reason
+
+
+async def _callee(
+    ami: AmiClient, number: str, outcome: str = "answer", talk_s: int = 5
+) -> tuple[str, OriginateResult]:
+    """Originate a simulated callee into the hold context, as the dialer does."""
     call_id = str(uuid.uuid4())
     result = await ami.originate(
-        channel="Local/390187123456@sim-pstn",
+        channel=f"Local/{number}@sim-pstn",
         context="dialer-hold",
         exten="s",
         channel_id=call_id,
         other_channel_id=call_id + "-pstn",
         timeout_s=3,
-        variables={"SIM_OUTCOME": outcome, "SIM_RING_S": "0", "SIM_TALK_S": "1"},
+        variables={"SIM_OUTCOME": outcome, "SIM_RING_S": "0", "SIM_TALK_S": str(talk_s)},
     )
-    assert reason == result.reason
+    return call_id, result
 
 
 async def _next(ami: AmiClient, want: type, name: str | None = None, within: float = 5.0) -> object:
@@ -79,46 +87,25 @@ async def test_answered_callee_is_redirected_into_a_waiting_seat(ami: AmiClient)
     )
     assert 4 == (await seat_call).reason
     await wait_for_operator(ami, seat)
-    call_id = str(uuid.uuid4())
-    callee = asyncio.create_task(
-        ami.originate(
-            channel="Local/390187654321@sim-pstn",
-            context="dialer-hold",
-            exten="s",
-            channel_id=call_id,
-            other_channel_id=call_id + "-pstn",
-            timeout_s=3,
-            variables={"SIM_OUTCOME": "answer", "SIM_RING_S": "0", "SIM_TALK_S": "5"},
-        )
-    )
+    callee = asyncio.create_task(_callee(ami, "390187654321", talk_s=5))
     answered = await _next(ami, DialplanEvent, "Answered")
     assert isinstance(answered, DialplanEvent)
-    assert call_id == answered.uniqueid
+    call_id = answered.uniqueid
     await ami.redirect(answered.channel, "connect", seat)
     joined = await _next(ami, ConferenceJoin)
     while isinstance(joined, ConferenceJoin) and joined.uniqueid != call_id:
         joined = await _next(ami, ConferenceJoin)
     assert isinstance(joined, ConferenceJoin)
     assert f"seat-{seat}" == joined.conference
-    assert 4 == (await callee).reason
+    placed_id, result = await callee
+    assert (call_id, 4) == (placed_id, result.reason)
     listing = await ami.command(f"confbridge list seat-{seat}")
     assert answered.channel in listing
 
 
 async def test_callee_with_no_seat_hears_the_abandon_message_within_2_s(ami: AmiClient) -> None:
     """Nobody redirects the answered callee: the dialplan abandons it after 2 s by itself."""
-    call_id = str(uuid.uuid4())
-    asyncio.create_task(  # noqa: RUF006 - the originate's result is not what this test checks
-        ami.originate(
-            channel="Local/390187111222@sim-pstn",
-            context="dialer-hold",
-            exten="s",
-            channel_id=call_id,
-            other_channel_id=call_id + "-pstn",
-            timeout_s=3,
-            variables={"SIM_OUTCOME": "answer", "SIM_RING_S": "0", "SIM_TALK_S": "10"},
-        )
-    )
+    callee = asyncio.create_task(_callee(ami, "390187111222", talk_s=10))
     answered = await _next(ami, DialplanEvent, "Answered")
     started = time.monotonic()
     abandoned = await _next(ami, DialplanEvent, "Abandoned")
@@ -126,7 +113,9 @@ async def test_callee_with_no_seat_hears_the_abandon_message_within_2_s(ami: Ami
     assert isinstance(answered, DialplanEvent)
     assert isinstance(abandoned, DialplanEvent)
     assert answered.uniqueid == abandoned.uniqueid
+    assert "timeout" == abandoned.fields.get("Reason")
     assert 1.5 < waited < 2.8
+    assert answered.uniqueid == (await callee)[0]
 
 
 async def _testbed(*args: str) -> dict[str, str]:
@@ -162,18 +151,7 @@ async def test_client_reconnects_after_asterisk_restarts() -> None:
 
 async def test_a_callee_sent_to_an_empty_seat_is_abandoned_not_left_alone(ami: AmiClient) -> None:
     """The connect guard: a seat with no operator in it sends the callee to the abandon message."""
-    call_id = str(uuid.uuid4())
-    callee = asyncio.create_task(
-        ami.originate(
-            channel="Local/390187333444@sim-pstn",
-            context="dialer-hold",
-            exten="s",
-            channel_id=call_id,
-            other_channel_id=call_id + "-pstn",
-            timeout_s=3,
-            variables={"SIM_OUTCOME": "answer", "SIM_RING_S": "0", "SIM_TALK_S": "5"},
-        )
-    )
+    callee = asyncio.create_task(_callee(ami, "390187333444", talk_s=5))
     answered = await _next(ami, DialplanEvent, "Answered")
     assert isinstance(answered, DialplanEvent)
     await ami.redirect(answered.channel, "connect", "7999")
