@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dialer.ami.client import AmiClient, AmiSettings
+from dialer.campaign.runner import wait_for_operator
 from dialer.seats import SeatBoard, log_in, take
 
 REPO = Path(__file__).resolve().parents[1]
@@ -66,6 +67,8 @@ async def _open_seats(ami: AmiClient, seats: int) -> SeatBoard:
             for seat in ids
         )
     )
+    for seat in ids:  # the line answers a moment before the operator is in the conference
+        await wait_for_operator(ami, seat)
     now = datetime.now(UTC)
     for seat in ids:
         board = log_in(board, seat, now)
