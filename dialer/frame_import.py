@@ -9,7 +9,7 @@ import hashlib
 import io
 import itertools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +42,7 @@ log = structlog.get_logger(__name__)
 
 PARALLEL_FROM_LINES = 50_000  # below this, starting worker processes costs more than it saves
 CHUNK_CHARS = 1_000_000  # about 20,000 rows a piece
+CHUNK_ROWS = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +82,7 @@ async def import_frame(
         dnc = new_dnc | await dnc_numbers(db)
         existing = await existing_phones(db, wave.wave_id)
         report = (lambda done: progress(done, total_lines)) if progress else None
-        job = _Job(header, survey.grid, survey.region)
+        job = _Job(header, survey.grid, survey.region, str(frame))
         reading = await asyncio.to_thread(
             _validate, job, text, body, total_lines >= PARALLEL_FROM_LINES, dnc, existing, report
         )
@@ -116,6 +117,7 @@ class _Job:
     header: FrameHeader
     grid: CellGrid
     region: str
+    name: str
 
 
 def _validate(
@@ -128,39 +130,80 @@ def _validate(
     progress: Callable[[int], None] | None,
 ) -> FrameReading:
     """Check every row, on all cores for a large file (phone parsing is most of the cost), then
-    apply the whole-file rules in line order."""
-    chunks = ((job, line, chunk) for line, chunk in text_chunks(text, body, CHUNK_CHARS))
+    apply the whole-file rules in line order.
+
+    Without a quote character in the file every line is one record, and workers parse their
+    own share of the lines; otherwise one csv reader here cuts the records (a quoted field may
+    hold a line break or a lone quote) and workers get them in batches.
+    """
+    work: Iterable[tuple[_Job, int, str | list[tuple[int, list[str]]]]]
+    if '"' not in text[body:]:
+        work = ((job, line, piece) for line, piece in line_chunks(text, body, CHUNK_CHARS))
+    else:
+        records = numbered_records(
+            io.StringIO(text[body:], newline=""), body_line(text, body), job.name
+        )
+        work = ((job, 0, batch) for batch in _batches(records, CHUNK_ROWS))
     if not parallel:
-        checked = itertools.chain.from_iterable(map(_check_chunk, chunks))
+        checked = itertools.chain.from_iterable(map(_check_chunk, work))
         return collate(job.header, checked, dnc, existing, progress)
     # Workers live for one import and make millions of short-lived objects: the cyclic garbage
     # collector only costs them time (it doubled some chunks' pickling, measured).
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 1, initializer=gc.disable) as pool:
-        checked = itertools.chain.from_iterable(pool.map(_check_chunk, chunks))
+        checked = itertools.chain.from_iterable(pool.map(_check_chunk, work))
         return collate(job.header, checked, dnc, existing, progress)
 
 
-def _check_chunk(work: tuple[_Job, int, str]) -> list[FrameRow | Reject]:
-    job, first_line, chunk = work
-    reader = csv.reader(io.StringIO(chunk, newline=""))
-    numbered = ((first_line - 1 + reader.line_num, fields) for fields in reader)
-    return list(check_rows(RowValidator(job.header, job.grid, job.region), numbered))
+def _check_chunk(
+    work: tuple[_Job, int, str | list[tuple[int, list[str]]]],
+) -> list[FrameRow | Reject]:
+    job, first_line, piece = work
+    rows = (
+        numbered_records(io.StringIO(piece, newline=""), first_line, job.name)
+        if isinstance(piece, str)
+        else piece
+    )
+    return list(check_rows(RowValidator(job.header, job.grid, job.region), rows))
 
 
-def text_chunks(text: str, start: int, size: int) -> Iterator[tuple[int, str]]:
-    """Split CSV text from ``start`` into pieces of about ``size`` characters, each ending at a
-    line break outside any quoted field, with the file line number each piece starts on."""
-    line = text.count("\n", 0, start) + 1
+def numbered_records(
+    source: io.StringIO, first_line: int, name: str
+) -> Iterator[tuple[int, list[str]]]:
+    """CSV records with the file line each starts on; a malformed file is a FrameFileError."""
+    reader = csv.reader(source)
+    previous_end = 0
+    try:
+        for fields in reader:
+            yield first_line + previous_end, fields
+            previous_end = reader.line_num
+    except csv.Error as exc:
+        line = first_line + previous_end
+        raise FrameFileError(f"{name}: line {line}: not a valid CSV record ({exc})") from None
+
+
+def body_line(text: str, body: int) -> int:
+    """The file line number at character offset ``body``."""
+    return text.count("\n", 0, body) + 1
+
+
+def line_chunks(text: str, start: int, size: int) -> Iterator[tuple[int, str]]:
+    """Split text from ``start`` into pieces of about ``size`` characters ending at line breaks,
+    with the file line each piece starts on (for files with no quoted fields)."""
+    line = body_line(text, start)
     while start < len(text):
         end = text.find("\n", min(start + size, len(text)))
         end = len(text) if end < 0 else end + 1
-        # An odd number of quote characters means the break falls inside a quoted field.
-        while text.count('"', start, end) % 2 and end < len(text):
-            following = text.find("\n", end)
-            end = len(text) if following < 0 else following + 1
         yield line, text[start:end]
         line += text.count("\n", start, end)
         start = end
+
+
+def _batches(
+    rows: Iterable[tuple[int, list[str]]], size: int
+) -> Iterator[list[tuple[int, list[str]]]]:
+    iterator = iter(rows)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
 
 
 def _read_inputs(

@@ -13,7 +13,7 @@ from sampling.cells import AgeBand, CellGrid, CellKey, parse_age_band
 from sampling.errors import ConfigError, SurveyConfigError
 from sampling.tomlkeys import check_keys, optional, positive_int, required, table, typed
 
-RESULTS = ("complete", "refusal", "ineligible", "other")
+RESULTS = ("complete", "refusal", "ineligible", "over_quota", "other")
 """Final results a case can reach, as sampling sees them (the dialer maps AAPOR codes onto them)."""
 
 _SECTIONS: dict[str, set[str]] = {
@@ -127,8 +127,8 @@ def _str_list(table: Mapping[str, Any], key: str) -> list[str]:
     value = required(table, key, list)
     if not value or not all(isinstance(v, str) and v.strip() for v in value):
         raise SurveyConfigError(key, "must be a non-empty list of non-empty strings")
-    if len(set(value)) != len(value):
-        raise SurveyConfigError(key, "has a duplicate entry")
+    if len({v.strip().casefold() for v in value}) != len(value):
+        raise SurveyConfigError(key, "has a duplicate entry (ignoring case and spaces)")
     if any("/" in v for v in value):
         raise SurveyConfigError(key, "entries must not contain '/'")
     return [v.strip() for v in value]
@@ -184,8 +184,8 @@ def _yield_prior(y: Mapping[str, Any]) -> YieldPrior:
     strength = optional(y, "yield.strength", float, YieldPrior().strength)
     if not 0.0 < prior <= 1.0:
         raise SurveyConfigError("yield.prior", f"must be in (0, 1], not {prior}")
-    if strength < 0:
-        raise SurveyConfigError("yield.strength", f"must not be negative, not {strength}")
+    if strength <= 0:  # with no prior weight one refusal would release a whole cell
+        raise SurveyConfigError("yield.strength", f"must be above 0, not {strength}")
     return YieldPrior(prior, strength)
 
 

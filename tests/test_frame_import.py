@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dialer.frame_import import import_frame, text_chunks
+from dialer.frame_import import import_frame
 from sampling.errors import FrameFileError
 from sampling.survey import Survey
 from tests.conftest import landline, write_frame
@@ -175,14 +175,53 @@ async def test_dnc_list_in_csv_with_bad_number_names_the_line(
     assert not db_path.exists()
 
 
-def test_text_chunks_never_split_a_quoted_field() -> None:
-    """Chunks end at line breaks outside quotes and carry the line number they start on."""
-    text = 'h\n1,"a\nb"\n2,x\n3,"c, ""d""\n\ne"\n4,y\n'
-    pieces = list(text_chunks(text, 2, 1))
-    assert text[2:] == "".join(chunk for _, chunk in pieces)
-    assert [2, 4, 5, 8] == [line for line, _ in pieces]
-    for _, chunk in pieces:
-        assert 0 == chunk.count('"') % 2
+@pytest.mark.parametrize("parallel_from", [10**9, 0])
+async def test_quotes_and_line_breaks_in_fields_parse_as_csv_does(
+    tmp_path: Path,
+    survey: Survey,
+    db_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    parallel_from: int,
+) -> None:
+    """A lone quote mid-field, a quoted comma and a quoted line break read exactly as csv reads
+    them, serially and on workers with tiny batches; rejects name the record's first line."""
+    monkeypatch.setattr("dialer.frame_import.PARALLEL_FROM_LINES", parallel_from)
+    monkeypatch.setattr("dialer.frame_import.CHUNK_ROWS", 2)
+    rows = [
+        f'{landline(1)},North,30,M,O"Brien',  # line 2: a literal quote mid-field
+        f'{landline(2)},North,31,F,"Rossi, Mario"',  # 3
+        f'{landline(3)},North,32,M,"two\nlines"',  # 4-5
+        "0187 1,North,33,F,bad number",  # 6
+        f'"{landline(4)}",North,34,M,"12"" tv"',  # 7
+    ]
+    frame = write_frame(tmp_path / "frame.csv", rows)
+    report = await import_frame(db_path, survey, frame, [])
+    with sqlite3.connect(db_path) as db:
+        stored = db.execute(
+            "SELECT source_line, attributes FROM sample_case ORDER BY id"
+        ).fetchall()
+    assert [
+        (2, '{"note": "O\\"Brien"}'),
+        (3, '{"note": "Rossi, Mario"}'),
+        (4, '{"note": "two\\nlines"}'),
+        (7, '{"note": "12\\" tv"}'),
+    ] == stored
+    assert [(6, "invalid_phone")] == [
+        (int(r["line"]), r["reason"]) for r in rejects(report.rejects_path)
+    ]
+
+
+async def test_a_malformed_csv_file_is_one_clear_error(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """A quote never closed swallows the file past csv's field limit: one error naming where
+    the record starts, and nothing stored."""
+    filler = "".join(f"{landline(i)},North,30,M,row {i}\n" for i in range(10, 5000))
+    frame = tmp_path / "bad.csv"
+    frame.write_text(f'phone,district,age,sex,note\n{landline(1)},North,30,M,"open\n{filler}')
+    with pytest.raises(FrameFileError, match="line 2: not a valid CSV record"):
+        await import_frame(db_path, survey, frame, [])
+    assert not db_path.exists() or 0 == len(stored_phones(db_path))
 
 
 async def test_parallel_import_matches_the_serial_one(

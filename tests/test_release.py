@@ -188,3 +188,23 @@ async def test_thin_cells_are_reported_before_any_call(
     plan = plan_release(counts, survey)
     thin = thin_cells(plan.need, plan.expected_yield, counts.available + counts.released)
     assert [survey.grid.index(CellKey("North", "35-64", "M"))] == np.flatnonzero(thin).tolist()
+
+
+async def test_a_number_put_on_do_not_call_after_release_is_never_dialled(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """A later do-not-call import takes a released number out of the dialler's list."""
+    from dialer.store.attempts import dialable_cases
+
+    wave = await setup(tmp_path, survey, db_path, per_cell=2)
+    async with connect(db_path) as db:
+        await make_release(db, survey, wave, seed=1)
+        before = {c.phone for c in await dialable_cases(db, wave.wave_id)}
+    (tmp_path / "dnc.txt").write_text(f"{landline(0)}\n", encoding="utf-8")
+    await import_frame(
+        db_path, survey, write_frame(tmp_path / "none.csv", []), [tmp_path / "dnc.txt"]
+    )
+    async with connect(db_path) as db:
+        after = {c.phone for c in await dialable_cases(db, wave.wave_id)}
+    assert "+39" + landline(0) in before
+    assert before - {"+39" + landline(0)} == after

@@ -42,6 +42,7 @@ def test_shipped_la_spezia_survey_loads_with_its_margins() -> None:
         ("[quotas]\novershoot = 2\n", "quotas.overshoot"),
         ("[yield]\nprior = 0\n", "yield.prior"),
         ("[yield]\nprior = 'high'\n", "yield.prior"),
+        ("[yield]\nstrength = 0\n", "yield.strength"),
         ("[waves]\nexclude_results = ['complete', 'hangup']\n", "waves.exclude_results"),
         ("[waves]\nexclude_lst = 2\n", "waves.exclude_lst"),
         ("[dialling]\nrate = 2\n", "dialling"),
@@ -62,6 +63,7 @@ def test_invalid_settings_name_their_key(extra: str, key: str) -> None:
         ('["18-34", "35+"]', '["18-34", "30+"]', "survey.age_bands"),
         ('["18-34", "35+"]', '["eighteen"]', "survey.age_bands"),
         ('["A", "B"]', '["A", "A"]', "survey.districts"),
+        ('["A", "B"]', '["A", "a "]', "survey.districts"),
         ('name = "s"\n', "", "survey.name"),
     ],
 )

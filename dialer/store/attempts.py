@@ -115,6 +115,8 @@ async def dialable_cases(db: aiosqlite.Connection, wave_id: int) -> list[CaseVie
         " JOIN cell k ON k.id = c.cell_id"
         " WHERE c.wave_id = ? AND c.state = 'released'"
         " AND NOT EXISTS (SELECT 1 FROM attempt a WHERE a.case_id = c.id AND a.ended_at IS NULL)"
+        # a number put on a do-not-call list after its release is never dialled
+        " AND NOT EXISTS (SELECT 1 FROM dnc_number d WHERE d.phone = c.phone)"
         " ORDER BY c.id",
         (wave_id,),
     ) as cursor:

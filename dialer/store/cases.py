@@ -17,7 +17,7 @@ from sampling.cells import CellKey
 from sampling.quota import complete, newly_closed, reserve
 from sampling.survey import RESULTS, Survey
 
-CASE_RESULTS = (*RESULTS, "over_quota")
+CASE_RESULTS = RESULTS
 
 
 @dataclass(frozen=True, slots=True)
