@@ -163,3 +163,34 @@ async def _released_elsewhere(db_path: Path, survey: Survey, wave_id: int, not_t
             (wave_id, not_this),
         ).fetchone()
     return int(row[0])
+
+
+async def test_changing_a_target_reopens_or_closes_the_cell(
+    tmp_path: Path, make_survey: SurveyFactory, db_path: Path
+) -> None:
+    """A full cell whose target is raised reopens; one whose target falls to its completes
+    closes and gives up its released numbers."""
+    survey = make_survey(interviews=12)  # North/18-34/M: target 1
+    ids = await _released(tmp_path, survey, db_path, NORTH_YOUNG_MEN + SOUTH_OLD_WOMEN)
+    cell = CellKey("North", "18-34", "M")
+    async with connect(db_path) as db:
+        wave = await ensure_wave(db, survey, load_margins(survey.margins_path, survey.grid))
+        await finish_case(db, survey, wave, ids[0], "complete", cell)
+    with sqlite3.connect(db_path) as raw:
+        closed = raw.execute("SELECT closed_at FROM cell WHERE position = 0").fetchone()[0]
+    assert closed is not None
+    bigger = make_survey(interviews=40)  # the same wave, more interviews: target 3
+    async with connect(db_path) as db:
+        await ensure_wave(db, bigger, load_margins(bigger.margins_path, bigger.grid))
+        reopened = await make_release(db, bigger, wave, seed=2)
+    assert reopened.drawn[0] > 0
+    async with connect(db_path) as db:
+        await ensure_wave(db, survey, load_margins(survey.margins_path, survey.grid))
+    with sqlite3.connect(db_path) as raw:
+        closed = raw.execute("SELECT closed_at FROM cell WHERE position = 0").fetchone()[0]
+        left = raw.execute(
+            "SELECT count(*) FROM sample_case c JOIN cell k ON k.id = c.cell_id"
+            " WHERE k.position = 0 AND c.state = 'released'"
+        ).fetchone()[0]
+    assert closed is not None
+    assert 0 == left

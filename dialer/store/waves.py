@@ -80,8 +80,27 @@ async def ensure_wave(
                     for i, (p, t) in enumerate(zip(population, targets, strict=True))
                 ],
             )
+            await _reclose(db, wave_id, now or utc_now())
         cell_ids = await _cell_ids(db, wave_id)
     return WaveRef(survey_id, wave_id, survey.wave, cell_ids)
+
+
+async def _reclose(db: aiosqlite.Connection, wave_id: int, now: str) -> None:
+    """After targets changed: a cell is closed exactly when its completes reach its target, and
+    a cell that closed now gives up its released numbers not being dialled."""
+    await db.execute(
+        "UPDATE cell SET closed_at = CASE WHEN (SELECT count(*) FROM sample_case c"
+        " WHERE c.verified_cell_id = cell.id AND c.result = 'complete') >= target"
+        " THEN coalesce(closed_at, ?) ELSE NULL END WHERE wave_id = ?",
+        (now, wave_id),
+    )
+    await db.execute(
+        "UPDATE sample_case SET state = 'withdrawn' WHERE wave_id = ? AND state = 'released'"
+        " AND cell_id IN (SELECT id FROM cell WHERE wave_id = ? AND closed_at IS NOT NULL)"
+        " AND NOT EXISTS (SELECT 1 FROM attempt a WHERE a.case_id = sample_case.id"
+        " AND a.ended_at IS NULL)",
+        (wave_id, wave_id),
+    )
 
 
 async def _stored_keys(db: aiosqlite.Connection, wave_id: int) -> list[CellKey]:
