@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import json
 import statistics
-import subprocess
 import time
 import uuid
 from dataclasses import dataclass
@@ -28,9 +27,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from dialer.ami.client import AmiClient, AmiSettings
+from dialer.ami.client import AmiClient
 from dialer.campaign.runner import wait_for_operator
 from dialer.seats import SeatBoard, log_in, take
+from dialer.testbed import start_testbed, stop_testbed
 
 REPO = Path(__file__).resolve().parents[1]
 PORT = 15041
@@ -126,7 +126,7 @@ async def _burst(ami: AmiClient, board: SeatBoard, calls: int, concurrent: bool)
 
 
 async def measure(calls: int, seats: int) -> dict[str, Run]:
-    ami = AmiClient(AmiSettings(port=PORT, secret=_start_testbed()))
+    ami = AmiClient(start_testbed(PORT))
     await ami.connect()
     runs: dict[str, Run] = {}
     try:
@@ -140,21 +140,8 @@ async def measure(calls: int, seats: int) -> dict[str, Run]:
             await asyncio.sleep(1)
     finally:
         await ami.close()
-        _testbed("stop")
+        stop_testbed(PORT)
     return runs
-
-
-def _start_testbed() -> str:
-    info = _testbed("start")
-    return Path(info["ami_secret_file"]).read_text(encoding="utf-8").strip()
-
-
-def _testbed(command: str) -> dict[str, str]:
-    out = subprocess.run(
-        [str(REPO / "deploy" / "asterisk-testbed"), command, "--ami-port", str(PORT)],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
 
 def main() -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from dialer.ami.client import AmiClient, AmiSettings
+from dialer.ami.errors import AmiConnectError
+from dialer.testbed import start_testbed, stop_testbed
 from sampling.survey import Survey, load_survey
 
 SURVEY_TOML = """
@@ -95,19 +96,12 @@ TEST_AMI_PORT = 15038
 @pytest.fixture(scope="session")
 def asterisk() -> Iterator[AmiSettings]:
     """A real Asterisk 22 (deploy/asterisk-testbed) on its own AMI port, for the whole session."""
-    testbed = str(REPO / "deploy" / "asterisk-testbed")
-    started = subprocess.run(
-        [testbed, "start", "--ami-port", str(TEST_AMI_PORT)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if started.returncode != 0:
-        pytest.fail(f"the Asterisk testbed did not start:\n{started.stderr}")
-    info = dict(line.split("=", 1) for line in started.stdout.splitlines() if "=" in line)
-    secret = Path(info["ami_secret_file"]).read_text(encoding="utf-8").strip()
-    yield AmiSettings(host=info["ami_host"], port=int(info["ami_port"]), secret=secret)
-    subprocess.run([testbed, "stop", "--ami-port", str(TEST_AMI_PORT)], check=False)
+    try:
+        settings = start_testbed(TEST_AMI_PORT)
+    except AmiConnectError as exc:
+        pytest.fail(f"the Asterisk testbed did not start:\n{exc}")
+    yield settings
+    stop_testbed(TEST_AMI_PORT)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import dataclasses
 import socket
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -15,7 +14,8 @@ from dialer.ami.client import AmiClient, AmiSettings, OriginateResult
 from dialer.ami.errors import AmiConnectError
 from dialer.ami.events import ConferenceJoin, DialplanEvent, LinkState, parse_event
 from dialer.campaign.runner import wait_for_operator
-from tests.conftest import REPO, TEST_AMI_PORT
+from dialer.testbed import start_testbed, stop_testbed
+from tests.conftest import TEST_AMI_PORT
 
 
 async def test_wrong_secret_is_refused_at_once(asterisk: AmiSettings) -> None:
@@ -118,35 +118,25 @@ async def test_callee_with_no_seat_hears_the_abandon_message_within_2_s(ami: Ami
     assert answered.uniqueid == (await callee)[0]
 
 
-async def _testbed(*args: str) -> dict[str, str]:
-    process = await asyncio.create_subprocess_exec(
-        str(REPO / "deploy" / "asterisk-testbed"), *args, stdout=asyncio.subprocess.PIPE
-    )
-    out, _ = await process.communicate()
-    assert 0 == process.returncode
-    return dict(line.split("=", 1) for line in out.decode().splitlines() if "=" in line)
-
-
 async def test_client_reconnects_after_asterisk_restarts() -> None:
     """Asterisk stopped and started again: the link goes down, comes back, and works."""
-    port = str(TEST_AMI_PORT + 1)  # an instance of its own, so other tests keep theirs
-    info = await _testbed("start", "--ami-port", port)
-    secret = Path(info["ami_secret_file"]).read_text(encoding="utf-8").strip()
-    client = AmiClient(AmiSettings(port=int(port), secret=secret, ping_interval_s=1))
+    port = TEST_AMI_PORT + 1  # an instance of its own, so other tests keep theirs
+    settings = await asyncio.to_thread(start_testbed, port)
+    client = AmiClient(dataclasses.replace(settings, ping_interval_s=1))
     await client.connect()
     try:
-        await _testbed("stop", "--ami-port", port)
+        await asyncio.to_thread(stop_testbed, port)
         down = await _next(client, LinkState)
         while down == LinkState(up=True):  # the FullyBooted of the first connection
             down = await _next(client, LinkState)
         assert LinkState(up=False) == down
-        await _testbed("start", "--ami-port", port)
+        await asyncio.to_thread(start_testbed, port)
         await asyncio.wait_for(client.connected.wait(), 20)
         assert 1 == client.reconnects
         assert "active call" in await client.command("core show channels count")
     finally:
         await client.close()
-        await _testbed("stop", "--ami-port", port)
+        await asyncio.to_thread(stop_testbed, port)
 
 
 async def test_a_callee_sent_to_an_empty_seat_is_abandoned_not_left_alone(ami: AmiClient) -> None:
