@@ -87,7 +87,9 @@ def ready(board: SeatBoard, seat_id: str, now: datetime) -> SeatBoard:
     seat = _get(board, seat_id)
     if seat.state is SeatState.ON_CALL:
         raise SeatError(f"seat {seat_id} is on a call")
-    return _put(board, replace(seat, state=SeatState.FREE, since=now, pause_reason=None))
+    return _put(
+        board, replace(seat, state=SeatState.FREE, since=now, call_id=None, pause_reason=None)
+    )
 
 
 def pause(board: SeatBoard, seat_id: str, reason: str, now: datetime) -> SeatBoard:

@@ -12,9 +12,8 @@ import asyncio
 import contextlib
 import random
 import uuid
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,12 +47,26 @@ from dialer.call.state import (
     new_call,
     transition,
 )
+from dialer.campaign.control import Command, ControlError, RunState, apply, dials, settle
+from dialer.campaign.dispositions import DispositionError, OperatorDisposition, check
 from dialer.campaign.pacing import progressive
 from dialer.campaign.selection import CaseView, due_cases
+from dialer.campaign.status import CampaignStatus, SeatStatus, abandon_rate, cell_rows, seat_rows
 from dialer.disposition import Disposition, Outcome
 from dialer.schedule.retry import RetryPolicy
 from dialer.schedule.window import CallingWindow
-from dialer.seats import SeatBoard, end_call, hand_back, log_in, ready, take
+from dialer.seats import (
+    SeatBoard,
+    SeatError,
+    SeatState,
+    end_call,
+    hand_back,
+    log_in,
+    log_out,
+    pause,
+    ready,
+    take,
+)
 from dialer.store.attempts import (
     close_attempt,
     dialable_cases,
@@ -61,7 +74,7 @@ from dialer.store.attempts import (
     recover_after_restart,
     set_disposition,
 )
-from dialer.store.cases import finish_case, start_interview, withdraw_if_closed
+from dialer.store.cases import cancel_interview, finish_case, start_interview, withdraw_if_closed
 from dialer.store.db import StoreError, open_store
 from dialer.store.quotas import load_counts
 from dialer.store.releases import make_release
@@ -72,14 +85,6 @@ from sampling.phone import mask
 from sampling.survey import Survey
 
 log = structlog.get_logger(__name__)
-
-RESULT_OF = {
-    Disposition.COMPLETE: "complete",
-    Disposition.REFUSAL: "refusal",
-    Disposition.BREAK_OFF: "refusal",
-    Disposition.OVER_QUOTA: "over_quota",
-    Disposition.PARTIAL: "other",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +99,8 @@ class Simulation:
     wrap_s: float = 0.3
     complete: float = 0.75
     seed: int = 1
+    operators: bool = True
+    """Simulated operators post their dispositions; False: they come through the API."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +118,9 @@ class CampaignSettings:
     dial_context: str = "sim-pstn"
     release_seed: int = 1
     max_duration_s: float = 600.0
+    name: str = "campaign"
+    autostart: bool = True
+    """Dial from the start; False: wait for the supervisor's start command."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
@@ -125,8 +135,33 @@ class CampaignSummary:
     finished: str
 
 
+class NotFound(ControlError):
+    """The seat or call a request names is not there."""
+
+
+class Invalid(ControlError):
+    """A request whose content cannot be taken; names the field."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class Interview:
+    """A callee put through to an operator, whose disposition is awaited."""
+
+    case: CaseView
+    admitted: bool
+    seat: str
+
+
 class CampaignRunner:
-    """Runs one campaign to the end (quotas full, sample exhausted, or time up)."""
+    """Runs one campaign to the end (quotas full, sample exhausted, stopped, or time up).
+
+    The supervisor's and operators' requests (``command``, ``seat``, ``dispose``) go through
+    the same inbox as the AMI events and are answered once the one consumer has applied them.
+    """
 
     def __init__(
         self, settings: CampaignSettings, ami: AmiClient, db: aiosqlite.Connection, wave: WaveRef
@@ -137,14 +172,17 @@ class CampaignRunner:
         self.wave = wave
         self.inbox: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self.calls: dict[str, Call] = {}
-        self.cases: dict[str, CaseView] = {}
+        self.cases: dict[str, CaseView] = {}  # calls being dialled or on the line
+        self.interviews: dict[str, Interview] = {}  # put through, disposition awaited
         self.seat_of: dict[str, str] = {}
         self.board = SeatBoard()
+        self.opening: set[str] = set()  # seats whose line is being opened
         self.rng = random.Random(settings.simulation.seed if settings.simulation else 0)
-        self.outcomes: Counter[str] = Counter()
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.state = RunState.RUNNING if settings.autostart else RunState.READY
         self.finished = ""
         self.link_lost = False
+        self.release_seed = settings.release_seed
 
     async def run(self) -> CampaignSummary:
         await self._open_seats()
@@ -162,6 +200,54 @@ class CampaignRunner:
         await self._close_seats()
         return await self._summary()
 
+    # --- requests from the API (supervisor, operators) ------------------------------------
+
+    async def command(self, command: Command) -> RunState:
+        """Start, pause, resume or stop; ControlError when it does not apply now."""
+        result: RunState = await self._ask("control", command)
+        return result
+
+    async def seat(self, seat_id: str, action: str) -> SeatStatus:
+        """Log a seat in or out, pause it or make it ready."""
+        result: SeatStatus = await self._ask("seat", (seat_id, action))
+        return result
+
+    async def dispose(self, call_id: str, entry: OperatorDisposition) -> str:
+        """The operator's disposition of a call; returns the case's result (or "callback")."""
+        result: str = await self._ask("dispose", (call_id, entry))
+        return result
+
+    async def status(self) -> CampaignStatus:
+        counts = await load_counts(self.db, self.s.survey, self.wave)
+        outcomes = await self._outcomes()
+        case_of = {call_id: case.case_id for call_id, case in self.cases.items()}
+        case_of.update({call_id: i.case.case_id for call_id, i in self.interviews.items()})
+        return CampaignStatus(
+            campaign=self.s.name,
+            state=self.state.value,
+            finished=self.finished,
+            completes=int(counts.completes.sum()),
+            target=int(counts.target.sum()),
+            live_calls=len(self.calls),
+            attempts=outcomes,
+            abandon_rate=abandon_rate(outcomes),
+            seats=seat_rows(self.s.seats, self.board, case_of),
+            cells=cell_rows(
+                self.s.survey.grid.cells(),
+                counts.target.tolist(),
+                counts.completes.tolist(),
+                counts.in_progress.tolist(),
+                [c is not None for c in counts.closed_at],
+            ),
+        )
+
+    async def _ask(self, kind: str, payload: Any) -> Any:
+        if self.finished:
+            raise ControlError(f"the campaign has ended ({self.finished})")
+        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        await self.inbox.put((kind, (payload, answer)))
+        return await answer
+
     # --- the one consumer ------------------------------------------------------------------
 
     async def _consume(self) -> None:
@@ -174,10 +260,40 @@ class CampaignRunner:
             elif kind == "call":
                 call_id, event = item
                 await self._apply(call_id, event)
-            elif kind == "operator_done":
-                await self._operator_done(item)
             elif kind == "seat_ready":
-                self.board = ready(self.board, item, self.s.clock())
+                with contextlib.suppress(SeatError):  # logged out meanwhile
+                    self.board = ready(self.board, item, self.s.clock())
+            elif kind == "seat_in":
+                self._seat_in(*item)
+            elif kind in ("control", "seat", "dispose"):
+                payload, answer = item
+                await self._answer(kind, payload, answer)
+        ended = ControlError(f"the campaign has ended ({self.finished})")
+        for _, item in _drain(self.inbox):  # requests that came too late
+            answer = item[1] if isinstance(item, tuple) and len(item) == 2 else None
+            if isinstance(answer, asyncio.Future) and not answer.done():
+                answer.set_exception(ended)
+
+    async def _answer(self, kind: str, payload: Any, answer: asyncio.Future[Any]) -> None:
+        try:
+            if kind == "control":
+                result: Any = self._control(payload)
+            elif kind == "seat":
+                seat_id, action = payload
+                result = self._seat_request(seat_id, action, answer)
+            else:
+                result = await self._dispose(*payload)
+        except ControlError as exc:
+            if not answer.done():
+                answer.set_exception(exc)
+            return
+        if result is not None and not answer.done():
+            answer.set_result(result)
+
+    def _control(self, command: Command) -> RunState:
+        self.state = apply(self.state, command)
+        log.info("campaign", command=command.value, state=self.state.value)
+        return self.state
 
     async def _apply(self, call_id: str, event: CallEvent) -> None:
         call = self.calls.get(call_id)
@@ -203,10 +319,11 @@ class CampaignRunner:
             self.seat_of[call.call_id] = seat.seat_id
             self._spawn(self._redirect(call.call_id, effect.channel, seat.seat_id))
         elif isinstance(effect, ReleaseSeat):
-            self.board = end_call(self.board, effect.seat, now)
+            with contextlib.suppress(SeatError):
+                self.board = end_call(self.board, effect.seat, now)
             self.seat_of.pop(call.call_id, None)
-            wrap = self.s.simulation.wrap_s if self.s.simulation else 0.0
-            self._later(wrap, "seat_ready", effect.seat)
+            if call.call_id not in self.interviews:  # disposed of already (or never put through)
+                self._later(self._wrap_s(), "seat_ready", effect.seat)
         elif isinstance(effect, RecordAttempt):
             taken = self.seat_of.pop(call.call_id, None)
             if taken is not None:  # taken for a callee who never arrived
@@ -214,11 +331,11 @@ class CampaignRunner:
             await close_attempt(self.db, call)
             if effect.outcome is not Outcome.CONNECTED:
                 await withdraw_if_closed(self.db, call.case_id)
-            self.outcomes[effect.outcome.value] += 1
             self.calls.pop(call.call_id, None)
-            if effect.outcome is not Outcome.CONNECTED or self.s.simulation is None:
-                self.cases.pop(call.call_id, None)
-            # else the (simulated) operator still owes the case its disposition
+            self.cases.pop(call.call_id, None)
+
+    def _wrap_s(self) -> float:
+        return self.s.simulation.wrap_s if self.s.simulation else 0.0
 
     async def _on_ami(self, message: Any) -> None:
         event = parse_event(message)
@@ -237,10 +354,12 @@ class CampaignRunner:
                 await self._apply(event.uniqueid, Abandoned(now))
             elif event.name == "Machine":
                 await self._apply(event.uniqueid, MachineDetected(now))
+        elif isinstance(event, DialplanEvent) and event.name == "SeatReady":
+            self._phone_login(event.fields.get("Seat", ""))
         elif isinstance(event, ConferenceJoin) and event.joined and event.uniqueid in self.calls:
             seat = event.conference.removeprefix("seat-")
             await self._apply(event.uniqueid, SeatJoined(now, seat))
-            await self._start_interview(event.uniqueid)
+            await self._start_interview(event.uniqueid, seat)
         elif isinstance(event, ChannelHangup) and event.uniqueid in self.calls:
             await self._apply(event.uniqueid, HungUp(now, event.cause))
 
@@ -266,8 +385,13 @@ class CampaignRunner:
         now = self.s.clock()
         counts = await load_counts(self.db, self.s.survey, self.wave)
         if bool((counts.completes >= counts.target).all()):
-            if not self.calls:
-                self.finished = "quotas full"
+            if not self.calls and not self.interviews:
+                self.state, self.finished = RunState.FINISHED, "quotas full"
+            return
+        if not dials(self.state):
+            self.state = settle(self.state, len(self.calls) + len(self.interviews))
+            if self.state is RunState.STOPPED:
+                self.finished = "stopped"
             return
         if not self.s.window.is_open(now) or not self.ami.connected.is_set():
             return  # outside the window, or Asterisk unreachable: dial nothing
@@ -286,13 +410,14 @@ class CampaignRunner:
             last = case.history[-1].outcome if case.history else None
             result = "ineligible" if last is Outcome.FAILED else "other"
             await finish_case(self.db, self.s.survey, self.wave, case.case_id, result)
-        dialling = {v.case_id for v in self.cases.values()}
-        due = [c for c in due if c.case_id not in dialling]
-        if not due and not self.calls and soonest is None:
-            release = await make_release(self.db, self.s.survey, self.wave, self.s.release_seed)
-            self.s = _with_seed(self.s, self.s.release_seed + 1)
+        busy = {v.case_id for v in self.cases.values()}
+        busy.update(i.case.case_id for i in self.interviews.values())
+        due = [c for c in due if c.case_id not in busy]
+        if not due and not self.calls and not self.interviews and soonest is None:
+            release = await make_release(self.db, self.s.survey, self.wave, self.release_seed)
+            self.release_seed += 1
             if release.size == 0 and not exhausted:
-                self.finished = "sample exhausted"
+                self.state, self.finished = RunState.FINISHED, "sample exhausted"
             return
         for case in due[:launch]:
             await self._dial(case, now)
@@ -334,69 +459,195 @@ class CampaignRunner:
         except AmiError as exc:  # the callee hung up meanwhile: the hang-up event frees the seat
             log.info("redirect failed", call_id=call_id, seat=seat, error=str(exc))
 
-    # --- operators (simulated) ---------------------------------------------------------------
+    # --- seats -----------------------------------------------------------------------------
 
-    async def _reopen_seat_lines(self) -> None:
+    def _seat_request(
+        self, seat_id: str, action: str, answer: asyncio.Future[Any]
+    ) -> SeatStatus | None:
+        if seat_id not in self.s.seats:
+            raise NotFound(f"seat {seat_id} is not one of this campaign's seats")
+        now = self.s.clock()
         try:
-            await asyncio.gather(*(self._open_line(seat) for seat in self.s.seats))
+            if action == "login":
+                if seat_id in self.board.seats or seat_id in self.opening:
+                    raise ControlError(f"seat {seat_id} is already logged in")
+                self.opening.add(seat_id)
+                self._spawn(self._login(seat_id, answer))
+                return None  # answered once the line is open
+            if seat_id in {i.seat for i in self.interviews.values()} and action != "pause":
+                raise ControlError(f"seat {seat_id} owes a disposition; post it first")
+            if action == "logout":
+                self.board = log_out(self.board, seat_id)
+                self._spawn(self._hang_up_line(seat_id))
+            elif action == "pause":
+                self.board = pause(self.board, seat_id, "break", now)
+            elif action == "ready":
+                self.board = ready(self.board, seat_id, now)
+            else:
+                raise NotFound(f"no seat action {action!r}")
+        except SeatError as exc:
+            raise ControlError(str(exc)) from None
+        log.info("seat", seat=seat_id, action=action)
+        return self._seat_status(seat_id)
+
+    def _seat_status(self, seat_id: str) -> SeatStatus:
+        return seat_rows([seat_id], self.board, {})[0]
+
+    async def _login(self, seat_id: str, answer: asyncio.Future[Any] | None) -> None:
+        try:
+            await self._open_line(seat_id)
+            error = None
         except AmiError as exc:
-            log.warning("seat lines not reopened", error=str(exc))
+            error = ControlError(f"seat {seat_id}: {exc.reason}")
+        await self.inbox.put(("seat_in", (seat_id, answer, error)))
+
+    def _seat_in(
+        self, seat_id: str, answer: asyncio.Future[Any] | None, error: ControlError | None
+    ) -> None:
+        self.opening.discard(seat_id)
+        if error is None and seat_id not in self.board.seats:
+            self.board = log_in(self.board, seat_id, self.s.clock())
+            log.info("seat", seat=seat_id, action="login")
+        if answer is None or answer.done():
+            return
+        if error is not None:
+            answer.set_exception(error)
+        else:
+            answer.set_result(self._seat_status(seat_id))
+
+    def _phone_login(self, seat_id: str) -> None:
+        """A real operator dialled in from the phone (9 + seat): the seat logs in."""
+        if seat_id in self.s.seats and seat_id not in {*self.board.seats, *self.opening}:
+            self.opening.add(seat_id)
+            self._spawn(self._operator_arrived(seat_id))
+
+    async def _operator_arrived(self, seat_id: str) -> None:
+        error = None
+        try:
+            await wait_for_operator(self.ami, seat_id)
+        except AmiError as exc:
+            error = ControlError(str(exc))
+        await self.inbox.put(("seat_in", (seat_id, None, error)))
 
     async def _open_line(self, seat: str) -> None:
+        """Open an operator's line into the seat's conference: a simulated operator's, or
+        ring the real operator's phone, who answers to start the shift."""
+        if self.s.simulation is not None:
+            channel, context, exten = f"Local/{seat}@seat-sim", "seat-keepalive", "s"
+        else:
+            channel, context, exten = f"PJSIP/{seat}", "seat-login", f"9{seat}"
         result = await self.ami.originate(
-            channel=f"Local/{seat}@seat-sim",
-            context="seat-keepalive",
-            exten="s",
+            channel=channel,
+            context=context,
+            exten=exten,
             channel_id=f"seat-{seat}-{uuid.uuid4()}",
-            timeout_s=5,
+            timeout_s=5 if self.s.simulation is not None else 30,
         )
         if not result.answered:
             raise AmiError("Originate", f"seat {seat}: line did not open")
         await wait_for_operator(self.ami, seat)
 
+    async def _reopen_seat_lines(self) -> None:
+        try:
+            await asyncio.gather(*(self._open_line(seat) for seat in self.board.seats))
+        except AmiError as exc:
+            log.warning("seat lines not reopened", error=str(exc))
+
     async def _open_seats(self) -> None:
-        await self._close_seats()  # lines a previous run left open would make each seat busy
-        await asyncio.gather(*(self._open_line(seat) for seat in self.s.seats))
-        for seat in self.s.seats:
+        """Simulated operators all log in at the start; real ones already in their seat (the
+        dialer restarted under them) are logged in, the others log in when they come."""
+        if self.s.simulation is not None:
+            await self._close_seats()  # lines a previous run left open would make seats busy
+            await asyncio.gather(*(self._open_line(seat) for seat in self.s.seats))
+            present = list(self.s.seats)
+        else:
+            present = [s for s in self.s.seats if await _operator_in(self.ami, s)]
+        for seat in present:
             self.board = log_in(self.board, seat, self.s.clock())
 
     async def _close_seats(self) -> None:
-        for seat in self.s.seats:
-            with contextlib.suppress(AmiError):
-                await self.ami.hangup(f"/^Local\\/{seat}@seat-sim-/")
-
-    async def _start_interview(self, call_id: str) -> None:
-        call, case = self.calls.get(call_id), self.cases.get(call_id)
-        if call is None or case is None or self.s.simulation is None:
-            return
-        admitted = await start_interview(self.db, self.s.survey, self.wave, case.case_id)
-        low, high = self.s.simulation.talk_s
-        self._later(self.rng.uniform(low, high), "operator_done", (call_id, admitted))
-
-    async def _operator_done(self, item: tuple[str, bool]) -> None:
         if self.s.simulation is None:
-            return
-        call_id, admitted = item
-        call, case = self.calls.get(call_id), self.cases.pop(call_id, None)
+            return  # real operators hang up themselves; a restart must not cut them off
+        for seat in self.s.seats:
+            await self._hang_up_line(seat)
+
+    async def _hang_up_line(self, seat: str) -> None:
+        pattern = (
+            f"/^Local\\/{seat}@seat-sim-/"
+            if self.s.simulation is not None
+            else f"/^PJSIP\\/{seat}-/"
+        )
+        with contextlib.suppress(AmiError):
+            await self.ami.hangup(pattern)
+
+    # --- interviews and dispositions -------------------------------------------------------
+
+    async def _start_interview(self, call_id: str, seat: str) -> None:
+        case = self.cases.get(call_id)
         if case is None:
             return
+        admitted = await start_interview(self.db, self.s.survey, self.wave, case.case_id)
+        self.interviews[call_id] = Interview(case, admitted, seat)
+        sim = self.s.simulation
+        if sim is not None and sim.operators:
+            self._spawn(
+                self._simulated_operator(call_id, case, admitted, self.rng.uniform(*sim.talk_s))
+            )
+
+    async def _simulated_operator(
+        self, call_id: str, case: CaseView, admitted: bool, talk_s: float
+    ) -> None:
+        """Talk, then post a disposition as an operator would."""
+        await asyncio.sleep(talk_s)
+        sim = self.s.simulation
+        assert sim is not None
         if not admitted:
-            disposition = Disposition.OVER_QUOTA
-        elif self.rng.random() < self.s.simulation.complete:
-            disposition = Disposition.COMPLETE
+            entry = OperatorDisposition(Disposition.OVER_QUOTA)
+        elif self.rng.random() < sim.complete:
+            truth = _verified_cell(self.s.survey, case)
+            entry = OperatorDisposition(
+                Disposition.COMPLETE, truth.district, truth.age_band, truth.sex
+            )
         else:
-            disposition = Disposition.REFUSAL
-        await set_disposition(self.db, call_id, disposition)
-        verified = (
-            _verified_cell(self.s.survey, case) if disposition is Disposition.COMPLETE else None
-        )
-        outcome = await finish_case(
-            self.db, self.s.survey, self.wave, case.case_id, RESULT_OF[disposition], verified
-        )
-        log.info("disposition", call_id=call_id, case_id=case.case_id, result=outcome.result)
+            entry = OperatorDisposition(Disposition.REFUSAL)
+        with contextlib.suppress(ControlError):
+            await self.dispose(call_id, entry)
+
+    async def _dispose(self, call_id: str, entry: OperatorDisposition) -> str:
+        interview = self.interviews.get(call_id)
+        if interview is None:
+            raise NotFound(f"call {call_id}: no interview awaits a disposition")
+        try:
+            checked = check(entry, self.s.survey.grid, self.s.clock())
+        except DispositionError as exc:
+            raise Invalid(exc.field, exc.problem) from None
+        case_id = interview.case.case_id
+        await set_disposition(self.db, call_id, checked.disposition, checked.callback_at)
+        if checked.case_result is None:
+            await cancel_interview(self.db, self.wave, case_id)
+            result = "callback"
+        else:
+            finished = await finish_case(
+                self.db, self.s.survey, self.wave, case_id, checked.case_result, checked.verified
+            )
+            result = finished.result
+        del self.interviews[call_id]
+        log.info("disposition", call_id=call_id, case_id=case_id, seat=interview.seat,
+                 disposition=checked.disposition.value, result=result)  # fmt: skip
+        call = self.calls.get(call_id)
         if call is not None and call.channel:  # still on the line: the operator ends the call
-            with contextlib.suppress(AmiError):
-                await self.ami.hangup(call.channel)
+            self._spawn(self._hang_up(call.channel))
+        elif self._in_wrap_up(interview.seat):  # the call ended first: wrap-up is over
+            self._later(self._wrap_s(), "seat_ready", interview.seat)
+        return result
+
+    def _in_wrap_up(self, seat_id: str) -> bool:
+        seat = self.board.seats.get(seat_id)
+        return seat is not None and seat.state is SeatState.WRAP_UP
+
+    async def _hang_up(self, channel: str) -> None:
+        with contextlib.suppress(AmiError):
+            await self.ami.hangup(channel)
 
     def _callee_behaviour(self) -> dict[str, str]:
         sim = self.s.simulation
@@ -437,31 +688,53 @@ class CampaignRunner:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _summary(self) -> CampaignSummary:
-        counts = await load_counts(self.db, self.s.survey, self.wave)
+    async def _outcomes(self) -> dict[str, int]:
         async with self.db.execute(
             "SELECT outcome, count(*) FROM attempt a JOIN sample_case c ON c.id = a.case_id"
             " WHERE c.wave_id = ? AND a.ended_at IS NOT NULL GROUP BY outcome",
             (self.wave.wave_id,),
         ) as cursor:
-            outcomes = {str(o): int(n) async for o, n in cursor}
-        live = outcomes.get("connected", 0) + outcomes.get("abandoned", 0)
+            return {str(o): int(n) async for o, n in cursor}
+
+    async def _summary(self) -> CampaignSummary:
+        counts = await load_counts(self.db, self.s.survey, self.wave)
+        outcomes = await self._outcomes()
         return CampaignSummary(
             completes=int(counts.completes.sum()),
             target=int(counts.target.sum()),
             attempts=sum(outcomes.values()),
             outcomes=outcomes,
-            abandon_rate=outcomes.get("abandoned", 0) / live if live else 0.0,
+            abandon_rate=abandon_rate(outcomes),
             overshoot=int((counts.completes - counts.target).clip(min=0).sum()),
             finished=self.finished,
         )
+
+
+def _drain(queue: asyncio.Queue[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    items = []
+    while not queue.empty():
+        items.append(queue.get_nowait())
+    return items
+
+
+async def _operator_in(ami: AmiClient, seat: str) -> bool:
+    try:
+        return operator_listed(await ami.command(f"confbridge list seat-{seat}"), seat)
+    except AmiError:
+        return False
+
+
+def operator_listed(listing: str, seat: str) -> bool:
+    """Whether ``confbridge list`` of a seat shows its operator: a simulated operator's line
+    (Local/...@seat-sim) or the operator's own phone (PJSIP/<seat>-...)."""
+    return "@seat-sim" in listing or f"PJSIP/{seat}-" in listing
 
 
 async def wait_for_operator(ami: AmiClient, seat: str, within_s: float = 5.0) -> None:
     """Return once the seat's conference holds its operator: the line's answer comes a moment
     before the operator is in, and a callee sent in before would find the seat empty."""
     deadline = asyncio.get_running_loop().time() + within_s
-    while "@seat-" not in await ami.command(f"confbridge list seat-{seat}"):
+    while not operator_listed(await ami.command(f"confbridge list seat-{seat}"), seat):
         if asyncio.get_running_loop().time() > deadline:
             raise AmiError("ConfBridge", f"seat {seat}: operator not in the conference")
         await asyncio.sleep(0.05)
@@ -501,7 +774,3 @@ def _verified_cell(survey: Survey, case: CaseView) -> CellKey:
         a.get("sim_age_band", frame.age_band),
         a.get("sim_sex", frame.sex),
     )
-
-
-def _with_seed(settings: CampaignSettings, seed: int) -> CampaignSettings:
-    return replace(settings, release_seed=seed)

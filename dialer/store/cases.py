@@ -136,3 +136,18 @@ async def withdraw_if_closed(db: aiosqlite.Connection, case_id: int) -> bool:
             (case_id,),
         )
     return cursor.rowcount == 1
+
+
+async def cancel_interview(db: aiosqlite.Connection, wave: WaveRef, case_id: int) -> bool:
+    """An interview that did not finish now (the respondent asked to be called back): its
+    quota place is given back and the case is released to be called again."""
+    async with transaction(db):
+        state, _, _ = await _case(db, wave, case_id)
+        if state not in ("released", "in_progress"):
+            raise StoreError(f"case {case_id}: is {state}; it cannot be called back")
+        cursor = await db.execute(
+            "UPDATE sample_case SET state = 'released', reserved_cell_id = NULL"
+            " WHERE id = ? AND state = 'in_progress'",
+            (case_id,),
+        )
+    return cursor.rowcount == 1

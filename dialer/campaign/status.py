@@ -1,0 +1,84 @@
+"""What a supervisor reads about a running campaign: a snapshot built from the state (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from dialer.seats import SeatBoard
+from sampling.cells import CellKey
+
+
+@dataclass(frozen=True, slots=True)
+class SeatStatus:
+    seat: str
+    state: str  # free, on_call, wrap_up, paused, logged_out
+    since: str | None
+    call_id: str | None
+    case_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CellStatus:
+    district: str
+    age_band: str
+    sex: str
+    target: int
+    completes: int
+    in_progress: int
+    closed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignStatus:
+    campaign: str
+    state: str
+    finished: str
+    completes: int
+    target: int
+    live_calls: int
+    attempts: dict[str, int]
+    abandon_rate: float
+    seats: list[SeatStatus]
+    cells: list[CellStatus]
+
+
+def abandon_rate(outcomes: Mapping[str, int]) -> float:
+    """Abandoned calls over live answers (connected + abandoned), as the regulator counts."""
+    live = outcomes.get("connected", 0) + outcomes.get("abandoned", 0)
+    return outcomes.get("abandoned", 0) / live if live else 0.0
+
+
+def seat_rows(
+    roster: Sequence[str], board: SeatBoard, case_of: Mapping[str, int]
+) -> list[SeatStatus]:
+    """Every seat of the roster, logged in or not, with its call and case."""
+    rows = []
+    for seat_id in roster:
+        seat = board.seats.get(seat_id)
+        if seat is None:
+            rows.append(SeatStatus(seat_id, "logged_out", None, None, None))
+            continue
+        rows.append(
+            SeatStatus(
+                seat_id,
+                seat.state.value,
+                seat.since.isoformat(),
+                seat.call_id,
+                case_of.get(seat.call_id) if seat.call_id else None,
+            )
+        )
+    return rows
+
+
+def cell_rows(
+    keys: Sequence[CellKey],
+    target: Sequence[int],
+    completes: Sequence[int],
+    in_progress: Sequence[int],
+    closed: Sequence[bool],
+) -> list[CellStatus]:
+    return [
+        CellStatus(k.district, k.age_band, k.sex, int(t), int(c), int(p), bool(x))
+        for k, t, c, p, x in zip(keys, target, completes, in_progress, closed, strict=True)
+    ]
