@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from dialer import __version__
 from dialer.ami.errors import AmiConnectError
-from dialer.commands import demo, run, sampling
+from dialer.commands import campaign, demo, run, sampling
 from dialer.logs import configure
 from dialer.store.db import StoreError
 from sampling.errors import SamplingError
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     sampling.add_parsers(sub)
     demo.add_parser(sub)
     run.add_parser(sub)
+    campaign.add_parser(sub)
     return parser
 
 

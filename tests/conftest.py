@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from dialer.ami.client import AmiClient, AmiSettings
 from dialer.ami.errors import AmiConnectError
+from dialer.campaign.runner import CampaignSettings, Simulation
+from dialer.frame_import import import_frame
+from dialer.schedule.retry import RetryPolicy
+from dialer.schedule.window import CallingWindow
 from dialer.testbed import start_testbed, stop_testbed
 from sampling.survey import Survey, load_survey
 
@@ -89,6 +95,13 @@ def landline(n: int) -> str:
     return f"0187{200000 + n:06d}"
 
 
+def free_port() -> int:
+    """A TCP port nothing listens on now (for a test's own HTTP server)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 REPO = Path(__file__).resolve().parents[1]
 TEST_AMI_PORT = 15038
 
@@ -111,3 +124,41 @@ async def ami(asterisk: AmiSettings) -> AsyncIterator[AmiClient]:
     await client.connect()
     yield client
     await client.close()
+
+
+ALWAYS_OPEN = CallingWindow.always_open()
+FAST_RETRIES = RetryPolicy(
+    busy_delay=timedelta(seconds=1),
+    unreached_delay=timedelta(seconds=1),
+    congestion_delay=timedelta(seconds=1),
+    day_parts=(),
+)
+
+
+async def small_campaign(
+    tmp_path: Path,
+    make_survey: SurveyFactory,
+    seats: tuple[str, ...] = ("7101", "7102", "7103", "7104"),
+) -> CampaignSettings:
+    """12 interviews over 12 cells, 15 numbers a cell, simulated callees and operators."""
+    survey = make_survey(interviews=12)
+    rows = []
+    n = 0
+    for district in ("North", "South"):
+        for age in (25, 45, 75):
+            for sex in "MF":
+                for _ in range(15):
+                    rows.append(f"{landline(n)},{district},{age},{sex},")
+                    n += 1
+    store = tmp_path / "campaign.sqlite"
+    await import_frame(store, survey, write_frame(tmp_path / "f.csv", rows), [])
+    return CampaignSettings(
+        survey=survey,
+        store=store,
+        seats=seats,
+        window=ALWAYS_OPEN,
+        retry=FAST_RETRIES,
+        simulation=Simulation(answer=0.7, busy=0.1, congestion=0.05, complete=0.7, seed=3),
+        ring_timeout_s=3,
+        max_duration_s=240,
+    )

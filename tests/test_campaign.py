@@ -6,56 +6,19 @@ import asyncio
 import sqlite3
 import time
 from dataclasses import replace
-from datetime import timedelta
 from pathlib import Path
 
 from dialer.ami.client import AmiClient
-from dialer.campaign.runner import CampaignSettings, Simulation, run_campaign
-from dialer.frame_import import import_frame
-from dialer.schedule.retry import RetryPolicy
-from dialer.schedule.window import CallingWindow
+from dialer.campaign.runner import run_campaign
 from dialer.testbed import start_testbed, stop_testbed
-from tests.conftest import TEST_AMI_PORT, SurveyFactory, landline, write_frame
-
-ALWAYS_OPEN = CallingWindow.always_open()
-FAST_RETRIES = RetryPolicy(
-    busy_delay=timedelta(seconds=1),
-    unreached_delay=timedelta(seconds=1),
-    congestion_delay=timedelta(seconds=1),
-    day_parts=(),
-)
-
-
-async def _campaign(tmp_path: Path, make_survey: SurveyFactory) -> CampaignSettings:
-    """12 interviews over 12 cells, 15 numbers a cell, 4 simulated operators."""
-    survey = make_survey(interviews=12)
-    rows = []
-    n = 0
-    for district in ("North", "South"):
-        for age in (25, 45, 75):
-            for sex in "MF":
-                for _ in range(15):
-                    rows.append(f"{landline(n)},{district},{age},{sex},")
-                    n += 1
-    store = tmp_path / "campaign.sqlite"
-    await import_frame(store, survey, write_frame(tmp_path / "f.csv", rows), [])
-    return CampaignSettings(
-        survey=survey,
-        store=store,
-        seats=("7101", "7102", "7103", "7104"),
-        window=ALWAYS_OPEN,
-        retry=FAST_RETRIES,
-        simulation=Simulation(answer=0.7, busy=0.1, congestion=0.05, complete=0.7, seed=3),
-        ring_timeout_s=3,
-        max_duration_s=240,
-    )
+from tests.conftest import TEST_AMI_PORT, SurveyFactory, small_campaign
 
 
 async def test_short_campaign_fills_its_quotas_exactly_and_stops(
     tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
 ) -> None:
     """12 interviews over 12 cells, 4 simulated operators: every target met, none exceeded."""
-    settings = await _campaign(tmp_path, make_survey)
+    settings = await small_campaign(tmp_path, make_survey)
     store = settings.store
     summary = await run_campaign(settings, ami)
     assert "quotas full" == summary.finished
@@ -90,7 +53,7 @@ async def test_campaign_survives_an_asterisk_restart(
     port = TEST_AMI_PORT + 5
     ami = AmiClient(replace(start_testbed(port), ping_interval_s=1))
     await ami.connect()
-    settings = await _campaign(tmp_path, make_survey)
+    settings = await small_campaign(tmp_path, make_survey)
     try:
         campaign = asyncio.create_task(run_campaign(settings, ami))
         deadline = time.monotonic() + 60

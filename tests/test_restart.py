@@ -16,7 +16,7 @@ from dialer.store.db import connect
 from dialer.store.quotas import load_counts
 from dialer.store.waves import ensure_wave
 from sampling.margins import load_margins
-from tests.conftest import REPO, SurveyFactory, landline, write_frame
+from tests.conftest import REPO, SurveyFactory, free_port, landline, write_frame
 
 CAMPAIGN = """
 [campaign]
@@ -43,6 +43,10 @@ day_parts = []
 
 [seats]
 ids = ["7301", "7302", "7303", "7304"]
+
+[http]
+port = {http_port}
+token_file = "{token_file}"
 
 [simulation]
 answer = 0.8
@@ -83,14 +87,20 @@ async def test_kill_9_and_restart_loses_nothing_and_never_dials_a_number_twice_a
     always = "\n".join(
         f'{day} = "00:00-23:59"' for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
     )
+    token_file = tmp_path / "token.txt"
+    token_file.write_text("restart-test-token-0123456789", encoding="utf-8")
     campaign = tmp_path / "campaign.toml"
     campaign.write_text(
         CAMPAIGN.format(
-            port=asterisk.port, secret_file=secret_file, always=always + '\nholidays = "none"'
+            port=asterisk.port,
+            secret_file=secret_file,
+            always=always + '\nholidays = "none"',
+            http_port=free_port(),
+            token_file=token_file,
         ),
         encoding="utf-8",
     )
-    command = [sys.executable, "-m", "dialer", "run", str(campaign)]
+    command = [sys.executable, "-m", "dialer", "run", "--start", str(campaign)]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     first = await asyncio.create_subprocess_exec(
         *command, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +16,9 @@ import pytest
 from dialer.ami.client import AmiSettings
 from dialer.campaign.config import CampaignConfigError, load_campaign
 from dialer.cli import main
-from tests.conftest import SurveyFactory
+from tests.conftest import REPO, SurveyFactory, free_port, landline, write_frame
+
+CELLS = [(d, a, s) for d in ("North", "South") for a in (25, 45, 75) for s in "MF"]
 
 CAMPAIGN = """
 [campaign]
@@ -30,16 +37,29 @@ ring_timeout_s = {ring}
 [seats]
 ids = ["7201", "7202"]
 
+[http]
+port = {http_port}
+token_file = "token.txt"
+
 {simulation}
 """
 
+TOKEN = "run-command-token-0123456789"
+
 
 def write_campaign(
-    tmp_path: Path, port: int, secret: str, ring: float = 3, simulation: str = "[simulation]"
+    tmp_path: Path,
+    port: int,
+    secret: str,
+    ring: float = 3,
+    simulation: str = "[simulation]",
+    http_port: int = 8600,
 ) -> Path:
     (tmp_path / "secret.txt").write_text(secret, encoding="utf-8")
+    (tmp_path / "token.txt").write_text(TOKEN, encoding="utf-8")
     path = tmp_path / "campaign.toml"
-    path.write_text(CAMPAIGN.format(port=port, ring=ring, simulation=simulation), encoding="utf-8")
+    text = CAMPAIGN.format(port=port, ring=ring, simulation=simulation, http_port=http_port)
+    path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -60,6 +80,8 @@ def test_campaign_file_loads(tmp_path: Path, make_survey: SurveyFactory) -> None
         ('name = "test"', 'name = "test"\nmode = "predictive"', "campaign.mode"),
         ("[seats]", "[seat]", "seat"),
         ('secret_file = "secret.txt"', 'secret_file = "missing.txt"', "ami.secret_file"),
+        ('token_file = "token.txt"', 'token_file = "secret.txt"', "http.token_file"),
+        ("port = 8600", "port = 0", "http.port"),
     ],
 )
 def test_invalid_campaign_file_names_the_key(
@@ -114,6 +136,85 @@ def test_unreachable_asterisk_exits_2(
 def test_shipped_example_campaign_file_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     """deploy/campaign.example.toml loads (with a secret from the environment)."""
     monkeypatch.setenv("DIALER_AMI_SECRET", "example")
+    monkeypatch.setenv("DIALER_API_TOKEN", "example-token-0123456789")
     campaign = load_campaign(Path(__file__).parents[1] / "deploy" / "campaign.example.toml")
     assert 20.0 == campaign.ring_timeout_s
     assert campaign.simulation is None
+
+
+def test_taken_api_port_exits_2_before_dialling(
+    tmp_path: Path,
+    make_survey: SurveyFactory,
+    asterisk: AmiSettings,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Another process holds the API port: exit 2 naming it, and no store file created."""
+    make_survey()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        path = write_campaign(tmp_path, asterisk.port, asterisk.secret, http_port=port)
+        assert 2 == main(["run", str(path)])
+    assert f"http.port: cannot serve the API on 127.0.0.1:{port}" in capsys.readouterr().err
+    assert not (tmp_path / "run.sqlite").exists()
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dialer", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "160"},
+        check=False,
+    )
+
+
+def test_supervisor_drives_dialer_run_from_the_command_line(
+    tmp_path: Path, make_survey: SurveyFactory, asterisk: AmiSettings
+) -> None:
+    """`dialer run` waits for `dialer campaign start`; `status` prints the quota table; a wrong
+    token is refused; SIGTERM stops the run gracefully with its summary."""
+    make_survey(interviews=40)
+    frame = tmp_path / "frame.csv"
+    rows = [f"{landline(i)},{d},{a},{s}," for i, (d, a, s) in enumerate(CELLS * 20)]
+    write_frame(frame, rows)
+    path = write_campaign(tmp_path, asterisk.port, asterisk.secret, http_port=free_port())
+    args = ["--survey", str(tmp_path / "survey-w1.toml"), "--db", str(tmp_path / "run.sqlite")]
+    assert 0 == main(["frame", "import", *args, str(frame)])
+    log = (tmp_path / "run.log").open("w", encoding="utf-8")
+    service = subprocess.Popen(
+        [sys.executable, "-m", "dialer", "run", str(path)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "160"},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while (status := _cli("campaign", "status", str(path))).returncode != 0:
+            assert service.poll() is None, (tmp_path / "run.log").read_text()
+            assert time.monotonic() < deadline, status.stdout
+            time.sleep(0.2)
+        assert "campaign test: ready" in status.stdout
+        assert "South" in status.stdout
+        assert "65+" in status.stdout
+        (tmp_path / "token.txt").write_text("not-the-token-0123456789", encoding="utf-8")
+        refused = _cli("campaign", "start", str(path))
+        assert (1, "401") == (refused.returncode, refused.stdout.split(":")[1].strip()[:3])
+        (tmp_path / "token.txt").write_text(TOKEN, encoding="utf-8")
+        started = _cli("campaign", "start", str(path))
+        assert (0, "campaign is running") == (started.returncode, started.stdout.strip())
+        while "connected" not in _cli("campaign", "status", str(path)).stdout:
+            assert time.monotonic() < deadline + 60, "no connected call"
+            time.sleep(0.5)
+        service.send_signal(signal.SIGTERM)
+        assert 0 == service.wait(60)
+    finally:
+        if service.poll() is None:
+            service.kill()
+        log.close()
+    output = (tmp_path / "run.log").read_text(encoding="utf-8")
+    assert "stopped" in output
+    assert TOKEN not in output
+    assert asterisk.secret not in output

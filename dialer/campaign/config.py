@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from dialer.ami.client import AmiSettings
 from dialer.campaign.runner import Simulation
@@ -17,6 +18,8 @@ from dialer.schedule.window import DAYS, CallingWindow, Span
 from sampling.errors import ConfigError
 from sampling.survey import Survey, load_survey
 from sampling.tomlkeys import check_keys, optional, positive_int, required, table, typed
+
+T = TypeVar("T")
 
 MIN_RING_S = 15.0  # ring at least 15 s (or four rings) before giving up (regulation)
 
@@ -28,12 +31,27 @@ _SECTIONS: dict[str, set[str]] = {
     "retry": {"max_attempts", "busy_delay_min", "unreached_delay_min", "congestion_delay_min",
               "abandoned_quiet_h", "day_parts"},
     "seats": {"ids"},
-    "simulation": {"answer", "busy", "congestion", "complete", "seed"},
+    "simulation": {"answer", "busy", "congestion", "complete", "seed", "operators"},
+    "http": {"host", "port", "token_file"},
 }  # fmt: skip
 
 
 class CampaignConfigError(ConfigError):
     what = "campaign file"
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    """Where the control API listens and the bearer token it requires."""
+
+    host: str
+    port: int
+    token: str = field(repr=False)
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,16 +70,26 @@ class CampaignFile:
     retry: RetryPolicy
     seats: tuple[str, ...]
     simulation: Simulation | None
+    http: HttpSettings
 
 
 def load_campaign(path: Path) -> CampaignFile:
     """Read and validate a campaign file; relative paths are relative to it."""
+    return _load(path, _parse)
+
+
+def load_http(path: Path) -> HttpSettings:
+    """Only the [http] section (and the token): what ``dialer campaign`` needs to call the API."""
+    return _load(path, lambda text, base: _http(table(_toml(text), "http"), base))
+
+
+def _load(path: Path, parse: Callable[[str, Path], T]) -> T:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CampaignConfigError(str(path), f"cannot read: {exc.strerror}") from None
     try:
-        return _parse(text, path.parent)
+        return parse(text, path.parent)
     except CampaignConfigError:
         raise
     except ConfigError as exc:
@@ -70,12 +98,17 @@ def load_campaign(path: Path) -> CampaignFile:
         raise CampaignConfigError(exc.key, exc.problem) from None
 
 
-def _parse(text: str, base: Path) -> CampaignFile:
+def _toml(text: str) -> dict[str, Any]:
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CampaignConfigError("(file)", f"not valid TOML: {exc}") from None
     check_keys(doc, _SECTIONS)
+    return doc
+
+
+def _parse(text: str, base: Path) -> CampaignFile:
+    doc = _toml(text)
     c = table(doc, "campaign", required=True)
     mode = optional(c, "campaign.mode", str, "progressive")
     if mode != "progressive":
@@ -106,19 +139,37 @@ def _parse(text: str, base: Path) -> CampaignFile:
         retry=_retry(table(doc, "retry")),
         seats=tuple(seats),
         simulation=simulation,
+        http=_http(table(doc, "http"), base),
     )
 
 
+def _http(h: dict[str, Any], base: Path) -> HttpSettings:
+    token = _secret(h, "http.token_file", "DIALER_API_TOKEN", base)
+    if not token:
+        raise CampaignConfigError("http.token_file", "no API token: set it or DIALER_API_TOKEN")
+    if len(token) < 16:
+        raise CampaignConfigError("http.token_file", "the API token needs at least 16 characters")
+    return HttpSettings(
+        host=optional(h, "http.host", str, "127.0.0.1"),
+        port=positive_int(optional(h, "http.port", int, 8600), "http.port"),
+        token=token,
+    )
+
+
+def _secret(section: dict[str, Any], key: str, variable: str, base: Path) -> str:
+    """A secret from the file named at ``key``, else from the environment ``variable``."""
+    name = key.split(".")[1]
+    if name not in section:
+        return os.environ.get(variable, "")
+    path = base / typed(section[name], key, str)
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise CampaignConfigError(key, f"cannot read {path}: {exc.strerror}") from None
+
+
 def _ami(a: dict[str, Any], base: Path) -> AmiSettings:
-    secret = os.environ.get("DIALER_AMI_SECRET", "")
-    if "secret_file" in a:
-        path = base / typed(a["secret_file"], "ami.secret_file", str)
-        try:
-            secret = path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise CampaignConfigError(
-                "ami.secret_file", f"cannot read {path}: {exc.strerror}"
-            ) from None
+    secret = _secret(a, "ami.secret_file", "DIALER_AMI_SECRET", base)
     if not secret:
         raise CampaignConfigError("ami.secret_file", "no AMI secret: set it or DIALER_AMI_SECRET")
     return AmiSettings(
@@ -217,4 +268,5 @@ def _simulation(s: dict[str, Any]) -> Simulation:
     return Simulation(
         answer=shares["answer"], busy=shares["busy"], congestion=shares["congestion"],
         complete=shares["complete"], seed=optional(s, "simulation.seed", int, d.seed),
+        operators=optional(s, "simulation.operators", bool, d.operators),
     )  # fmt: skip

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -217,6 +217,10 @@ class CampaignRunner:
         result: str = await self._ask("dispose", (call_id, entry))
         return result
 
+    def abort(self, reason: str) -> None:
+        """End the run now, leaving live calls to the recovery of the next start."""
+        self.inbox.put_nowait(("abort", reason))
+
     async def status(self) -> CampaignStatus:
         counts = await load_counts(self.db, self.s.survey, self.wave)
         outcomes = await self._outcomes()
@@ -265,6 +269,8 @@ class CampaignRunner:
                     self.board = ready(self.board, item, self.s.clock())
             elif kind == "seat_in":
                 self._seat_in(*item)
+            elif kind == "abort":
+                self.finished = item
             elif kind in ("control", "seat", "dispose"):
                 payload, answer = item
                 await self._answer(kind, payload, answer)
@@ -355,7 +361,8 @@ class CampaignRunner:
             elif event.name == "Machine":
                 await self._apply(event.uniqueid, MachineDetected(now))
         elif isinstance(event, DialplanEvent) and event.name == "SeatReady":
-            self._phone_login(event.fields.get("Seat", ""))
+            if self.s.simulation is None:  # simulated lines are opened by the dialer itself
+                self._phone_login(event.fields.get("Seat", ""))
         elif isinstance(event, ConferenceJoin) and event.joined and event.uniqueid in self.calls:
             seat = event.conference.removeprefix("seat-")
             await self._apply(event.uniqueid, SeatJoined(now, seat))
@@ -740,16 +747,25 @@ async def wait_for_operator(ami: AmiClient, seat: str, within_s: float = 5.0) ->
         await asyncio.sleep(0.05)
 
 
-async def run_campaign(settings: CampaignSettings, ami: AmiClient) -> CampaignSummary:
-    """Open the store, run the campaign to its end on a connected AMI client, summarise."""
+@contextlib.asynccontextmanager
+async def open_campaign(
+    settings: CampaignSettings, ami: AmiClient
+) -> AsyncIterator[CampaignRunner]:
+    """Open the store, set up the wave, close what a dead run left open; the runner is ready."""
     db = await open_store(settings.store)
     try:
         population = load_margins(settings.survey.margins_path, settings.survey.grid)
         wave = await ensure_wave(db, settings.survey, population)
         await _recover(db, ami, settings.clock())
-        return await CampaignRunner(settings, ami, db, wave).run()
+        yield CampaignRunner(settings, ami, db, wave)
     finally:
         await db.close()
+
+
+async def run_campaign(settings: CampaignSettings, ami: AmiClient) -> CampaignSummary:
+    """Run the campaign to its end on a connected AMI client, and summarise."""
+    async with open_campaign(settings, ami) as runner:
+        return await runner.run()
 
 
 async def _recover(db: aiosqlite.Connection, ami: AmiClient, now: datetime) -> None:

@@ -1,46 +1,96 @@
-"""``dialer run CAMPAIGN.toml``: run a campaign on Asterisk until its quotas are full."""
+"""``dialer run CAMPAIGN.toml``: the dialer service for one campaign, with its control API."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 from pathlib import Path
 
+import structlog
+
 from dialer.ami.client import AmiClient
+from dialer.api.app import build_app
+from dialer.api.server import ApiServer
 from dialer.campaign.config import CampaignFile, load_campaign
-from dialer.campaign.runner import CampaignSettings, CampaignSummary, run_campaign
+from dialer.campaign.control import Command, ControlError
+from dialer.campaign.runner import CampaignRunner, CampaignSettings, CampaignSummary, open_campaign
 from dialer.commands.demo import print_summary
+
+log = structlog.get_logger(__name__)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    run = sub.add_parser("run", help="run a campaign (progressive) until its quotas are full")
+    run = sub.add_parser(
+        "run",
+        help="run the dialer for a campaign, controlled over its API",
+        description="Serve the campaign's control API and dial when told (dialer campaign "
+        "start), or at once with --start. SIGTERM or Ctrl-C stops it gracefully (live calls "
+        "end first); a second one ends it at once.",
+    )
     run.add_argument("campaign", type=Path, help="the campaign file (TOML)")
+    run.add_argument("--start", action="store_true", help="start dialling without waiting")
     run.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     campaign = load_campaign(args.campaign)
-    print_summary(asyncio.run(run(campaign)))
+    print_summary(asyncio.run(run(campaign, start=args.start)))
     return 0
 
 
-async def run(campaign: CampaignFile) -> CampaignSummary:
-    """Connect to Asterisk (a bad secret or host fails here, before anything is written)."""
-    ami = AmiClient(campaign.ami)
-    await ami.connect()
+def settings_of(campaign: CampaignFile, start: bool) -> CampaignSettings:
+    return CampaignSettings(
+        survey=campaign.survey,
+        store=campaign.store,
+        seats=campaign.seats,
+        window=campaign.window,
+        retry=campaign.retry,
+        simulation=campaign.simulation,
+        channel_limit=campaign.channel_limit,
+        ring_timeout_s=campaign.ring_timeout_s,
+        dial_context=campaign.context,
+        max_duration_s=7 * 24 * 3600,
+        name=campaign.name,
+        autostart=start,
+    )
+
+
+async def run(campaign: CampaignFile, start: bool = False) -> CampaignSummary:
+    """Take the API port and connect to Asterisk first: a taken port, a bad secret or an
+    unreachable host fails here, before anything is written."""
+    api = ApiServer(campaign.http.host, campaign.http.port)
+    api.bind()
     try:
-        settings = CampaignSettings(
-            survey=campaign.survey,
-            store=campaign.store,
-            seats=campaign.seats,
-            window=campaign.window,
-            retry=campaign.retry,
-            simulation=campaign.simulation,
-            channel_limit=campaign.channel_limit,
-            ring_timeout_s=campaign.ring_timeout_s,
-            dial_context=campaign.context,
-            max_duration_s=24 * 3600,
-        )
-        return await run_campaign(settings, ami)
+        ami = AmiClient(campaign.ami)
+        await ami.connect()
+        try:
+            async with open_campaign(settings_of(campaign, start), ami) as runner:
+                await api.start(build_app(runner, campaign.http.token))
+                log.info("control API", url=campaign.http.url, campaign=campaign.name)
+                _on_signals(runner)
+                return await runner.run()
+        finally:
+            await ami.close()
     finally:
-        await ami.close()
+        await api.stop()
+
+
+def _on_signals(runner: CampaignRunner) -> None:
+    """The first SIGTERM/SIGINT stops the campaign gracefully, the next ends it at once."""
+    loop = asyncio.get_running_loop()
+    tasks: set[asyncio.Task[object]] = set()
+
+    async def stop() -> None:
+        try:
+            await runner.command(Command.STOP)
+        except ControlError:  # already stopping: the operator insists
+            runner.abort("interrupted")
+
+    def on_signal() -> None:
+        task: asyncio.Task[object] = asyncio.ensure_future(stop())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal)

@@ -1,0 +1,113 @@
+"""The control API: FastAPI routes over the campaign runner, behind a bearer token.
+
+Every route but the OpenAPI schema and its docs needs ``Authorization: Bearer <token>``.
+Errors come back as JSON ``{"detail": ...}`` naming the seat, call or field: 404 for an
+unknown one, 409 for a request that does not apply now, 422 for content that cannot be taken.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Protocol
+
+from fastapi import Depends, FastAPI, HTTPException, Path, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+
+from dialer import __version__
+from dialer.campaign.control import Command, ControlError, RunState
+from dialer.campaign.dispositions import OperatorDisposition
+from dialer.campaign.runner import Invalid, NotFound
+from dialer.campaign.status import CampaignStatus, SeatStatus
+from dialer.disposition import Disposition
+
+
+class Controller(Protocol):
+    """What the API drives: the campaign runner."""
+
+    async def command(self, command: Command) -> RunState: ...
+    async def seat(self, seat_id: str, action: str) -> SeatStatus: ...
+    async def dispose(self, call_id: str, entry: OperatorDisposition) -> str: ...
+    async def status(self) -> CampaignStatus: ...
+
+
+class SeatAction(StrEnum):
+    LOGIN = "login"
+    LOGOUT = "logout"
+    PAUSE = "pause"
+    READY = "ready"
+
+
+class CommandResult(BaseModel):
+    state: RunState
+
+
+class DispositionIn(BaseModel):
+    """An operator's disposition; a complete names the respondent's verified cell."""
+
+    disposition: Disposition
+    district: str | None = None
+    age_band: str | None = None
+    sex: str | None = None
+    callback_at: datetime | None = Field(
+        default=None, description="a callback's agreed time, with its UTC offset"
+    )
+
+
+class DispositionResult(BaseModel):
+    call_id: str
+    result: str = Field(description="the case's result, or 'callback'")
+
+
+# Module level: FastAPI resolves the (string) annotations of routes in this module's globals.
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(HTTPBearer(auto_error=False))]
+SeatId = Annotated[str, Path(pattern=r"^\d{1,12}$", description="the seat (extension) number")]
+
+
+def build_app(controller: Controller, token: str) -> FastAPI:
+    """The API for one campaign; ``token`` is the bearer token every request must carry."""
+    if not token:
+        raise ValueError("the control API needs a token")
+
+    def authorised(credentials: Credentials) -> None:
+        if credentials is None or not secrets.compare_digest(
+            credentials.credentials.encode(), token.encode()
+        ):
+            raise HTTPException(
+                401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+            )
+
+    app = FastAPI(
+        title="CATI dialer control API",
+        version=__version__,
+        dependencies=[Depends(authorised)],
+    )
+
+    @app.exception_handler(ControlError)
+    async def refused(_request: Request, exc: ControlError) -> JSONResponse:
+        status = 404 if isinstance(exc, NotFound) else 422 if isinstance(exc, Invalid) else 409
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    @app.get("/status", summary="quota fill per cell, seats, attempts by outcome")
+    async def status() -> CampaignStatus:
+        return await controller.status()
+
+    @app.post("/campaign/{command}", summary="start, pause, resume or stop the campaign")
+    async def command(command: Command) -> CommandResult:
+        return CommandResult(state=await controller.command(command))
+
+    @app.post("/seats/{seat_id}/{action}", summary="log a seat in or out, pause it, make it ready")
+    async def seat(seat_id: SeatId, action: SeatAction) -> SeatStatus:
+        return await controller.seat(seat_id, action.value)
+
+    @app.post("/calls/{call_id}/disposition", summary="the operator's disposition of a call")
+    async def dispose(call_id: str, body: DispositionIn) -> DispositionResult:
+        entry = OperatorDisposition(
+            body.disposition, body.district, body.age_band, body.sex, body.callback_at
+        )
+        return DispositionResult(call_id=call_id, result=await controller.dispose(call_id, entry))
+
+    return app
