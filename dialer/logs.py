@@ -3,10 +3,29 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from collections.abc import MutableMapping
 from typing import Any, TextIO
 
 import structlog
+
+from sampling.phone import mask
+
+# A phone number inside any logged text (a channel name, an AMI message): 7 to 15 digits,
+# optionally after +, standing alone. Ids are safe: UUID groups touch a hyphen or a letter,
+# AMI timestamps a dot.
+_NUMBER = re.compile(r"(?<![\w.-])\+?\d{7,15}(?![\w.-])")
+
+
+def mask_numbers(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Mask every phone number in the event's text to its last 3 digits, whoever logs it."""
+    for key, value in event.items():
+        if isinstance(value, str) and any(c.isdigit() for c in value):
+            event[key] = _NUMBER.sub(lambda m: mask(m.group()), value)
+    return event
 
 
 def configure(
@@ -24,6 +43,7 @@ def configure(
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            mask_numbers,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import socket
 import sqlite3
 from pathlib import Path
 
 import pytest
+import structlog
 
 from dialer.cli import main
+from dialer.logs import configure
 
 
 def test_frame_make_import_quotas_release(
@@ -99,6 +103,23 @@ def test_demo_runs_a_campaign_on_asterisk_and_reports_json(
     assert summary["attempts"] >= 20
     assert 0.0 <= summary["abandon_rate"] <= 1.0
     assert 4012 == summary["frame_rows"]
+    _assert_no_number_in(tmp_path / "dialer.log", tmp_path / "demo.sqlite")
+
+
+def _assert_no_number_in(log_path: Path, store: Path) -> None:
+    """No dialled number appears whole in the call log (JSON lines), in any form."""
+    text = log_path.read_text(encoding="utf-8")
+    assert '"event": "dial"' in text
+    with sqlite3.connect(store) as db:
+        dialled = [
+            str(r[0])
+            for r in db.execute(
+                "SELECT DISTINCT c.phone FROM attempt a JOIN sample_case c ON c.id = a.case_id"
+            )
+        ]
+    assert len(dialled) >= 20
+    leaked = [p for p in dialled if p.lstrip("+") in text or p[3:] in text]
+    assert [] == leaked
 
 
 def test_import_names_thin_cells(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -109,3 +130,26 @@ def test_import_names_thin_cells(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "thin cells" in capsys.readouterr().out
     assert 0 == main(["quotas", *args])
     assert "THIN" in capsys.readouterr().out
+
+
+def test_logs_mask_every_number_whoever_logs_it() -> None:
+    """A channel name or a raw AMI message with a number in it is masked to its last 3 digits;
+    call ids (UUIDs) and AMI timestamps are left alone."""
+    stream = io.StringIO()
+    configure(json=True, level=logging.DEBUG, stream=stream)
+    try:
+        structlog.get_logger("test").debug(
+            "panoramisk",
+            message="Channel='Local/390187200123@sim-pstn-0000002a;1' Exten='+393471234567'",
+            call_id="12345678-1234-4234-9234-123456789012",
+            ami_time="1795426501.792341",
+        )
+    finally:
+        configure()
+    line = json.loads(stream.getvalue())
+    assert (
+        "Channel='Local/*********123@sim-pstn-0000002a;1' Exten='**********567'"
+        == (line["message"])
+    )
+    assert "12345678-1234-4234-9234-123456789012" == line["call_id"]
+    assert "1795426501.792341" == line["ami_time"]
