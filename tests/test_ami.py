@@ -46,7 +46,7 @@ async def test_simulated_callee_outcomes(ami: AmiClient, outcome: str, reason: i
 
 
 async def _callee(
-    ami: AmiClient, number: str, outcome: str = "answer", talk_s: int = 5
+    ami: AmiClient, number: str, outcome: str = "answer", talk_s: int = 5, amd: bool = False
 ) -> tuple[str, OriginateResult]:
     """Originate a simulated callee into the hold context, as the dialer does."""
     call_id = str(uuid.uuid4())
@@ -57,9 +57,33 @@ async def _callee(
         channel_id=call_id,
         other_channel_id=call_id + "-pstn",
         timeout_s=3,
-        variables={"SIM_OUTCOME": outcome, "SIM_RING_S": "0", "SIM_TALK_S": str(talk_s)},
+        variables={
+            "SIM_OUTCOME": outcome,
+            "SIM_RING_S": "0",
+            "SIM_TALK_S": str(talk_s),
+            "DIALER_AMD": "1" if amd else "0",
+        },
     )
     return call_id, result
+
+
+@pytest.mark.parametrize(("outcome", "event"), [("machine", "Machine"), ("answer", "Answered")])
+async def test_amd_tells_a_machine_from_a_person(ami: AmiClient, outcome: str, event: str) -> None:
+    """With detection on, a long greeting is reported as a machine and a short hello as a
+    person; neither is reported as the other."""
+    call_id, result = await _callee(ami, "390187555666", outcome, talk_s=8, amd=True)
+    assert 4 == result.reason
+    other = "Answered" if event == "Machine" else "Machine"
+    deadline = time.monotonic() + 8
+    while True:
+        left = deadline - time.monotonic()
+        assert left > 0, f"no {event} within 8 s"
+        got = parse_event(await asyncio.wait_for(ami.events.get(), left))
+        if isinstance(got, DialplanEvent) and got.uniqueid == call_id:
+            assert other != got.name
+            if got.name == event:
+                break
+    await ami.hangup("/^Local\\/390187555666@sim-pstn-/")
 
 
 async def _next(ami: AmiClient, want: type, name: str | None = None, within: float = 5.0) -> object:

@@ -80,6 +80,13 @@ def test_abandoned_and_machine() -> None:
     )[1][1:]
 
 
+def test_machine_found_by_detection_was_never_a_person() -> None:
+    """With detection on, the machine is reported instead of an answer: no seat is asked for."""
+    call, effects = run(Ringing(at(1)), MachineDetected(at(4)), OriginateEnded(at(4.1), 4))
+    assert [RecordAttempt("c1", Outcome.MACHINE)] == effects
+    assert (CallState.ENDED, None) == (call.state, call.answered)
+
+
 def test_hangup_before_answer_waits_for_the_originate_result() -> None:
     """Our half hangs up before OriginateResponse arrives: busy must still read as busy."""
     call, effects = run(Ringing(at(1)), HungUp(at(2), 17), OriginateEnded(at(2.01), 5))

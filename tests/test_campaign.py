@@ -17,8 +17,13 @@ from tests.conftest import TEST_AMI_PORT, SurveyFactory, small_campaign
 async def test_short_campaign_fills_its_quotas_exactly_and_stops(
     tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
 ) -> None:
-    """12 interviews over 12 cells, 4 simulated operators: every target met, none exceeded."""
+    """12 interviews over 12 cells, 4 simulated operators: every target met, none exceeded.
+    Machine detection is on: the machines among the callees end as machines, never at a seat."""
     settings = await small_campaign(tmp_path, make_survey)
+    assert settings.simulation is not None
+    settings = replace(
+        settings, amd=True, simulation=replace(settings.simulation, answer=0.6, machine=0.15)
+    )
     store = settings.store
     summary = await run_campaign(settings, ami)
     assert "quotas full" == summary.finished
@@ -32,9 +37,13 @@ async def test_short_campaign_fills_its_quotas_exactly_and_stops(
         ).fetchall()
         live = db.execute("SELECT count(*) FROM attempt WHERE ended_at IS NULL").fetchone()[0]
         codes = {r[0] for r in db.execute("SELECT aapor_code FROM attempt")}
+        machines_seated = db.execute(
+            "SELECT count(*) FROM attempt WHERE outcome = 'machine' AND seat IS NOT NULL"
+        ).fetchone()[0]
     assert all(target == done for target, done in per_cell)
     assert 0 == live
-    assert "1.1" in codes
+    assert {"1.1", "3.14"} <= codes  # complete, answering machine
+    assert 0 == machines_seated
     assert summary.attempts >= summary.completes
 
 

@@ -150,7 +150,11 @@ def transition(call: Call, event: CallEvent) -> tuple[Call, list[Effect]]:
             return replace(call, state=CallState.CONNECTED, connected=at, seat=seat), []
         case Abandoned(at=at) if call.state is CallState.ANSWERED:
             return _end(call, at, Outcome.ABANDONED)
-        case MachineDetected(at=at) if call.state is CallState.ANSWERED:
+        case MachineDetected(at=at) if call.state in (
+            CallState.DIALLING,
+            CallState.RINGING,
+            CallState.ANSWERED,
+        ):  # with detection on, a machine is reported instead of an answer
             return _end(call, at, Outcome.MACHINE)
         case OriginateEnded(at=at, reason=reason) if reason != 4:
             return _end(call, at, REASON_OUTCOME.get(reason, Outcome.FAILED))

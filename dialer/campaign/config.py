@@ -26,12 +26,12 @@ MIN_RING_S = 15.0  # ring at least 15 s (or four rings) before giving up (regula
 _SECTIONS: dict[str, set[str]] = {
     "campaign": {"name", "survey", "store", "mode"},
     "ami": {"host", "port", "username", "secret_file"},
-    "trunk": {"context", "channel_limit", "ring_timeout_s"},
+    "trunk": {"context", "channel_limit", "ring_timeout_s", "amd"},
     "window": {"timezone", *DAYS, "eve_of_holiday", "holidays"},
     "retry": {"max_attempts", "busy_delay_min", "unreached_delay_min", "congestion_delay_min",
               "abandoned_quiet_h", "day_parts"},
     "seats": {"ids"},
-    "simulation": {"answer", "busy", "congestion", "complete", "seed", "operators"},
+    "simulation": {"answer", "busy", "congestion", "machine", "complete", "seed", "operators"},
     "http": {"host", "port", "token_file"},
 }  # fmt: skip
 
@@ -66,6 +66,7 @@ class CampaignFile:
     context: str
     channel_limit: int
     ring_timeout_s: float
+    amd: bool
     window: CallingWindow
     retry: RetryPolicy
     seats: tuple[str, ...]
@@ -135,6 +136,7 @@ def _parse(text: str, base: Path) -> CampaignFile:
             optional(trunk, "trunk.channel_limit", int, 30), "trunk.channel_limit"
         ),
         ring_timeout_s=ring,
+        amd=optional(trunk, "trunk.amd", bool, False),
         window=_window(table(doc, "window")),
         retry=_retry(table(doc, "retry")),
         seats=tuple(seats),
@@ -256,17 +258,20 @@ def _simulation(s: dict[str, Any]) -> Simulation:
     d = Simulation()
     shares = {
         key: optional(s, f"simulation.{key}", float, getattr(d, key))
-        for key in ("answer", "busy", "congestion", "complete")
+        for key in ("answer", "busy", "congestion", "machine", "complete")
     }
     for key, value in shares.items():
         if not 0.0 <= value <= 1.0:
             raise CampaignConfigError(
                 f"simulation.{key}", f"must be a share in [0, 1], not {value}"
             )
-    if shares["answer"] + shares["busy"] + shares["congestion"] > 1.0:
-        raise CampaignConfigError("simulation.answer", "answer + busy + congestion exceed 1")
+    if sum(shares[k] for k in ("answer", "busy", "congestion", "machine")) > 1.0:
+        raise CampaignConfigError(
+            "simulation.answer", "answer + busy + congestion + machine exceed 1"
+        )
     return Simulation(
         answer=shares["answer"], busy=shares["busy"], congestion=shares["congestion"],
-        complete=shares["complete"], seed=optional(s, "simulation.seed", int, d.seed),
+        machine=shares["machine"], complete=shares["complete"],
+        seed=optional(s, "simulation.seed", int, d.seed),
         operators=optional(s, "simulation.operators", bool, d.operators),
     )  # fmt: skip

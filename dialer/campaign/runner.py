@@ -94,6 +94,8 @@ class Simulation:
     answer: float = 0.6
     busy: float = 0.1
     congestion: float = 0.05
+    machine: float = 0.0
+    """Share of answering machines (reported as such only when detection is on)."""
     ring_s: tuple[float, float] = (0.3, 1.5)
     talk_s: tuple[float, float] = (0.5, 2.0)
     wrap_s: float = 0.3
@@ -116,6 +118,8 @@ class CampaignSettings:
     channel_limit: int = 30
     ring_timeout_s: float = 15.0
     dial_context: str = "sim-pstn"
+    amd: bool = False
+    """Answering-machine detection before a callee is put through (it delays every answer)."""
     release_seed: int = 1
     max_duration_s: float = 600.0
     name: str = "campaign"
@@ -443,6 +447,8 @@ class CampaignRunner:
 
     async def _originate(self, call_id: str, case: CaseView) -> None:
         variables = self._callee_behaviour()
+        if self.s.amd:
+            variables["DIALER_AMD"] = "1"
         try:
             result = await self.ami.originate(
                 channel=f"Local/{case.phone.lstrip('+')}@{self.s.dial_context}",
@@ -667,6 +673,8 @@ class CampaignRunner:
             outcome = "busy"
         elif draw < sim.answer + sim.busy + sim.congestion:
             outcome = "congestion"
+        elif draw < sim.answer + sim.busy + sim.congestion + sim.machine:
+            outcome = "machine"
         else:
             outcome = "noanswer"
         ring = self.rng.uniform(*sim.ring_s)

@@ -50,6 +50,7 @@ def settings_of(campaign: CampaignFile, start: bool) -> CampaignSettings:
         channel_limit=campaign.channel_limit,
         ring_timeout_s=campaign.ring_timeout_s,
         dial_context=campaign.context,
+        amd=campaign.amd,
         max_duration_s=7 * 24 * 3600,
         name=campaign.name,
         autostart=start,
