@@ -184,6 +184,7 @@ def test_supervisor_drives_dialer_run_from_the_command_line(
     args = ["--survey", str(tmp_path / "survey-w1.toml"), "--db", str(tmp_path / "run.sqlite")]
     assert 0 == main(["frame", "import", *args, str(frame)])
     log = (tmp_path / "run.log").open("w", encoding="utf-8")
+    watch: subprocess.Popen[str] | None = None
     service = subprocess.Popen(
         [sys.executable, "-m", "dialer", "run", str(path)],
         stdout=log,
@@ -205,14 +206,26 @@ def test_supervisor_drives_dialer_run_from_the_command_line(
         (tmp_path / "token.txt").write_text(TOKEN, encoding="utf-8")
         started = _cli("campaign", "start", str(path))
         assert (0, "campaign is running") == (started.returncode, started.stdout.strip())
+        watch = subprocess.Popen(
+            [sys.executable, "-m", "dialer", "campaign", "status", "--watch", str(path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "160"},
+        )
         while "connected" not in _cli("campaign", "status", str(path)).stdout:
             assert time.monotonic() < deadline + 60, "no connected call"
             time.sleep(0.5)
         service.send_signal(signal.SIGTERM)
         assert 0 == service.wait(60)
+        watched, _ = watch.communicate(timeout=30)  # the watch ends with the campaign
+        assert 0 == watch.returncode
+        assert "all cells" in watched
+        assert "South 65+ F" in watched
     finally:
-        if service.poll() is None:
-            service.kill()
+        for process in (service, watch):
+            if process is not None and process.poll() is None:
+                process.kill()
         log.close()
     output = (tmp_path / "run.log").read_text(encoding="utf-8")
     assert "stopped" in output
