@@ -189,6 +189,8 @@ class CampaignRunner:
         self.release_seed = settings.release_seed
 
     async def run(self) -> CampaignSummary:
+        # Every log line of the run (and of the tasks it starts) names the campaign.
+        structlog.contextvars.bind_contextvars(campaign=self.s.name)
         await self._open_seats()
         pump = asyncio.create_task(self._pump(), name="ami-pump")
         ticker = asyncio.create_task(self._ticker(), name="ticker")
@@ -436,13 +438,16 @@ class CampaignRunner:
     async def _dial(self, case: CaseView, now: datetime) -> None:
         call_id = str(uuid.uuid4())
         try:
-            await open_attempt(self.db, case.case_id, call_id, now)
+            attempt_id = await open_attempt(self.db, case.case_id, call_id, now)
         except StoreError as exc:
             log.warning("not dialled", case_id=case.case_id, reason=str(exc))
             return
         self.calls[call_id] = new_call(call_id, case.case_id, now)
         self.cases[call_id] = case
-        log.info("dial", call_id=call_id, case_id=case.case_id, number=mask(case.phone))
+        log.info(
+            "dial", call_id=call_id, attempt_id=attempt_id, case_id=case.case_id,
+            number=mask(case.phone),
+        )  # fmt: skip
         self._spawn(self._originate(call_id, case))
 
     async def _originate(self, call_id: str, case: CaseView) -> None:

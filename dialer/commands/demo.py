@@ -134,6 +134,7 @@ async def _campaign(survey: Survey, db: Path, seats: int, port: int) -> Campaign
             ring_timeout_s=4,  # simulated callees ring at most 1.5 s; production keeps >= 15 s
             channel_limit=max(2 * seats, 10),
             max_duration_s=900,
+            name="la-spezia-demo",
         )
         return await run_campaign(settings, ami)
     finally:

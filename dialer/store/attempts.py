@@ -15,11 +15,12 @@ from dialer.schedule.retry import AttemptRecord
 from dialer.store.db import StoreError, transaction
 
 
-async def open_attempt(db: aiosqlite.Connection, case_id: int, call_id: str, now: datetime) -> None:
-    """Record that ``case_id`` is being dialled; refused if it already has a live attempt."""
+async def open_attempt(db: aiosqlite.Connection, case_id: int, call_id: str, now: datetime) -> int:
+    """Record that ``case_id`` is being dialled, and return the attempt's id; refused if the
+    case already has a live attempt. ``call_id`` is also the channel id set on the originate."""
     try:
         async with transaction(db):
-            await db.execute(
+            cursor = await db.execute(
                 "INSERT INTO attempt (case_id, call_id, started_at) VALUES (?, ?, ?)",
                 (case_id, call_id, now.isoformat()),
             )
@@ -27,6 +28,8 @@ async def open_attempt(db: aiosqlite.Connection, case_id: int, call_id: str, now
         if "attempt.case_id" in str(exc) or "attempt_one_live" in str(exc):
             raise StoreError(f"case {case_id}: already being dialled") from None
         raise StoreError(f"case {case_id}: {exc}") from None
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
 
 
 async def close_attempt(db: aiosqlite.Connection, call: Call) -> None:
