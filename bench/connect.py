@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import statistics
 import time
 import uuid
@@ -29,6 +30,7 @@ from rich.table import Table
 
 from dialer.ami.client import AmiClient
 from dialer.campaign.runner import wait_for_operator
+from dialer.logs import configure
 from dialer.seats import SeatBoard, log_in, take
 from dialer.testbed import start_testbed, stop_testbed
 
@@ -145,6 +147,7 @@ async def measure(calls: int, seats: int) -> dict[str, Run]:
 
 
 def main() -> None:
+    configure(level=logging.INFO)
     parser = argparse.ArgumentParser(description="answer-to-seat latency on the real Asterisk")
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--seats", type=int, default=100)

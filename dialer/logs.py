@@ -18,13 +18,18 @@ from sampling.phone import mask
 _NUMBER = re.compile(r"(?<![\w.-])\+?\d{7,15}(?![\w.-])")
 
 
+def mask_text(text: str) -> str:
+    """``text`` with every phone number in it masked to its last 3 digits."""
+    return _NUMBER.sub(lambda m: mask(m.group()), text)
+
+
 def mask_numbers(
     _logger: Any, _method: str, event: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     """Mask every phone number in the event's text to its last 3 digits, whoever logs it."""
     for key, value in event.items():
         if isinstance(value, str) and any(c.isdigit() for c in value):
-            event[key] = _NUMBER.sub(lambda m: mask(m.group()), value)
+            event[key] = mask_text(value)
     return event
 
 

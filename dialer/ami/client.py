@@ -20,6 +20,7 @@ import structlog
 from panoramisk import Manager
 
 from dialer.ami.errors import AmiConnectError, AmiError
+from dialer.logs import mask_text
 
 log = structlog.get_logger(__name__)
 
@@ -276,6 +277,7 @@ class _QuietLog:
 
     def __getattr__(self, name: str) -> Callable[..., None]:
         def emit(message: str, *args: Any, **_: Any) -> None:
-            log.debug("panoramisk", message=message % args if args else message)
+            text = message % args if args else message
+            log.debug("panoramisk", message=mask_text(text))  # even if logs are not configured
 
         return emit
