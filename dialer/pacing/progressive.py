@@ -1,0 +1,19 @@
+"""Progressive pacing: one call in flight per free seat (pure)."""
+
+from __future__ import annotations
+
+from dialer.pacing.snapshot import Snapshot
+
+
+class Progressive:
+    """Never more calls out than seats free to take them: no abandons but idle waiting."""
+
+    name = "progressive"
+
+    def launch(self, snap: Snapshot) -> int:
+        return one_per_free_seat(snap)
+
+
+def one_per_free_seat(snap: Snapshot) -> int:
+    """Free seats less the calls that will each want one (in flight, or answered and waiting)."""
+    return max(0, min(snap.free - snap.in_flight - snap.waiting, snap.channel_room))

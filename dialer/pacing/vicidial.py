@@ -1,0 +1,78 @@
+"""VICIdial's adaptive dial level, ADAPT_TAPERED: a faithful re-implementation, a baseline only.
+
+From bin/AST_VDadapt.pl (calculate_dial_level) and AST_VDauto_dial.pl, as ../shared/BASELINES.md
+describes them; not improved. ``now`` is seconds since ``day_start_hhmm`` (the shift's start).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from dialer.pacing.snapshot import Snapshot
+
+
+@dataclass
+class Vicidial:
+    adaptive_dl_diff_target: float = 0.0
+    adaptive_intensity: float = 0.0
+    adaptive_maximum_level: float = 3.0
+    adaptive_dropped_percentage: float = 3.0
+    latest_server_time: int = 2100
+    day_start_hhmm: int = 900
+    name: str = "vicidial"
+    level: float = 1.0
+    _samples: deque[tuple[int, int, int]] = field(default_factory=lambda: deque(maxlen=15))
+    _next_sample: float = 0.0
+    _next_adapt: float = 15.0
+    _next_place: float = 0.0
+    _next_drop_refresh: float = 0.0
+    _drop_pct_today: float = 0.0
+
+    def launch(self, snap: Snapshot) -> int:
+        now = snap.now
+        if now >= self._next_sample:  # every 1 s
+            ready = snap.free
+            total = snap.staffed + snap.paused
+            self._samples.append((ready, snap.waiting, total))
+            self._next_sample = now + 1.0
+        if now >= self._next_drop_refresh:  # the day's drop rate, refreshed every 60 s
+            stats = snap.stats
+            answers = stats.answers_total
+            self._drop_pct_today = 100.0 * stats.abandons_total / answers if answers else 0.0
+            self._next_drop_refresh = now + 60.0
+        if now >= self._next_adapt:  # every 15 s
+            self.level = self._adapt(snap)
+            self._next_adapt = now + 15.0
+        if now < self._next_place:  # the dialer places calls every 2.5 s
+            return 0
+        self._next_place = now + 2.5
+        agents = snap.free + snap.busy  # READY/DONE, and on a live call
+        existing = snap.in_flight + snap.waiting + snap.busy
+        return max(0, min(round(self.level * agents) - existing, snap.channel_room))
+
+    def _adapt(self, snap: Snapshot) -> float:
+        if not self._samples:
+            return self.level
+        n = len(self._samples)
+        diff = sum(s[0] for s in self._samples) / n - sum(s[1] for s in self._samples) / n
+        total = sum(s[2] for s in self._samples) / n
+        target = diff + self.adaptive_dl_diff_target
+        pct = 100.0 * target / total if target and total else 0.0
+        k = self.adaptive_intensity / 100.0
+        ipct = pct * abs(k - 1) if pct < 0 else pct * (k + 1)
+        new = min(self.level * (1 + ipct / 100.0), self.adaptive_maximum_level)
+        new = max(new, 1.0)
+        calls_minute, drops_minute = snap.stats.last_minute(snap.now)
+        if calls_minute > 20 and drops_minute / calls_minute > 0.5:
+            new = new / 2
+        stats = snap.stats
+        if stats.dials_total > 50 and self._drop_pct_today > self.adaptive_dropped_percentage:
+            left = self.latest_server_time - self._hhmm(snap.now)  # plain HHMM arithmetic
+            new = 1.0 if left < 0 else new * min(1.0, left / 1000)
+        return max(new, 1.0)
+
+    def _hhmm(self, now: float) -> int:
+        start = (self.day_start_hhmm // 100) * 60 + self.day_start_hhmm % 100
+        minutes = start + int(now // 60)
+        return (minutes // 60) * 100 + minutes % 60

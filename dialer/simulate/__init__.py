@@ -1,0 +1,1 @@
+"""The pacing simulator: a discrete-event call centre in virtual time."""

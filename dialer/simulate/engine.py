@@ -1,0 +1,337 @@
+"""The discrete-event simulator: a shift of seats, callees and cells in virtual time.
+
+Deterministic for a seed. The pacer under test is asked every second of virtual time, with the
+same ``Snapshot`` the live dialer builds, and its count is shared over the cells by
+``pacing.cells.spread``. Seats, calls and interviews follow the live rules: a person answering
+with no seat free waits at most the grace (2 s) or their patience, then the call is abandoned;
+an interview reserves its cell, and a callee from a full cell is screened out.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from dialer.pacing.cells import CellNeed, spread
+from dialer.pacing.registry import Pacer
+from dialer.pacing.snapshot import Snapshot
+from dialer.pacing.stats import CallStats
+from dialer.simulate.scenario import Scenario
+
+TICK_S = 1.0
+PRIOR_YIELD, PRIOR_WEIGHT = 0.05, 20.0
+
+
+# Seat states and event kinds as plain ints: enum attribute lookups cost a third of the run.
+FREE, TALK, WRAP, PAUSED = 0, 1, 2, 3
+TICK, ANSWER, UNANSWERED, GIVE_UP, TALK_END, WRAP_END, BREAK_END = range(7)
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """One run's figures (see ``dialer simulate``)."""
+
+    scenario: str
+    pacer: str
+    seed: int
+    seats: int
+    occupancy: float
+    abandon_rate: float
+    max_window_abandon_rate: float
+    dials: int
+    answers: int
+    abandoned: int
+    completes: int
+    target: int
+    contacts_per_seat_hour: float
+    wait_p95_s: float
+    quota_overshoot: int
+    sim_seconds_per_wall_second: float
+
+
+class Simulation:
+    """One shift; ``run`` returns its ``Result``."""
+
+    def __init__(self, scenario: Scenario, pacer: Pacer, seed: int) -> None:
+        self.sc = scenario
+        self.pacer = pacer
+        self.seed = seed
+        self.rng = random.Random(seed)
+        n = scenario.seats
+        self.state = np.full(n, FREE, dtype=np.int8)
+        self.since = np.zeros(n)
+        self.busy_time = np.zeros(n)  # talk + wrap-up
+        self.staffed_time = np.zeros(n)  # logged in and not on a break
+        self.worked = np.zeros(n)  # since the last break
+        self.call_on_seat: list[tuple[int, bool] | None] = [None] * n  # (cell, reserved)
+        self.stats = CallStats(window_s=scenario.abandon_window_min * 60)
+        self.events: list[tuple[float, int, int, int, float]] = []
+        self.seq = 0
+        self.flight: dict[int, float] = {}  # dial id -> launched at
+        self.flight_cell: dict[int, int] = {}
+        self.waiting: dict[int, tuple[float, int]] = {}  # dial id -> (answered at, cell)
+        self.cells = scenario.cells
+        spread_ = scenario.yield_spread
+        self.cell_factor = [1 + spread_ * (2 * self.rng.random() - 1) for _ in range(self.cells)]
+        base, extra = divmod(scenario.target, self.cells)
+        self.target = [base + (1 if i < extra else 0) for i in range(self.cells)]
+        self.completes = [0] * self.cells
+        self.in_progress = [0] * self.cells
+        self.numbers = [scenario.numbers // self.cells] * self.cells
+        self.cell_dials = [0] * self.cells
+        self.cell_done = [0] * self.cells  # completes by the frame cell (the yield's numerator)
+        self.in_flight_cell = [0] * self.cells
+        self.dials = 0
+        self.answers = 0
+        self.abandoned = 0
+        self.live_log: list[tuple[float, bool]] = []
+        self.waits: list[float] = []
+        self.end = scenario.shift_h * 3600
+
+    # --- the run ---------------------------------------------------------------------------
+
+    def run(self) -> Result:
+        started = time.perf_counter()
+        self._push(0.0, TICK)
+        while self.events:
+            at, _, kind, ident, value = heapq.heappop(self.events)
+            if at > self.end:
+                break
+            if kind == TICK:
+                self._tick(at)
+            elif kind == ANSWER:
+                self._answer(at, ident, value)
+            elif kind == UNANSWERED:
+                self._unanswered(ident, value)
+            elif kind == GIVE_UP:
+                self._give_up(at, ident)
+            elif kind == TALK_END:
+                self._talk_end(at, ident, value)
+            elif kind == WRAP_END:
+                self._wrap_end(at, ident, value)
+            elif kind == BREAK_END:
+                self._set(ident, FREE, at)
+                self._seat_free(at, ident)
+        wall = time.perf_counter() - started
+        return self._result(wall)
+
+    def _push(self, at: float, kind: int, ident: int = 0, value: float = 0.0) -> None:
+        self.seq += 1
+        heapq.heappush(self.events, (at, self.seq, kind, ident, value))
+
+    # --- pacing ----------------------------------------------------------------------------
+
+    def _tick(self, now: float) -> None:
+        if now + TICK_S <= self.end:
+            self._push(now + TICK_S, TICK)
+        state, since = self.state, self.since
+        talking = state == TALK
+        wrapping = state == WRAP
+        launched = np.fromiter(self.flight.values(), dtype=np.float64, count=len(self.flight))
+        room = self.sc.seats * self.sc.channels_per_seat - len(self.flight) - int(talking.sum())
+        snap = Snapshot(
+            now=now,
+            free=int((state == FREE).sum()),
+            talk_elapsed=now - since[talking],
+            wrap_elapsed=now - since[wrapping],
+            ring_elapsed=now - launched,
+            waiting=len(self.waiting),
+            paused=int((state == PAUSED).sum()),
+            channel_room=max(room, 0),
+            stats=self.stats,
+        )
+        count = self.pacer.launch(snap)
+        if count <= 0:
+            return
+        needs = [
+            CellNeed(
+                remaining=self.target[c] - self.completes[c] - self.in_progress[c],
+                per_dial=(self.cell_done[c] + PRIOR_WEIGHT * PRIOR_YIELD)
+                / (self.cell_dials[c] + PRIOR_WEIGHT),
+                in_flight=self.in_flight_cell[c],
+                available=self.numbers[c],
+            )
+            for c in range(self.cells)
+        ]
+        for cell, k in enumerate(spread(count, needs)):
+            for _ in range(k):
+                self._dial(now, cell)
+
+    def _dial(self, now: float, cell: int) -> None:
+        sc, rng = self.sc, self.rng
+        self.dials += 1
+        self.numbers[cell] -= 1
+        self.cell_dials[cell] += 1
+        ident = self.dials
+        self.flight[ident] = now
+        self.flight_cell[ident] = cell
+        self.in_flight_cell[cell] += 1
+        answer = min(sc.answer * self.cell_factor[cell], 1.0)
+        draw = rng.random()
+        if draw < answer:
+            ring = self._ring()
+            if ring <= sc.ring_timeout_s:
+                self._push(now + ring, ANSWER, ident, ring)
+            else:
+                self._push(now + sc.ring_timeout_s, UNANSWERED, ident, sc.ring_timeout_s)
+        elif draw < answer + sc.busy:
+            self._push(now + sc.busy_s, UNANSWERED, ident, sc.busy_s)
+        elif draw < answer + sc.busy + sc.machine:
+            ring = min(self._ring(), sc.ring_timeout_s) + sc.amd_s  # detected, hung up
+            self._push(now + ring, UNANSWERED, ident, ring)
+        else:
+            self._push(now + sc.ring_timeout_s, UNANSWERED, ident, sc.ring_timeout_s)
+
+    def _ring(self) -> float:
+        mean, sd = self.sc.ring_mean_s, self.sc.ring_sd_s
+        sigma2 = math.log(1 + (sd / mean) ** 2)
+        return self.rng.lognormvariate(math.log(mean) - sigma2 / 2, math.sqrt(sigma2))
+
+    def _resolve(self, ident: int) -> int:
+        del self.flight[ident]
+        cell = self.flight_cell.pop(ident)
+        self.in_flight_cell[cell] -= 1
+        return cell
+
+    def _unanswered(self, ident: int, ring: float) -> None:
+        self._resolve(ident)
+        self.stats.dial_ended(ring, answered=False)
+
+    # --- persons, seats, interviews ----------------------------------------------------------
+
+    def _answer(self, now: float, ident: int, ring: float) -> None:
+        cell = self._resolve(ident)
+        self.stats.dial_ended(ring, answered=True)
+        self.answers += 1
+        free = np.flatnonzero(self.state == FREE)
+        if len(free):
+            seat = int(free[np.argmin(self.since[free])])  # longest waiting first
+            self._connect(now, seat, cell, now)
+            return
+        self.waiting[ident] = (now, cell)
+        patience = self.rng.expovariate(1 / self.sc.patience_mean_s)
+        self._push(now + min(self.sc.grace_s, patience), GIVE_UP, ident)
+
+    def _give_up(self, now: float, ident: int) -> None:
+        if self.waiting.pop(ident, None) is None:
+            return  # a seat took the call in time
+        self.abandoned += 1
+        self.stats.live_answer(now, abandoned=True)
+        self.live_log.append((now, True))
+
+    def _connect(self, now: float, seat: int, cell: int, answered_at: float) -> None:
+        sc, rng = self.sc, self.rng
+        self.stats.live_answer(now, abandoned=False)
+        self.live_log.append((now, False))
+        self.waits.append(now - answered_at)
+        self._set(seat, TALK, now)
+        if self.completes[cell] + self.in_progress[cell] >= self.target[cell]:
+            talk, outcome = sc.screen_out_s, -1.0  # the cell is full: screened out
+            self.call_on_seat[seat] = (cell, False)
+        else:
+            self.in_progress[cell] += 1
+            self.call_on_seat[seat] = (cell, True)
+            complete = min(sc.complete * self.cell_factor[cell], 1.0)
+            if rng.random() < complete:
+                talk, outcome = rng.expovariate(1 / sc.complete_mean_s), 1.0
+            else:
+                talk, outcome = rng.expovariate(1 / sc.refusal_mean_s), 0.0
+        self._push(now + talk, TALK_END, seat, outcome)
+
+    def _talk_end(self, now: float, seat: int, outcome: float) -> None:
+        self.stats.talk_ended(now - self.since[seat])
+        on_seat = self.call_on_seat[seat]
+        assert on_seat is not None
+        cell, reserved = on_seat
+        self.call_on_seat[seat] = None
+        if reserved:
+            self.in_progress[cell] -= 1
+        if outcome > 0:
+            self.completes[cell] += 1
+            self.cell_done[cell] += 1
+        self._set(seat, WRAP, now)
+        wrap = self.rng.expovariate(1 / self.sc.wrap_mean_s)
+        self._push(now + wrap, WRAP_END, seat, wrap)
+
+    def _wrap_end(self, now: float, seat: int, wrap: float) -> None:
+        self.stats.wrap_ended(wrap)
+        if self.worked[seat] >= self.sc.break_every_min * 60:
+            self.worked[seat] = 0.0
+            self._set(seat, PAUSED, now)
+            self._push(now + self.sc.break_length_min * 60, BREAK_END, seat)
+            return
+        self._set(seat, FREE, now)
+        self._seat_free(now, seat)
+
+    def _seat_free(self, now: float, seat: int) -> None:
+        if self.waiting:  # the longest-waiting caller takes the seat
+            ident = min(self.waiting, key=lambda i: self.waiting[i][0])
+            answered_at, cell = self.waiting.pop(ident)
+            self._connect(now, seat, cell, answered_at)
+
+    def _set(self, seat: int, state: int, now: float) -> None:
+        spent = now - self.since[seat]
+        old = self.state[seat]
+        if old != PAUSED:
+            self.staffed_time[seat] += spent
+            self.worked[seat] += spent
+        if old in (TALK, WRAP):
+            self.busy_time[seat] += spent
+        self.state[seat] = state
+        self.since[seat] = now
+
+    # --- figures --------------------------------------------------------------------------
+
+    def _result(self, wall: float) -> Result:
+        for seat in range(self.sc.seats):  # close every seat's last stretch at the shift's end
+            self._set(seat, int(self.state[seat]), self.end)
+        live = len(self.live_log)
+        return Result(
+            scenario=self.sc.name,
+            pacer=self.pacer.name,
+            seed=self.seed,
+            seats=self.sc.seats,
+            occupancy=float(self.busy_time.sum() / max(self.staffed_time.sum(), 1e-9)),
+            abandon_rate=self.abandoned / live if live else 0.0,
+            max_window_abandon_rate=worst_window(
+                self.live_log, self.sc.abandon_window_min * 60, self.end
+            ),
+            dials=self.dials,
+            answers=self.answers,
+            abandoned=self.abandoned,
+            completes=sum(self.completes),
+            target=sum(self.target),
+            contacts_per_seat_hour=(live - self.abandoned) / (self.sc.seats * self.end / 3600),
+            wait_p95_s=float(np.percentile(self.waits, 95)) if self.waits else 0.0,
+            quota_overshoot=sum(
+                max(0, c - t) for c, t in zip(self.completes, self.target, strict=True)
+            ),
+            sim_seconds_per_wall_second=self.end / max(wall, 1e-9),
+        )
+
+
+def worst_window(live: list[tuple[float, bool]], window_s: float, end: float) -> float:
+    """The highest abandon rate over any window of ``window_s`` ending on a whole minute
+    (the whole shift when it is shorter)."""
+    if not live:
+        return 0.0
+    times = np.array([t for t, _ in live])
+    dropped = np.cumsum([a for _, a in live])
+    ends = np.arange(min(window_s, end), end + 1e-9, 60.0)
+    hi = np.searchsorted(times, ends, side="right")
+    lo = np.searchsorted(times, ends - window_s, side="right")
+    answers = hi - lo
+    drops = np.where(hi > 0, dropped[np.maximum(hi - 1, 0)], 0) - np.where(
+        lo > 0, dropped[np.maximum(lo - 1, 0)], 0
+    )
+    rates = np.where(answers > 0, drops / np.maximum(answers, 1), 0.0)
+    return float(rates.max()) if len(rates) else 0.0
+
+
+def simulate(scenario: Scenario, pacer: Pacer, seed: int) -> Result:
+    return Simulation(scenario, pacer, seed).run()
