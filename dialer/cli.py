@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from dialer import __version__
 from dialer.ami.errors import AmiConnectError
-from dialer.commands import campaign, demo, run, sampling
+from dialer.commands import campaign, demo, run, sampling, simulate
 from dialer.logs import configure
 from dialer.store.db import StoreError
 from sampling.errors import SamplingError
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_parser(sub)
     run.add_parser(sub)
     campaign.add_parser(sub)
+    simulate.add_parser(sub)
     return parser
 
 

@@ -26,6 +26,7 @@ class CallStats:
         self._wrap = _Ring(keep // 2)
         self._live: deque[tuple[float, bool]] = deque()
         self._dial_times: deque[tuple[float, bool]] = deque()  # (when, dropped), last minute
+        self.first_answer: float | None = None
         self.dials_total = 0
         self.answers_total = 0
         self.abandons_total = 0
@@ -46,6 +47,8 @@ class CallStats:
 
     def live_answer(self, now: float, abandoned: bool) -> None:
         """A person answered; ``abandoned`` when no seat took the call in time."""
+        if self.first_answer is None:
+            self.first_answer = now
         self._live.append((now, abandoned))
         self._dial_times.append((now, abandoned))
         self._live_abandoned += abandoned
@@ -83,6 +86,15 @@ class CallStats:
         self._prune(now)
         return self._live_abandoned, len(self._live)
 
+    def answers_per_window(self, now: float) -> float:
+        """Live answers a whole window holds at the recent pace (extrapolated early on)."""
+        _, answers = self.window(now)
+        if self.first_answer is None:
+            return 0.0
+        # not before a quarter of an hour: a few early answers say little about the pace
+        span = min(self.window_s, max(now - self.first_answer, 900.0))
+        return answers * self.window_s / span
+
     def window_rate(self, now: float) -> float:
         abandoned, answers = self.window(now)
         return abandoned / answers if answers else 0.0
@@ -116,6 +128,27 @@ class CallStats:
         later_answered = len(answered) - np.searchsorted(answered, ring_elapsed, side="right")
         later_resolved = len(resolved) - np.searchsorted(resolved, ring_elapsed, side="right")
         return np.where(later_resolved > 0, later_answered / np.maximum(later_resolved, 1), 0.0)
+
+    def answer_chance_by(self, ring_elapsed: Floats, within: Floats) -> Floats:
+        """For calls out for ``ring_elapsed`` s and not answered yet: the chance a person
+        answers within each of ``within`` s from now (calls x times)."""
+        answered, resolved = self._sorted("answered"), self._sorted("resolved")
+        if len(resolved) == 0:
+            return np.zeros((len(ring_elapsed), len(within)))
+        r = ring_elapsed[:, None]
+        before = np.searchsorted(answered, r, side="right")
+        by = np.searchsorted(answered, r + within[None, :], side="right")
+        later = len(resolved) - np.searchsorted(resolved, r, side="right")
+        result: Floats = (by - before) / np.maximum(later, 1)
+        return result
+
+    def answered_by(self, within: Floats) -> Floats:
+        """For a new call: the chance a person answers within each of ``within`` s."""
+        answered, resolved = self._sorted("answered"), self._sorted("resolved")
+        if len(resolved) == 0:
+            return np.zeros(len(within))
+        result: Floats = np.searchsorted(answered, within, side="right") / len(resolved)
+        return result
 
     def talk_ends_within(self, elapsed: Floats, horizon: Floats | float) -> Floats:
         """For calls talking for ``elapsed`` s: the chance each ends within ``horizon`` s."""

@@ -1,0 +1,216 @@
+"""Pacers, quota-aware spreading and call statistics (pure), and the simulator's rules."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dialer.cli import main
+from dialer.pacing.cells import CellNeed, spread
+from dialer.pacing.issabel import Issabel
+from dialer.pacing.predictive import Predictive, safe_rate
+from dialer.pacing.progressive import Progressive
+from dialer.pacing.snapshot import Snapshot
+from dialer.pacing.stats import CallStats
+from dialer.pacing.vicidial import Vicidial
+from dialer.simulate.engine import simulate, worst_window
+from dialer.simulate.scenario import Scenario, ScenarioError, load_scenario
+
+
+def test_spread_follows_need_over_yield_and_caps_calls_out() -> None:
+    """Cells get launches by dials still needed; a cell whose calls out already cover its
+    remaining completes gets none; the total never exceeds what the cells can use."""
+    cells = [
+        CellNeed(remaining=10, per_dial=0.1, in_flight=0, available=500),  # needs 100 dials
+        CellNeed(remaining=10, per_dial=0.2, in_flight=0, available=500),  # needs 50
+        CellNeed(remaining=2, per_dial=0.1, in_flight=20, available=500),  # covered
+        CellNeed(remaining=0, per_dial=0.1, in_flight=0, available=500),  # full
+    ]
+    assert [20, 10, 0, 0] == spread(30, cells)
+    assert [100, 50, 0, 0] == spread(1000, cells)
+
+
+def test_spread_respects_the_numbers_left() -> None:
+    cells = [CellNeed(5, 0.1, 0, 3), CellNeed(5, 0.1, 0, 100)]
+    given = spread(20, cells)
+    assert 3 == given[0]
+    assert 20 == sum(given)
+
+
+def test_stats_answer_chance_given_ring_time() -> None:
+    """Of dials still unresolved after r seconds, the share a person answered later."""
+    stats = CallStats()
+    for ring, answered in [(5, True), (10, True), (20, False), (25, False)]:
+        stats.dial_ended(ring, answered)
+    chance = stats.answer_chance(np.array([0.0, 6.0, 12.0]))
+    assert [0.5, 1 / 3, 0.0] == pytest.approx(chance.tolist())
+    by = stats.answer_chance_by(np.array([0.0]), np.array([6.0, 30.0]))
+    assert [0.25, 0.5] == pytest.approx(by[0].tolist())
+
+
+def test_stats_window_drops_old_answers() -> None:
+    stats = CallStats(window_s=60)
+    stats.live_answer(0.0, abandoned=True)
+    stats.live_answer(30.0, abandoned=False)
+    assert (1, 2) == stats.window(59.0)
+    assert (0, 1) == stats.window(61.0)
+
+
+def test_progressive_keeps_one_call_per_free_seat() -> None:
+    snap = Snapshot(now=0.0, free=5, ring_elapsed=np.array([1.0, 2.0]), waiting=1)
+    assert 2 == Progressive().launch(snap)
+
+
+def _warm_stats(answers: int = 40, abandoned: int = 0) -> CallStats:
+    stats = CallStats(window_s=3600)
+    for i in range(300):
+        stats.dial_ended(8.0 if i % 3 == 0 else 25.0, answered=i % 3 == 0)
+    for _ in range(50):
+        stats.talk_ended(120.0)
+        stats.wrap_ended(10.0)
+    for i in range(answers):
+        stats.live_answer(10.0 * i, abandoned=i < abandoned)
+    return stats
+
+
+def test_predictive_overdials_only_what_seats_can_take() -> None:
+    """With seats about to free, predictive launches more than progressive; with every seat
+    early in a long call, no more than progressive."""
+    stats = _warm_stats()
+    ending = Snapshot(now=400.0, free=2, talk_elapsed=np.full(8, 119.0), stats=stats)
+    starting = Snapshot(now=400.0, free=2, talk_elapsed=np.full(8, 1.0), stats=stats)
+    progressive = Progressive().launch(ending)
+    assert Predictive().launch(ending) > progressive + 8
+    assert progressive == Predictive().launch(dataclasses.replace(starting))
+
+
+def test_predictive_falls_back_near_the_cap() -> None:
+    """A window already past the cap's edge gets progressive pacing, whatever the forecast."""
+    stats = _warm_stats(answers=40, abandoned=2)  # 5% over the last 40 answers
+    snap = Snapshot(now=400.0, free=2, talk_elapsed=np.full(8, 119.0), stats=stats)
+    assert Progressive().launch(snap) == Predictive().launch(snap)
+
+
+def test_safe_rate_is_lower_for_small_windows() -> None:
+    """One abandon weighs more among 70 answers than among 4,000."""
+    small, large = safe_rate(0.03, 70, 0.02), safe_rate(0.03, 4000, 0.02)
+    assert small < large < 0.03
+
+
+def test_vicidial_adapts_its_level_every_15_s() -> None:
+    """Half the agents ready on average over the last 15 samples: the level rises by 50%;
+    calls placed are round(level x agents) less the calls already out."""
+    pacer = Vicidial()
+    snap = Snapshot(now=0.0, free=5, talk_elapsed=np.full(5, 30.0))
+    for second in range(16):
+        pacer.launch(dataclasses.replace(snap, now=float(second)))
+    assert 1.5 == pytest.approx(pacer.level)
+    placed = pacer.launch(dataclasses.replace(snap, now=17.5, ring_elapsed=np.ones(2)))
+    assert round(1.5 * 10) - (2 + 5) == placed
+
+
+def test_vicidial_tapers_when_the_days_drops_exceed_3_percent() -> None:
+    """ADAPT_TAPERED at 15:00 with 5% drops today: the level is cut by (2100 - 1500) / 1000."""
+    stats = CallStats()
+    for _ in range(60):
+        stats.dial_ended(10.0, answered=True)
+    for i in range(100):
+        stats.live_answer(float(i), abandoned=i < 5)
+    pacer = Vicidial(level=2.0)
+    six_hours = 6 * 3600.0
+    snap = Snapshot(now=six_hours, free=0, talk_elapsed=np.full(10, 30.0), stats=stats)
+    pacer._next_adapt = six_hours
+    pacer.launch(snap)
+    assert 2.0 * 0.6 == pytest.approx(pacer.level)
+
+
+def test_issabel_counts_agents_about_to_free_and_overcommits() -> None:
+    """Busy agents whose exponential call has 97% odds of ending within elapsed + answer time
+    count as free; the sum is divided by the answer rate."""
+    stats = CallStats()
+    for i in range(20):
+        stats.dial_ended(10.0, answered=i < 5)  # answer rate 25%, answered after 10 s
+        stats.talk_ended(60.0)
+    done = -60.0 * math.log(1 - 0.97) - 10.0  # elapsed at which P(end) reaches 97%
+    snap = Snapshot(now=0.0, free=1, talk_elapsed=np.array([done + 1, done - 1]), stats=stats)
+    assert int((1 + 1) / 0.25) == Issabel().launch(snap)
+
+
+SCENARIO = """
+[scenario]
+seats = 8
+shift_h = 1.5
+[callees]
+answer = 0.3
+[quotas]
+cells = 4
+target = 30
+"""
+
+
+@pytest.fixture
+def scenario(tmp_path: Path) -> Scenario:
+    path = tmp_path / "s8-a30.toml"
+    path.write_text(SCENARIO, encoding="utf-8")
+    return load_scenario(path)
+
+
+def test_simulation_is_deterministic_for_a_seed(scenario: Scenario) -> None:
+    first, again = (simulate(scenario, Predictive(), 7) for _ in range(2))
+    assert dataclasses.replace(first, sim_seconds_per_wall_second=0) == dataclasses.replace(
+        again, sim_seconds_per_wall_second=0
+    )
+    assert first != simulate(scenario, Predictive(), 8)
+
+
+def test_progressive_never_abandons_and_quotas_never_overshoot(scenario: Scenario) -> None:
+    result = simulate(scenario, Progressive(), 1)
+    assert (0, 0) == (result.abandoned, result.quota_overshoot)
+    assert result.completes <= result.target
+    assert result.answers > 0
+
+
+def test_predictive_keeps_operators_busier_than_progressive(scenario: Scenario) -> None:
+    progressive = simulate(scenario, Progressive(), 3)
+    predictive = simulate(scenario, Predictive(), 3)
+    assert predictive.occupancy > progressive.occupancy
+    assert 0 == predictive.quota_overshoot
+
+
+def test_worst_window() -> None:
+    """Abandons over answers in each window ending on a whole minute; the worst one."""
+    live = [(10.0, False), (20.0, True), (70.0, False), (80.0, False), (130.0, False)]
+    assert 0.5 == worst_window(live, window_s=60, end=180)
+
+
+def test_bad_scenario_names_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[scenario]\nseats = 5\n[callees]\nanswer = 1.5\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"callees\.answer: must be a share"):
+        load_scenario(path)
+
+
+def test_simulate_command_prints_the_figures_as_json(
+    scenario: Scenario, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["simulate", "--scenario", str(tmp_path / "s8-a30.toml"), "--pacer", "vicidial"]
+    assert 0 == main([*args, "--seed", "2", "--json"])
+    figures = json.loads(capsys.readouterr().out)
+    assert {
+        "occupancy", "abandon_rate", "max_window_abandon_rate", "dials", "answers",
+        "completes", "contacts_per_seat_hour", "wait_p95_s", "quota_overshoot",
+        "sim_seconds_per_wall_second",
+    } <= set(figures)  # fmt: skip
+    assert ("vicidial", 2, 8) == (figures["pacer"], figures["seed"], figures["seats"])
+
+
+def test_every_shipped_scenario_loads() -> None:
+    """bench/scenarios: 5 to 300 seats at 15, 30 and 50% answered."""
+    folder = Path(__file__).parents[1] / "bench" / "scenarios"
+    loaded = {(s.seats, round(s.answer * 100)) for s in map(load_scenario, folder.glob("*.toml"))}
+    assert {(s, a) for s in (5, 10, 20, 50, 100, 300) for a in (15, 30, 50)} == loaded
