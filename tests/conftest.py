@@ -139,15 +139,17 @@ async def small_campaign(
     tmp_path: Path,
     make_survey: SurveyFactory,
     seats: tuple[str, ...] = ("7101", "7102", "7103", "7104"),
+    interviews: int = 12,
+    per_cell: int = 15,
 ) -> CampaignSettings:
     """12 interviews over 12 cells, 15 numbers a cell, simulated callees and operators."""
-    survey = make_survey(interviews=12)
+    survey = make_survey(interviews=interviews)
     rows = []
     n = 0
     for district in ("North", "South"):
         for age in (25, 45, 75):
             for sex in "MF":
-                for _ in range(15):
+                for _ in range(per_cell):
                     rows.append(f"{landline(n)},{district},{age},{sex},")
                     n += 1
     store = tmp_path / "campaign.sqlite"

@@ -112,8 +112,8 @@ def _parse(text: str, base: Path) -> CampaignFile:
     doc = _toml(text)
     c = table(doc, "campaign", required=True)
     mode = optional(c, "campaign.mode", str, "progressive")
-    if mode != "progressive":
-        raise CampaignConfigError("campaign.mode", f"{mode!r} is not available (progressive)")
+    if mode not in ("progressive", "predictive"):
+        raise CampaignConfigError("campaign.mode", f"{mode!r} is not progressive or predictive")
     sim = table(doc, "simulation")
     simulation = _simulation(sim) if "simulation" in doc else None
     trunk = table(doc, "trunk")

@@ -49,10 +49,13 @@ from dialer.call.state import (
 )
 from dialer.campaign.control import Command, ControlError, RunState, apply, dials, settle
 from dialer.campaign.dispositions import DispositionError, OperatorDisposition, check
-from dialer.campaign.pacing import progressive
+from dialer.campaign.pace import cell_rooms, snapshot_of
 from dialer.campaign.selection import CaseView, due_cases
 from dialer.campaign.status import CampaignStatus, SeatStatus, abandon_rate, cell_rows, seat_rows
 from dialer.disposition import Disposition, Outcome
+from dialer.pacing.progressive import Progressive
+from dialer.pacing.registry import Pacer
+from dialer.pacing.stats import CallStats
 from dialer.schedule.retry import RetryPolicy
 from dialer.schedule.window import CallingWindow
 from dialer.seats import (
@@ -120,6 +123,9 @@ class CampaignSettings:
     dial_context: str = "sim-pstn"
     amd: bool = False
     """Answering-machine detection before a callee is put through (it delays every answer)."""
+    pacer: Callable[[], Pacer] = Progressive
+    abandon_window_s: float = 24 * 3600.0
+    """The regulatory window the abandon rate is held over (Ofcom: 24 hours)."""
     release_seed: int = 1
     max_duration_s: float = 600.0
     name: str = "campaign"
@@ -187,6 +193,8 @@ class CampaignRunner:
         self.finished = ""
         self.link_lost = False
         self.release_seed = settings.release_seed
+        self.pacer = settings.pacer()
+        self.stats = CallStats(window_s=settings.abandon_window_s)
 
     async def run(self) -> CampaignSummary:
         # Every log line of the run (and of the tasks it starts) names the campaign.
@@ -271,6 +279,10 @@ class CampaignRunner:
                 call_id, event = item
                 await self._apply(call_id, event)
             elif kind == "seat_ready":
+                seat = self.board.seats.get(item)
+                if seat is not None and seat.state is SeatState.WRAP_UP:
+                    wrap = (self.s.clock() - seat.since).total_seconds()
+                    self.stats.wrap_ended(wrap)
                 with contextlib.suppress(SeatError):  # logged out meanwhile
                     self.board = ready(self.board, item, self.s.clock())
             elif kind == "seat_in":
@@ -314,6 +326,7 @@ class CampaignRunner:
         before = call.state
         call, effects = transition(call, event)
         self.calls[call_id] = call
+        self._learn(before, call)
         if call.state is not before:
             log.info(
                 "call", call_id=call_id, case_id=call.case_id, trigger=type(event).__name__,
@@ -345,6 +358,25 @@ class CampaignRunner:
                 await withdraw_if_closed(self.db, call.case_id)
             self.calls.pop(call.call_id, None)
             self.cases.pop(call.call_id, None)
+
+    def _learn(self, before: CallState, call: Call) -> None:
+        """Feed the pacer's statistics from a call's transition."""
+        if call.state is before:
+            return
+        now = self.s.clock()
+        if before in (CallState.DIALLING, CallState.RINGING):
+            if call.answered is not None:
+                ring = (call.answered - call.started).total_seconds()
+                self.stats.dial_ended(ring, answered=True)
+            elif call.ended is not None and call.outcome is not Outcome.ABANDONED:
+                ring = (call.ended - call.started).total_seconds()
+                self.stats.dial_ended(ring, answered=False)  # busy, no answer, machine...
+        if call.state is CallState.CONNECTED:
+            self.stats.live_answer(now.timestamp(), abandoned=False)
+        elif call.outcome is Outcome.ABANDONED:
+            self.stats.live_answer(now.timestamp(), abandoned=True)
+        elif call.outcome is Outcome.CONNECTED and call.connected and call.ended:
+            self.stats.talk_ended((call.ended - call.connected).total_seconds())
 
     def _wrap_s(self) -> float:
         return self.s.simulation.wrap_s if self.s.simulation else 0.0
@@ -408,10 +440,10 @@ class CampaignRunner:
             return
         if not self.s.window.is_open(now) or not self.ami.connected.is_set():
             return  # outside the window, or Asterisk unreachable: dial nothing
-        in_flight = sum(1 for c in self.calls.values() if c.state is not CallState.CONNECTED)
-        launch = progressive(
-            len(self.board.free()), in_flight, len(self.calls), self.s.channel_limit
+        snap = snapshot_of(
+            now, self.board, self.calls.values(), self.seat_of, self.s.channel_limit, self.stats
         )
+        launch = min(self.pacer.launch(snap), snap.channel_room)
         if launch == 0:
             return
         fill = [
@@ -432,8 +464,14 @@ class CampaignRunner:
             if release.size == 0 and not exhausted:
                 self.state, self.finished = RunState.FINISHED, "sample exhausted"
             return
-        for case in due[:launch]:
-            await self._dial(case, now)
+        rooms = cell_rooms(counts, self.s.survey, (c.cell for c in self.cases.values()))
+        for case in due:
+            if launch == 0:
+                break
+            if rooms[case.cell] > 0:  # calls out already cover what this cell still needs
+                rooms[case.cell] -= 1
+                launch -= 1
+                await self._dial(case, now)
 
     async def _dial(self, case: CaseView, now: datetime) -> None:
         call_id = str(uuid.uuid4())

@@ -16,6 +16,8 @@ from dialer.campaign.config import CampaignFile, load_campaign
 from dialer.campaign.control import Command, ControlError
 from dialer.campaign.runner import CampaignRunner, CampaignSettings, CampaignSummary, open_campaign
 from dialer.commands.demo import print_summary
+from dialer.pacing.predictive import Predictive
+from dialer.pacing.progressive import Progressive
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +53,7 @@ def settings_of(campaign: CampaignFile, start: bool) -> CampaignSettings:
         ring_timeout_s=campaign.ring_timeout_s,
         dial_context=campaign.context,
         amd=campaign.amd,
+        pacer=Predictive if campaign.mode == "predictive" else Progressive,
         max_duration_s=7 * 24 * 3600,
         name=campaign.name,
         autostart=start,
