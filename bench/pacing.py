@@ -1,0 +1,157 @@
+"""Pacers side by side in the simulator: every scenario x pacer x seed, one table, one plot.
+
+    python -m bench.pacing [--seeds 10] [--scenarios 'bench/scenarios/*.toml'] [--png FILE]
+
+Each run is one 8-hour shift in virtual time (dialer/simulate). The table gives, per scenario
+and pacer, the mean occupancy, the mean abandon rate and the worst 60-minute window over all
+seeds, contacts per seat-hour and quota overshoot, with occupancy in points against VICIdial
+and progressive from the same seeds. The goals for predictive are checked at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import statistics
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from dialer.pacing.registry import PACERS, make_pacer
+from dialer.simulate.engine import Result, simulate
+from dialer.simulate.scenario import load_scenario
+
+CAP = 0.03
+console = Console(width=160)
+
+
+def _run(job: tuple[str, str, int]) -> Result:
+    path, pacer, seed = job
+    return simulate(load_scenario(Path(path)), make_pacer(pacer), seed)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--scenarios", default="bench/scenarios/*.toml")
+    parser.add_argument("--pacers", default=",".join(PACERS))
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--png", type=Path, default=Path("bench/pacing.png"))
+    args = parser.parse_args()
+    paths = sorted(glob.glob(args.scenarios), key=_order)
+    pacers = args.pacers.split(",")
+    jobs = [(p, pacer, seed) for p in paths for pacer in pacers for seed in range(args.seeds)]
+    with ProcessPoolExecutor(args.jobs) as pool:
+        results = list(pool.map(_run, jobs, chunksize=1))
+    by: dict[tuple[str, str], list[Result]] = defaultdict(list)
+    for r in results:
+        by[(r.scenario, r.pacer)].append(r)
+    scenarios = [Path(p).stem for p in paths]
+    _table(by, scenarios, pacers, args.seeds)
+    _goals(by, scenarios)
+    _plot(by, scenarios, pacers, args.png)
+
+
+def _order(path: str) -> tuple[int, int]:
+    seats, answer = Path(path).stem.removeprefix("s").split("-a")
+    return int(seats), int(answer)
+
+
+def _mean(rs: list[Result], field: str) -> float:
+    return statistics.fmean(getattr(r, field) for r in rs)
+
+
+def _table(
+    by: dict[tuple[str, str], list[Result]], scenarios: list[str], pacers: list[str], seeds: int
+) -> None:
+    table = Table(title=f"pacers in the simulator: 8-hour shifts, {seeds} seeds each")
+    for column in (
+        "scenario",
+        "pacer",
+        "occupancy",
+        "vs vicidial",
+        "vs progressive",
+        "abandoned",
+        "worst hour",
+        "contacts/seat-h",
+        "overshoot",
+        "sim s/wall s",
+    ):
+        table.add_column(column, justify="right")  # fmt: skip
+    for scenario in scenarios:
+        for pacer in pacers:
+            rs = by[(scenario, pacer)]
+            occupancy = _mean(rs, "occupancy")
+            table.add_row(
+                scenario,
+                pacer,
+                f"{occupancy:.1%}",
+                _points(occupancy, by.get((scenario, "vicidial"))),
+                _points(occupancy, by.get((scenario, "progressive"))),
+                f"{_mean(rs, 'abandon_rate'):.2%}",
+                f"{max(r.max_window_abandon_rate for r in rs):.2%}",
+                f"{_mean(rs, 'contacts_per_seat_hour'):.2f}",
+                f"{max(r.quota_overshoot for r in rs)}",
+                f"{_mean(rs, 'sim_seconds_per_wall_second'):,.0f}",
+            )
+        table.add_section()
+    console.print(table)
+
+
+def _points(occupancy: float, other: list[Result] | None) -> str:
+    if not other:
+        return "-"
+    return f"{100 * (occupancy - _mean(other, 'occupancy')):+.1f} pt"
+
+
+def _goals(by: dict[tuple[str, str], list[Result]], scenarios: list[str]) -> None:
+    mine = {s: by[(s, "predictive")] for s in scenarios if (s, "predictive") in by}
+    if not mine:
+        return
+    worst = max((r.max_window_abandon_rate, s) for s, rs in mine.items() for r in rs)
+    console.print(f"predictive worst window: {worst[0]:.2%} ({worst[1]}); goal <= {CAP:.0%}")
+    for s, rs in mine.items():
+        seats = rs[0].seats
+        vici = by.get((s, "vicidial"))
+        if seats <= 20 and vici:
+            gain = 100 * (_mean(rs, "occupancy") - _mean(vici, "occupancy"))
+            console.print(f"  {s}: occupancy {gain:+.1f} points against vicidial (goal +10)")
+    overshoot = max(r.quota_overshoot / r.target for rs in mine.values() for r in rs)
+    console.print(f"predictive overshoot: at most {overshoot:.2%} of the target (goal 0.5%)")
+
+
+def _plot(
+    by: dict[tuple[str, str], list[Result]], scenarios: list[str], pacers: list[str], png: Path
+) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    answers = sorted({s.split("-a")[1] for s in scenarios}, key=int)
+    fig, axes = plt.subplots(1, len(answers), figsize=(5 * len(answers), 4), sharey=True)
+    for ax, answer in zip(axes if len(answers) > 1 else [axes], answers, strict=True):
+        for pacer in pacers:
+            points = sorted(
+                (rs[0].seats, _mean(rs, "occupancy"))
+                for (s, p), rs in by.items()
+                if p == pacer and s.endswith(f"-a{answer}")
+            )
+            ax.plot([x for x, _ in points], [y for _, y in points], marker="o", label=pacer)
+        ax.set_xscale("log")
+        ax.set_title(f"{answer}% answered")
+        ax.set_xlabel("seats")
+    axes_list = axes if len(answers) > 1 else [axes]
+    axes_list[0].set_ylabel("occupancy")
+    axes_list[0].legend()
+    fig.tight_layout()
+    fig.savefig(png, dpi=100)
+    console.print(f"plot: {png}")
+
+
+if __name__ == "__main__":
+    main()
