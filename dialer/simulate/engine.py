@@ -67,7 +67,10 @@ class Simulation:
         self.since = np.zeros(n)
         self.busy_time = np.zeros(n)  # talk + wrap-up
         self.staffed_time = np.zeros(n)  # logged in and not on a break
-        self.worked = np.zeros(n)  # since the last break
+        # Work since the last break; staggered, as supervisors stagger breaks (all seats
+        # breaking in the same minute emptied a 300-seat floor under its calls in flight).
+        every = scenario.break_every_min * 60
+        self.worked = np.array([self.rng.uniform(0, every) for _ in range(n)])
         self.call_on_seat: list[tuple[int, bool] | None] = [None] * n  # (cell, reserved)
         self.stats = CallStats(window_s=scenario.abandon_window_min * 60)
         self.events: list[tuple[float, int, int, int, float]] = []
