@@ -18,9 +18,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from dialer import __version__
-from dialer.campaign.control import Command, ControlError, RunState
+from dialer.campaign.control import Command, ControlError, Invalid, NotFound, RunState
 from dialer.campaign.dispositions import OperatorDisposition
-from dialer.campaign.runner import Invalid, NotFound
 from dialer.campaign.status import CampaignStatus, SeatStatus
 from dialer.disposition import Disposition
 

@@ -27,7 +27,19 @@ class Command(StrEnum):
 
 
 class ControlError(Exception):
-    """A command that does not apply in the campaign's current state."""
+    """A request that does not apply in the campaign's current state."""
+
+
+class NotFound(ControlError):
+    """The seat or call a request names is not there."""
+
+
+class Invalid(ControlError):
+    """A request whose content cannot be taken; names the field."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
 
 
 _NEXT: dict[tuple[Command, RunState], RunState] = {

@@ -47,7 +47,16 @@ from dialer.call.state import (
     new_call,
     transition,
 )
-from dialer.campaign.control import Command, ControlError, RunState, apply, dials, settle
+from dialer.campaign.control import (
+    Command,
+    ControlError,
+    Invalid,
+    NotFound,
+    RunState,
+    apply,
+    dials,
+    settle,
+)
 from dialer.campaign.dispositions import DispositionError, OperatorDisposition, check
 from dialer.campaign.pace import cell_rooms, snapshot_of
 from dialer.campaign.selection import CaseView, due_cases
@@ -143,18 +152,6 @@ class CampaignSummary:
     abandon_rate: float
     overshoot: int
     finished: str
-
-
-class NotFound(ControlError):
-    """The seat or call a request names is not there."""
-
-
-class Invalid(ControlError):
-    """A request whose content cannot be taken; names the field."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field = field
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ class CallStats:
         self._talk = _Ring(keep // 2)
         self._wrap = _Ring(keep // 2)
         self._live: deque[tuple[float, bool]] = deque()
-        self._dial_times: deque[tuple[float, bool]] = deque()  # (when, dropped), last minute
+        self._minute: deque[tuple[float, bool]] = deque()  # live answers of the last 60 s
         self.first_answer: float | None = None
         self.dials_total = 0
         self.answers_total = 0
@@ -50,7 +50,7 @@ class CallStats:
         if self.first_answer is None:
             self.first_answer = now
         self._live.append((now, abandoned))
-        self._dial_times.append((now, abandoned))
+        self._minute.append((now, abandoned))
         self._live_abandoned += abandoned
         self._minute_dropped += abandoned
         self.answers_total += 1
@@ -68,8 +68,8 @@ class CallStats:
     def _prune(self, now: float) -> None:
         while self._live and self._live[0][0] < now - self.window_s:
             self._live_abandoned -= self._live.popleft()[1]
-        while self._dial_times and self._dial_times[0][0] < now - 60.0:
-            self._minute_dropped -= self._dial_times.popleft()[1]
+        while self._minute and self._minute[0][0] < now - 60.0:
+            self._minute_dropped -= self._minute.popleft()[1]
 
     # --- queries ----------------------------------------------------------------------------
 
@@ -102,7 +102,7 @@ class CallStats:
     def last_minute(self, now: float) -> tuple[int, int]:
         """(live answers, abandoned) in the last 60 s."""
         self._prune(now)
-        return len(self._dial_times), self._minute_dropped
+        return len(self._minute), self._minute_dropped
 
     def answer_rate(self) -> float:
         """Share of finished dials a person answered."""
