@@ -58,7 +58,10 @@ def call(http: HttpSettings, method: str, path: str) -> dict[str, Any]:
         raise ApiUnavailable(
             f"no dialer answers at {http.url} (is `dialer run` serving this campaign?)"
         ) from None
-    body: dict[str, Any] = response.json()
+    try:
+        body: dict[str, Any] = response.json()
+    except ValueError:  # not JSON: a server error page
+        body = {"detail": response.text.strip()}
     if response.status_code != 200:
         raise ApiUnavailable(f"{response.status_code}: {body.get('detail', body)}")
     return body

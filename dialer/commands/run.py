@@ -73,7 +73,10 @@ async def run(campaign: CampaignFile, start: bool = False) -> CampaignSummary:
                 await api.start(build_app(runner, campaign.http.token))
                 log.info("control API", url=campaign.http.url, campaign=campaign.name)
                 _on_signals(runner)
-                return await runner.run()
+                try:
+                    return await runner.run()
+                finally:
+                    await api.stop()  # before the store closes under its last requests
         finally:
             await ami.close()
     finally:
