@@ -121,13 +121,9 @@ class CallStats:
 
     def answer_chance(self, ring_elapsed: Floats) -> Floats:
         """For calls out for ``ring_elapsed`` s and not answered yet: the chance a person
-        still answers (answered later than that, over all dials resolved later than that)."""
-        answered, resolved = self._sorted("answered"), self._sorted("resolved")
-        if len(resolved) == 0:
-            return np.zeros(len(ring_elapsed))
-        later_answered = len(answered) - np.searchsorted(answered, ring_elapsed, side="right")
-        later_resolved = len(resolved) - np.searchsorted(resolved, ring_elapsed, side="right")
-        return np.where(later_resolved > 0, later_answered / np.maximum(later_resolved, 1), 0.0)
+        still answers at all (answered later, over all dials resolved later)."""
+        result: Floats = self.answer_chance_by(ring_elapsed, np.array([np.inf]))[:, 0]
+        return result
 
     def answer_chance_by(self, ring_elapsed: Floats, within: Floats) -> Floats:
         """For calls out for ``ring_elapsed`` s and not answered yet: the chance a person
