@@ -2,6 +2,8 @@
 
 A seat is an operator's open line (a conference of its own). The dialer always knows which
 seats are free; a free seat is taken for an answered callee and goes to wrap-up after the call.
+A seat whose line was lost (the operator hung up, Asterisk restarted) stays logged in but is
+never free until its line is back: a callee sent there would find nobody.
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ class Seat:
     since: datetime
     call_id: str | None = None
     pause_reason: str | None = None
+    line: bool = True  # the operator's line is open
+
+    @property
+    def free(self) -> bool:
+        return self.state is SeatState.FREE and self.line
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +42,7 @@ class SeatBoard:
 
     def free(self) -> list[Seat]:
         """Free seats, longest-waiting first (fair to operators, and the oldest line first)."""
-        waiting = [s for s in self.seats.values() if s.state is SeatState.FREE]
+        waiting = [s for s in self.seats.values() if s.free]
         return sorted(waiting, key=lambda s: (s.since, s.seat_id))
 
     def count(self, state: SeatState) -> int:
@@ -97,6 +104,18 @@ def pause(board: SeatBoard, seat_id: str, reason: str, now: datetime) -> SeatBoa
     if seat.state is SeatState.ON_CALL:
         raise SeatError(f"seat {seat_id} is on a call; pause after it")
     return _put(board, replace(seat, state=SeatState.PAUSED, since=now, pause_reason=reason))
+
+
+def line_lost(board: SeatBoard, seat_id: str) -> SeatBoard:
+    """The operator's line is gone: the seat takes no callee until it is back."""
+    return _put(board, replace(_get(board, seat_id), line=False))
+
+
+def line_back(board: SeatBoard, seat_id: str, now: datetime) -> SeatBoard:
+    """The operator's line is open again; a free seat waits from now."""
+    seat = _get(board, seat_id)
+    since = now if seat.state is SeatState.FREE and not seat.line else seat.since
+    return _put(board, replace(seat, line=True, since=since))
 
 
 def _get(board: SeatBoard, seat_id: str) -> Seat:

@@ -77,7 +77,7 @@ async def test_campaign_survives_an_asterisk_restart(
         await ami.close()
         await asyncio.to_thread(stop_testbed, port)
     assert 1 <= ami.reconnects
-    assert "quotas full" == summary.finished
+    assert "quotas full" == summary.finished, summary
     assert (12, 12, 0) == (summary.target, summary.completes, summary.overshoot)
     with sqlite3.connect(settings.store) as db:
         assert 0 == db.execute("SELECT count(*) FROM attempt WHERE ended_at IS NULL").fetchone()[0]
@@ -87,6 +87,28 @@ async def test_campaign_survives_an_asterisk_restart(
                 "SELECT count(*) FROM sample_case WHERE state = 'in_progress'"
             ).fetchone()[0]
         )
+
+
+async def test_seats_whose_operator_lines_drop_get_them_back(
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
+) -> None:
+    """Every operator's line hung up mid-campaign: the seats take no callee meanwhile, the
+    lines are reopened, and the quotas still fill (before, every later callee was abandoned
+    into an empty seat until the time limit)."""
+    settings = replace(await small_campaign(tmp_path, make_survey), max_duration_s=150)
+    campaign = asyncio.create_task(run_campaign(settings, ami))
+    deadline = time.monotonic() + 60
+    while _completes(settings.store) < 3:
+        assert time.monotonic() < deadline, "no completes before the lines dropped"
+        await asyncio.sleep(0.2)
+    await ami.hangup("/^Local\\/710[1-4]@seat-sim-/")
+    summary = await asyncio.wait_for(campaign, 200)
+    assert ("quotas full", 12, 0) == (summary.finished, summary.completes, summary.overshoot)
+    with sqlite3.connect(settings.store) as db:
+        empty_seat = db.execute(
+            "SELECT count(*) FROM attempt WHERE outcome = 'abandoned'"
+        ).fetchone()[0]
+    assert empty_seat <= len(settings.seats)  # at most the callees already on their way
 
 
 async def test_predictive_campaign_fills_its_quotas_within_the_abandon_cap(

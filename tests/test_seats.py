@@ -12,6 +12,8 @@ from dialer.seats import (
     SeatState,
     end_call,
     hand_back,
+    line_back,
+    line_lost,
     log_in,
     log_out,
     pause,
@@ -65,6 +67,22 @@ def test_hand_back_frees_a_seat_whose_callee_never_came() -> None:
     """A seat taken for a callee who hung up first is free again at once."""
     b, _ = take(board("7001"), "c1", at(10))
     assert ["7001"] == [s.seat_id for s in hand_back(b, "7001", at(11)).free()]
+
+
+def test_a_seat_without_its_line_takes_no_callee_until_the_line_is_back() -> None:
+    """A lost line takes a free seat out of the rotation; on a call, the seat finishes its
+    call and wrap-up but is not free after; once the line is back it waits from then."""
+    b = line_lost(board("7001", "7002"), "7001")
+    assert ["7002"] == [s.seat_id for s in b.free()]
+    b, seat = take(b, "c1", at(10))
+    assert seat is not None
+    assert "7002" == seat.seat_id
+    b = line_lost(b, "7002")
+    b = ready(end_call(b, "7002", at(20)), "7002", at(25))
+    assert (None, []) == (take(b, "c2", at(26))[1], b.free())
+    b = line_back(b, "7002", at(30))
+    b = line_back(b, "7001", at(40))
+    assert [("7002", at(30)), ("7001", at(40))] == [(s.seat_id, s.since) for s in b.free()]
 
 
 def test_errors_name_the_seat() -> None:

@@ -37,7 +37,7 @@ def snapshot_of(
 
     return Snapshot(
         now=now.timestamp(),
-        free=board.count(SeatState.FREE),
+        free=len(board.free()),
         talk_elapsed=elapsed(SeatState.ON_CALL),
         wrap_elapsed=elapsed(SeatState.WRAP_UP),
         ring_elapsed=np.array(

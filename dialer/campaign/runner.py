@@ -73,6 +73,8 @@ from dialer.seats import (
     SeatState,
     end_call,
     hand_back,
+    line_back,
+    line_lost,
     log_in,
     log_out,
     pause,
@@ -284,6 +286,8 @@ class CampaignRunner:
                     self.board = ready(self.board, item, self.s.clock())
             elif kind == "seat_in":
                 self._seat_in(*item)
+            elif kind == "line_back":
+                self._line_back(item)
             elif kind == "abort":
                 self.finished = item
             elif kind in ("control", "seat", "dispose"):
@@ -392,7 +396,10 @@ class CampaignRunner:
             if event.name == "Answered":
                 await self._apply(event.uniqueid, Answered(now, event.channel))
             elif event.name == "Abandoned":
+                seat = self.seat_of.get(event.uniqueid)
                 await self._apply(event.uniqueid, Abandoned(now))
+                if seat is not None and event.fields.get("Reason") == "no-operator":
+                    self._line_lost(seat, "the seat's conference had no operator")
             elif event.name == "Machine":
                 await self._apply(event.uniqueid, MachineDetected(now))
         elif isinstance(event, DialplanEvent) and event.name == "SeatReady":
@@ -402,6 +409,10 @@ class CampaignRunner:
             seat = event.conference.removeprefix("seat-")
             await self._apply(event.uniqueid, SeatJoined(now, seat))
             await self._start_interview(event.uniqueid, seat)
+        elif isinstance(event, ConferenceJoin) and not event.joined:
+            seat = event.conference.removeprefix("seat-")
+            if event.channel.startswith(self._line_prefix(seat)):  # the operator's line left
+                self._line_lost(seat, "the operator left")
         elif isinstance(event, ChannelHangup) and event.uniqueid in self.calls:
             await self._apply(event.uniqueid, HungUp(now, event.cause))
 
@@ -409,17 +420,46 @@ class CampaignRunner:
         """After a (re)connect: calls past the answer whose channel Asterisk no longer has
         ended while we could not hear it. Calls not yet answered end through their originate."""
         try:
-            live = {str(m.get("Uniqueid")) for m in await self.ami.core_show_channels()}
+            channels = await self.ami.core_show_channels()
         except AmiError as exc:
             log.warning("resync failed", error=str(exc))
             return
+        live = {str(m.get("Uniqueid")) for m in channels}
         for call_id, call in list(self.calls.items()):
             if call.state in (CallState.ANSWERED, CallState.CONNECTED) and call_id not in live:
                 log.info("resync: call gone", call_id=call_id, case_id=call.case_id)
                 await self._apply(call_id, HungUp(now, 0))
-        if self.s.simulation is not None and not any(u.startswith("seat-") for u in live):
-            # Asterisk restarted: the simulated operators' open lines went with it.
-            self._spawn(self._reopen_seat_lines())
+        lines = [str(m.get("Channel", "")) for m in channels]
+        for seat in list(self.board.seats):
+            if not any(line.startswith(self._line_prefix(seat)) for line in lines):
+                self._line_lost(seat, "its line was gone after a reconnect")
+
+    def _line_lost(self, seat_id: str, why: str) -> None:
+        """A logged-in seat lost its operator's line: it takes no callee until the line is
+        back. A simulated operator's line is reopened; a real operator dials in again."""
+        seat = self.board.seats.get(seat_id)
+        if seat is None or not seat.line:
+            return  # logged out (or already known)
+        self.board = line_lost(self.board, seat_id)
+        log.warning("seat line lost", seat=seat_id, reason=why)
+        if self.s.simulation is not None:
+            self._spawn(self._restore_line(seat_id))
+
+    async def _restore_line(self, seat_id: str) -> None:
+        """Reopen a simulated operator's line, retrying with backoff while the seat is in."""
+        delay = 0.5
+        while seat_id in self.board.seats:
+            await self.ami.connected.wait()
+            try:
+                if not await _operator_in(self.ami, seat_id):  # never two lines in one seat
+                    await self._open_line(seat_id)
+            except AmiError as exc:
+                log.warning("seat line not reopened", seat=seat_id, error=str(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 8.0)
+                continue
+            await self.inbox.put(("line_back", seat_id))
+            return
 
     # --- pacing and dialling ---------------------------------------------------------------
 
@@ -568,9 +608,18 @@ class CampaignRunner:
         else:
             answer.set_result(self._seat_status(seat_id))
 
+    def _line_back(self, seat_id: str) -> None:
+        if seat_id in self.board.seats:
+            self.board = line_back(self.board, seat_id, self.s.clock())
+            log.info("seat line back", seat=seat_id)
+
     def _phone_login(self, seat_id: str) -> None:
-        """A real operator dialled in from the phone (9 + seat): the seat logs in."""
-        if seat_id in self.s.seats and seat_id not in {*self.board.seats, *self.opening}:
+        """A real operator dialled in from the phone (9 + seat): the seat logs in, or gets
+        its line back."""
+        seat = self.board.seats.get(seat_id)
+        if seat is not None and not seat.line:
+            self._spawn(self._operator_back(seat_id))
+        elif seat_id in self.s.seats and seat_id not in {*self.board.seats, *self.opening}:
             self.opening.add(seat_id)
             self._spawn(self._operator_arrived(seat_id))
 
@@ -581,6 +630,11 @@ class CampaignRunner:
         except AmiError as exc:
             error = ControlError(str(exc))
         await self.inbox.put(("seat_in", (seat_id, None, error)))
+
+    async def _operator_back(self, seat_id: str) -> None:
+        with contextlib.suppress(AmiError):
+            await wait_for_operator(self.ami, seat_id)
+            await self.inbox.put(("line_back", seat_id))
 
     async def _open_line(self, seat: str) -> None:
         """Open an operator's line into the seat's conference: a simulated operator's, or
@@ -600,12 +654,6 @@ class CampaignRunner:
             raise AmiError("Originate", f"seat {seat}: line did not open")
         await wait_for_operator(self.ami, seat)
 
-    async def _reopen_seat_lines(self) -> None:
-        try:
-            await asyncio.gather(*(self._open_line(seat) for seat in self.board.seats))
-        except AmiError as exc:
-            log.warning("seat lines not reopened", error=str(exc))
-
     async def _open_seats(self) -> None:
         """Simulated operators all log in at the start; real ones already in their seat (the
         dialer restarted under them) are logged in, the others log in when they come."""
@@ -624,12 +672,12 @@ class CampaignRunner:
         for seat in self.s.seats:
             await self._hang_up_line(seat)
 
+    def _line_prefix(self, seat: str) -> str:
+        """How the name of a seat's open line begins (its conference-side channel)."""
+        return f"Local/{seat}@seat-sim-" if self.s.simulation is not None else f"PJSIP/{seat}-"
+
     async def _hang_up_line(self, seat: str) -> None:
-        pattern = (
-            f"/^Local\\/{seat}@seat-sim-/"
-            if self.s.simulation is not None
-            else f"/^PJSIP\\/{seat}-/"
-        )
+        pattern = "/^" + self._line_prefix(seat).replace("/", "\\/") + "/"  # seats are digits
         with contextlib.suppress(AmiError):
             await self.ami.hangup(pattern)
 

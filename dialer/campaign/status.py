@@ -12,7 +12,7 @@ from sampling.cells import CellKey
 @dataclass(frozen=True, slots=True)
 class SeatStatus:
     seat: str
-    state: str  # free, on_call, wrap_up, paused, logged_out
+    state: str  # free, on_call, wrap_up, paused, no_line (line lost, being reopened), logged_out
     since: str | None
     call_id: str | None
     case_id: int | None
@@ -62,7 +62,7 @@ def seat_rows(
         rows.append(
             SeatStatus(
                 seat_id,
-                seat.state.value,
+                seat.state.value if seat.line else "no_line",
                 seat.since.isoformat(),
                 seat.call_id,
                 case_of.get(seat.call_id) if seat.call_id else None,
