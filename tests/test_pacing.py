@@ -53,6 +53,37 @@ def test_stats_answer_chance_given_ring_time() -> None:
     assert [0.25, 0.5] == pytest.approx(by[0].tolist())
 
 
+def test_stats_count_the_calls_still_going_as_at_risk() -> None:
+    """Kaplan-Meier: with four 10 s calls ended and four still going at 30 s, half the calls
+    outlast 10 s; from the ended ones alone, none would."""
+    ended, mixed = CallStats(), CallStats()
+    for stats in (ended, mixed):
+        for _ in range(4):
+            stats.talk_ended(10.0)
+    within = np.array([10.0])
+    assert 1.0 == ended.talk_ends_by(np.array([5.0]), within)[0, 0]
+    assert 0.5 == pytest.approx(mixed.talk_ends_by(np.array([5.0, *[30.0] * 4]), within)[0, 0])
+
+
+def test_stats_outlook_keeps_the_abandons_while_answers_leave() -> None:
+    """Ten answers at 0-9 s, the last abandoned, in a 100 s window: 55 s on, five answers
+    are left in the window and the abandon with them."""
+    stats = CallStats(window_s=100)
+    for i in range(10):
+        stats.live_answer(float(i), abandoned=i == 9)
+    abandons, answers = stats.outlook(50.0, np.array([0.0, 55.0, 200.0]))
+    assert [1, 1, 0] == abandons.tolist()
+    assert [10, 5, 0] == answers.tolist()
+
+
+def test_stats_window_survives_buffer_compaction() -> None:
+    """Thousands of answers through a short window: counts stay those of the window."""
+    stats = CallStats(window_s=100)
+    for i in range(5000):
+        stats.live_answer(float(i), abandoned=i % 50 == 0)
+    assert (2, 101) == stats.window(4999.0)
+
+
 def test_stats_window_drops_old_answers() -> None:
     stats = CallStats(window_s=60)
     stats.live_answer(0.0, abandoned=True)
@@ -66,11 +97,13 @@ def test_progressive_keeps_one_call_per_free_seat() -> None:
     assert 2 == Progressive().launch(snap)
 
 
-def _warm_stats(answers: int = 40, abandoned: int = 0) -> CallStats:
+def _warm_stats(
+    answers: int = 40, abandoned: int = 0, dials: int = 300, talks: int = 50
+) -> CallStats:
     stats = CallStats(window_s=3600)
-    for i in range(300):
+    for i in range(dials):
         stats.dial_ended(8.0 if i % 3 == 0 else 25.0, answered=i % 3 == 0)
-    for _ in range(50):
+    for _ in range(talks):
         stats.talk_ended(120.0)
         stats.wrap_ended(10.0)
     for i in range(answers):
@@ -87,6 +120,14 @@ def test_predictive_overdials_only_what_seats_can_take() -> None:
     progressive = Progressive().launch(ending)
     assert Predictive().launch(ending) > progressive + 8
     assert progressive == Predictive().launch(dataclasses.replace(starting))
+
+
+def test_predictive_adds_at_most_a_tenth_of_the_calls_out_at_once() -> None:
+    """290 seats about to free and nothing out: the first decision launches 30 calls (a
+    tenth of the seats), not the hundreds the forecast asks for."""
+    stats = _warm_stats(answers=400, dials=900, talks=200)  # past a 300-seat warm-up
+    snap = Snapshot(now=4000.0, free=10, talk_elapsed=np.full(290, 119.0), stats=stats)
+    assert 30 == Predictive().launch(snap)
 
 
 def test_predictive_falls_back_near_the_cap() -> None:
@@ -175,7 +216,12 @@ def test_progressive_never_abandons_and_quotas_never_overshoot(scenario: Scenari
     assert result.answers > 0
 
 
-def test_predictive_keeps_operators_busier_than_progressive(scenario: Scenario) -> None:
+def test_predictive_keeps_operators_busier_than_progressive(tmp_path: Path) -> None:
+    """Over a shift whose quotas do not fill (once they do, a faster pacer idles sooner)."""
+    path = tmp_path / "s8-a30.toml"
+    text = SCENARIO.replace("target = 30", "target = 1000").replace("shift_h = 1.5", "shift_h = 4")
+    path.write_text(text, encoding="utf-8")
+    scenario = load_scenario(path)
     progressive = simulate(scenario, Progressive(), 3)
     predictive = simulate(scenario, Predictive(), 3)
     assert predictive.occupancy > progressive.occupancy

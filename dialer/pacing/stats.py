@@ -6,8 +6,10 @@ the live answers of the regulatory window with whether each was abandoned.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
+from collections.abc import Callable, Hashable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,15 +26,19 @@ class CallStats:
         self._answered = _Ring(keep)  # 1.0 where a person answered
         self._talk = _Ring(keep // 2)
         self._wrap = _Ring(keep // 2)
-        self._live: deque[tuple[float, bool]] = deque()
+        self._rings = {"dials": self._ring, "talk": self._talk, "wrap": self._wrap}
+        # live answers of the window: times and running abandon counts (abandons up to and
+        # including each answer), in growable buffers holding ``_first`` to ``_end``
+        self._times = np.zeros(1024)
+        self._dropped = np.zeros(1024)
+        self._first = self._end = 0
         self._minute: deque[tuple[float, bool]] = deque()  # live answers of the last 60 s
         self.first_answer: float | None = None
         self.dials_total = 0
         self.answers_total = 0
         self.abandons_total = 0
-        self._cache: dict[str, Floats] = {}
+        self._cache: dict[Hashable, tuple[int, Floats]] = {}
         # running counts over the deques, so no query walks them
-        self._live_abandoned = 0
         self._minute_dropped = 0
 
     # --- recording ------------------------------------------------------------------------
@@ -43,15 +49,18 @@ class CallStats:
         self._ring.append(ring_s)
         self._answered.append(1.0 if answered else 0.0)
         self.dials_total += 1
-        self._cache.clear()
 
     def live_answer(self, now: float, abandoned: bool) -> None:
         """A person answered; ``abandoned`` when no seat took the call in time."""
         if self.first_answer is None:
             self.first_answer = now
-        self._live.append((now, abandoned))
+        if self._end == len(self._times):
+            self._make_room()
+        before = self._dropped[self._end - 1] if self._end else 0.0
+        self._times[self._end] = now
+        self._dropped[self._end] = before + abandoned
+        self._end += 1
         self._minute.append((now, abandoned))
-        self._live_abandoned += abandoned
         self._minute_dropped += abandoned
         self.answers_total += 1
         self.abandons_total += abandoned
@@ -59,15 +68,14 @@ class CallStats:
 
     def talk_ended(self, seconds: float) -> None:
         self._talk.append(seconds)
-        self._cache.clear()
 
     def wrap_ended(self, seconds: float) -> None:
         self._wrap.append(seconds)
-        self._cache.clear()
 
     def _prune(self, now: float) -> None:
-        while self._live and self._live[0][0] < now - self.window_s:
-            self._live_abandoned -= self._live.popleft()[1]
+        self._first = bisect.bisect_left(
+            self._times, now - self.window_s, lo=self._first, hi=self._end
+        )
         while self._minute and self._minute[0][0] < now - 60.0:
             self._minute_dropped -= self._minute.popleft()[1]
 
@@ -84,7 +92,38 @@ class CallStats:
     def window(self, now: float) -> tuple[int, int]:
         """(abandoned, live answers) over the regulatory window ending ``now``."""
         self._prune(now)
-        return self._live_abandoned, len(self._live)
+        if self._end == self._first:
+            return 0, 0
+        before = float(self._dropped[self._first - 1]) if self._first else 0.0
+        return round(float(self._dropped[self._end - 1]) - before), self._end - self._first
+
+    def _abandons_from(self, index: NDArray[np.intp]) -> Floats:
+        """Abandons recorded from each index on."""
+        if self._end == 0:
+            return np.zeros(len(index))
+        before = np.where(index > 0, self._dropped[np.maximum(index - 1, 0)], 0.0)
+        result: Floats = self._dropped[self._end - 1] - before
+        return result
+
+    def outlook(self, now: float, ahead_s: Floats) -> tuple[Floats, Floats]:
+        """(abandoned, live answers) of today's window that will still be in the window
+        ``ahead_s`` s from now: the abandons stay in it while older answers leave it."""
+        self._prune(now)
+        times = self._times[self._first : self._end]
+        index = self._first + np.searchsorted(times, now + ahead_s - self.window_s)
+        return self._abandons_from(index), (self._end - index).astype(np.float64)
+
+    def _make_room(self) -> None:
+        """Drop what left the window; grow the buffers if still full."""
+        kept = self._end - self._first
+        size = len(self._times) * (2 if kept > len(self._times) // 2 else 1)
+        base = self._dropped[self._first - 1] if self._first else 0.0
+        for name, less in (("_times", 0.0), ("_dropped", base)):
+            old = getattr(self, name)
+            new = np.zeros(size)
+            new[:kept] = old[self._first : self._end] - less
+            setattr(self, name, new)
+        self._first, self._end = 0, kept
 
     def answers_per_window(self, now: float) -> float:
         """Live answers a whole window holds at the recent pace (extrapolated early on)."""
@@ -113,6 +152,10 @@ class CallStats:
         answered = self._sorted("answered")
         return float(answered.mean()) if len(answered) else 0.0
 
+    def mean_dial(self) -> float:
+        """Mean seconds a dial takes to resolve (answered or not)."""
+        return self._ring.mean()
+
     def mean_talk(self) -> float:
         return self._talk.mean()
 
@@ -126,12 +169,21 @@ class CallStats:
         return result
 
     def answer_chance_by(self, ring_elapsed: Floats, within: Floats) -> Floats:
-        """For calls out for ``ring_elapsed`` s and not answered yet: the chance a person
-        answers within each of ``within`` s from now (calls x times)."""
+        """For calls out for ``ring_elapsed`` s (to the whole second) and not answered yet:
+        the chance a person answers within each of ``within`` s from now (calls x times)."""
+        table = self.answer_table(within)
+        return table[table_rows(ring_elapsed, len(table))]
+
+    def answer_table(self, within: Floats) -> Floats:
+        """Rows: whole seconds rung so far, 0 to past the longest ring seen (that last row:
+        no answer to come); columns: the chance of a person's answer within ``within`` s."""
+        return self._memo("dials", ("answer", within.tobytes()), lambda: self._answers(within))
+
+    def _answers(self, within: Floats) -> Floats:
         answered, resolved = self._sorted("answered"), self._sorted("resolved")
         if len(resolved) == 0:
-            return np.zeros((len(ring_elapsed), len(within)))
-        r = ring_elapsed[:, None]
+            return np.zeros((1, len(within)))
+        r = np.arange(math.ceil(resolved[-1]) + 2, dtype=np.float64)[:, None]
         before = np.searchsorted(answered, r, side="right")
         by = np.searchsorted(answered, r + within[None, :], side="right")
         later = len(resolved) - np.searchsorted(resolved, r, side="right")
@@ -140,29 +192,55 @@ class CallStats:
 
     def answered_by(self, within: Floats) -> Floats:
         """For a new call: the chance a person answers within each of ``within`` s."""
-        answered, resolved = self._sorted("answered"), self._sorted("resolved")
-        if len(resolved) == 0:
-            return np.zeros(len(within))
-        result: Floats = np.searchsorted(answered, within, side="right") / len(resolved)
+        result: Floats = self.answer_table(within)[0]
         return result
 
-    def talk_ends_within(self, elapsed: Floats, horizon: Floats | float) -> Floats:
-        """For calls talking for ``elapsed`` s: the chance each ends within ``horizon`` s."""
-        return _ends_within(self._sorted("talk"), elapsed, horizon, self.mean_talk())
+    def talk_ends_by(self, elapsed: Floats, within: Floats) -> Floats:
+        """For calls talking for ``elapsed`` s (to the whole second): the chance each ends
+        within each of ``within`` s (calls x times)."""
+        return self._ends_by("talk", elapsed, within)
 
-    def wrap_ends_within(self, elapsed: Floats, horizon: Floats | float) -> Floats:
-        return _ends_within(self._sorted("wrap"), elapsed, horizon, self.mean_wrap())
+    def wrap_ends_by(self, elapsed: Floats, within: Floats) -> Floats:
+        return self._ends_by("wrap", elapsed, within)
+
+    def _ends_by(self, name: str, elapsed: Floats, within: Floats) -> Floats:
+        table = self._memo(
+            name, (name, within.tobytes()), lambda: _ends(self._sorted(name), elapsed, within)
+        )
+        return table[table_rows(elapsed, len(table))]
 
     def _sorted(self, name: str) -> Floats:
-        if name not in self._cache:
-            if name == "answered":
-                values = self._ring.values()[self._answered.values() > 0]
-            elif name == "resolved":
-                values = self._ring.values()
-            else:
-                values = (self._talk if name == "talk" else self._wrap).values()
-            self._cache[name] = np.sort(values)
-        return self._cache[name]
+        source = "dials" if name in ("answered", "resolved") else name
+        return self._memo(source, name, lambda: self._sort(name))
+
+    def _sort(self, name: str) -> Floats:
+        if name == "answered":
+            values = self._ring.values()[self._answered.values() > 0]
+        elif name == "resolved":
+            values = self._ring.values()
+        else:
+            values = (self._talk if name == "talk" else self._wrap).values()
+        return np.sort(values)
+
+    def _memo(self, source: str, key: Hashable, build: Callable[[], Floats]) -> Floats:
+        """A value built from the ``source`` sample, rebuilt once a tenth of the sample is
+        new since it was built: the distributions barely move in between, and rebuilding for
+        every call ended cost most of a 300-seat simulation."""
+        ring = self._rings[source]
+        entry = self._cache.get(key)
+        if entry is not None and ring.added - entry[0] < max(1, len(ring) // 10):
+            return entry[1]
+        if len(self._cache) > 64:
+            self._cache.clear()
+        value = build()
+        self._cache[key] = (ring.added, value)
+        return value
+
+
+def table_rows(elapsed: Floats, rows: int) -> NDArray[np.intp]:
+    """Table rows for elapsed seconds: the whole second, the last row for anything past it."""
+    result: NDArray[np.intp] = np.minimum(elapsed, rows - 1).astype(np.intp)
+    return result
 
 
 class _Ring:
@@ -184,6 +262,11 @@ class _Ring:
     def __len__(self) -> int:
         return min(self._count, len(self._buffer))
 
+    @property
+    def added(self) -> int:
+        """Values appended since the start (the sample's version)."""
+        return self._count
+
     def values(self) -> Floats:
         return self._buffer[: len(self)]
 
@@ -191,22 +274,28 @@ class _Ring:
         return self._sum / len(self) if len(self) else 0.0
 
 
-def _ends_within(
-    durations: Floats, elapsed: Floats, horizon: Floats | float, mean: float
-) -> Floats:
-    """P(D <= e + h | D > e) from a sorted sample of durations D; past the longest seen, an
-    exponential tail with the sample's mean."""
+def _ends(durations: Floats, ongoing: Floats, within: Floats) -> Floats:
+    """Rows: whole seconds elapsed, 0 to past the longest duration seen; columns: the chance
+    of the end within ``within`` s.
+
+    Kaplan-Meier: the ones still going count as at risk up to their elapsed time. Without
+    them, the first minutes' sample holds only the short calls (the long ones have not ended
+    yet) and the seats look about to free: a 300-seat shift abandoned 158 calls in its
+    second minute. Past the longest duration seen (the last row), an exponential tail whose
+    mean is the larger of the ended and the ongoing ones' mean.
+    """
+    within = np.maximum(within, 0.0)
     n = len(durations)
     if n == 0:
-        return np.zeros(len(elapsed))
-    if isinstance(horizon, float):
-        horizon = max(horizon, 0.0)
-        tail: Floats | float = 1.0 - math.exp(-horizon / max(mean, 1.0))
-    else:
-        horizon = np.maximum(horizon, 0.0)
-        tail = 1.0 - np.exp(-horizon / max(mean, 1.0))
-    above_e = n - np.searchsorted(durations, elapsed, side="right")
-    above_eh = n - np.searchsorted(durations, elapsed + horizon, side="right")
-    empirical = (above_e - above_eh) / np.maximum(above_e, 1)
-    result: Floats = np.where(above_e > 0, empirical, tail)
+        return np.zeros((1, len(within)))
+    ongoing = np.sort(ongoing)
+    at_risk = (n - np.arange(n)) + (len(ongoing) - np.searchsorted(ongoing, durations))
+    survival = np.concatenate([[1.0], np.cumprod(1.0 - 1.0 / at_risk)])
+    e = np.arange(math.ceil(durations[-1]) + 2, dtype=np.float64)[:, None]
+    s_e = survival[np.searchsorted(durations, e, side="right")]
+    s_eh = survival[np.searchsorted(durations, e + within[None, :], side="right")]
+    empirical = 1.0 - s_eh / np.maximum(s_e, 1e-12)
+    mean = max(float(durations.mean()), float(ongoing.mean()) if len(ongoing) else 0.0)
+    tail = 1.0 - np.exp(-within / max(mean, 1.0))
+    result: Floats = np.where(e < durations[-1], empirical, tail[None, :])
     return result
