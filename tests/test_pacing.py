@@ -19,6 +19,7 @@ from dialer.pacing.snapshot import Snapshot
 from dialer.pacing.stats import CallStats
 from dialer.pacing.vicidial import Vicidial
 from dialer.simulate.engine import simulate, worst_window
+from dialer.simulate.oracle import simulated_pacer
 from dialer.simulate.scenario import Scenario, ScenarioError, load_scenario
 
 
@@ -216,16 +217,29 @@ def test_progressive_never_abandons_and_quotas_never_overshoot(scenario: Scenari
     assert result.answers > 0
 
 
-def test_predictive_keeps_operators_busier_than_progressive(tmp_path: Path) -> None:
-    """Over a shift whose quotas do not fill (once they do, a faster pacer idles sooner)."""
-    path = tmp_path / "s8-a30.toml"
+@pytest.fixture
+def long_shift(tmp_path: Path) -> Scenario:
+    """Four hours whose quotas do not fill (once they do, a faster pacer idles sooner)."""
+    path = tmp_path / "s8-a30-long.toml"
     text = SCENARIO.replace("target = 30", "target = 1000").replace("shift_h = 1.5", "shift_h = 4")
     path.write_text(text, encoding="utf-8")
-    scenario = load_scenario(path)
-    progressive = simulate(scenario, Progressive(), 3)
-    predictive = simulate(scenario, Predictive(), 3)
+    return load_scenario(path)
+
+
+def test_predictive_keeps_operators_busier_than_progressive(long_shift: Scenario) -> None:
+    progressive = simulate(long_shift, Progressive(), 3)
+    predictive = simulate(long_shift, Predictive(), 3)
     assert predictive.occupancy > progressive.occupancy
     assert 0 == predictive.quota_overshoot
+
+
+def test_the_oracle_never_abandons_and_bounds_the_others(long_shift: Scenario) -> None:
+    """Knowing every call's fate and every seat's next free moment, the oracle keeps the
+    seats busier than predictive with no abandon and no overshoot."""
+    oracle = simulate(long_shift, simulated_pacer("oracle"), 3)
+    predictive = simulate(long_shift, Predictive(), 3)
+    assert (0, 0) == (oracle.abandoned, oracle.quota_overshoot)
+    assert oracle.occupancy > predictive.occupancy
 
 
 def test_worst_window() -> None:

@@ -10,22 +10,22 @@ from pathlib import Path
 from rich.table import Table
 
 from dialer.commands.sampling import console
-from dialer.pacing.registry import PACERS, make_pacer
 from dialer.simulate.engine import simulate
+from dialer.simulate.oracle import SIMULATED_PACERS, simulated_pacer
 from dialer.simulate.scenario import load_scenario
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sim = sub.add_parser("simulate", help="simulate a shift with a pacer (virtual time)")
     sim.add_argument("--scenario", type=Path, required=True, help="a scenario TOML file")
-    sim.add_argument("--pacer", choices=sorted(PACERS), default="predictive")
+    sim.add_argument("--pacer", choices=SIMULATED_PACERS, default="predictive")
     sim.add_argument("--seed", type=int, default=1)
     sim.add_argument("--json", action="store_true", help="print one JSON object")
     sim.set_defaults(handler=_simulate)
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    result = simulate(load_scenario(args.scenario), make_pacer(args.pacer), args.seed)
+    result = simulate(load_scenario(args.scenario), simulated_pacer(args.pacer), args.seed)
     figures = dataclasses.asdict(result)
     if args.json:
         print(json.dumps(figures))

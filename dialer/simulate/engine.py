@@ -13,7 +13,9 @@ import heapq
 import math
 import random
 import time
+from collections import deque
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -54,12 +56,24 @@ class Result:
     sim_seconds_per_wall_second: float
 
 
+@runtime_checkable
+class Clairvoyant(Protocol):
+    """A pacer that sees the simulation's future (the oracle): it picks the cells to dial
+    now itself."""
+
+    name: str
+
+    def dials(self, sim: Simulation, now: float) -> list[int]: ...
+
+
 class Simulation:
     """One shift; ``run`` returns its ``Result``."""
 
-    def __init__(self, scenario: Scenario, pacer: Pacer, seed: int) -> None:
+    def __init__(self, scenario: Scenario, pacer: Pacer | Clairvoyant, seed: int) -> None:
         self.sc = scenario
         self.pacer = pacer
+        self.clairvoyant = pacer if isinstance(pacer, Clairvoyant) else None
+        self.pacing = None if isinstance(pacer, Clairvoyant) else pacer
         self.seed = seed
         self.rng = random.Random(seed)
         n = scenario.seats
@@ -76,6 +90,10 @@ class Simulation:
         self.events: list[tuple[float, int, int, int, float]] = []
         self.seq = 0
         self.flight: dict[int, float] = {}  # dial id -> launched at
+        self.answer_at: dict[int, float] = {}  # dial id -> when a person will answer
+        self.free_at = np.zeros(n)  # when a talking or wrapping seat will be free
+        self.wrap_of = np.zeros(n)  # the wrap-up drawn for a seat's current call
+        self.upcoming: list[deque[tuple[int, float]]] = []  # per cell: the next outcomes
         self.flight_cell: dict[int, int] = {}
         self.waiting: dict[int, tuple[float, int]] = {}  # dial id -> (answered at, cell)
         self.cells = scenario.cells
@@ -84,6 +102,7 @@ class Simulation:
         base, extra = divmod(scenario.target, self.cells)
         self.target = [base + (1 if i < extra else 0) for i in range(self.cells)]
         self.completes = [0] * self.cells
+        self.upcoming = [deque() for _ in range(self.cells)]
         self.in_progress = [0] * self.cells
         self.numbers = [scenario.numbers // self.cells] * self.cells
         self.cell_dials = [0] * self.cells
@@ -132,6 +151,10 @@ class Simulation:
     def _tick(self, now: float) -> None:
         if now + TICK_S <= self.end:
             self._push(now + TICK_S, TICK)
+        if self.clairvoyant is not None:
+            for cell in self.clairvoyant.dials(self, now):
+                self._dial(now, cell)
+            return
         state, since = self.state, self.since
         talking = state == TALK
         wrapping = state == WRAP
@@ -148,10 +171,17 @@ class Simulation:
             channel_room=max(room, 0),
             stats=self.stats,
         )
-        count = self.pacer.launch(snap)
+        assert self.pacing is not None
+        count = self.pacing.launch(snap)
         if count <= 0:
             return
-        needs = [
+        for cell, k in enumerate(spread(count, self.needs())):
+            for _ in range(k):
+                self._dial(now, cell)
+
+    def needs(self) -> list[CellNeed]:
+        """What each quota cell still needs, as the dialer's cell spread sees it."""
+        return [
             CellNeed(
                 remaining=self.target[c] - self.completes[c] - self.in_progress[c],
                 per_dial=(self.cell_done[c] + PRIOR_WEIGHT * PRIOR_YIELD)
@@ -161,12 +191,16 @@ class Simulation:
             )
             for c in range(self.cells)
         ]
-        for cell, k in enumerate(spread(count, needs)):
-            for _ in range(k):
-                self._dial(now, cell)
+
+    def peek(self, cell: int, index: int) -> tuple[int, float]:
+        """The outcome of the cell's ``index``-th next dial: its event and delay, drawn now
+        if not yet (what the oracle pacer foresees; a dial then takes it as drawn)."""
+        queue = self.upcoming[cell]
+        while len(queue) <= index:
+            queue.append(self._outcome(cell))
+        return queue[index]
 
     def _dial(self, now: float, cell: int) -> None:
-        sc, rng = self.sc, self.rng
         self.dials += 1
         self.numbers[cell] -= 1
         self.cell_dials[cell] += 1
@@ -174,21 +208,28 @@ class Simulation:
         self.flight[ident] = now
         self.flight_cell[ident] = cell
         self.in_flight_cell[cell] += 1
+        queue = self.upcoming[cell]
+        kind, delay = queue.popleft() if queue else self._outcome(cell)
+        if kind == ANSWER:
+            self.answer_at[ident] = now + delay
+        self._push(now + delay, kind, ident, delay)
+
+    def _outcome(self, cell: int) -> tuple[int, float]:
+        """A dial's fate: answered by a person after its ring time, or unanswered (busy,
+        machine detected and hung up, no answer) after its own delay."""
+        sc, rng = self.sc, self.rng
         answer = min(sc.answer * self.cell_factor[cell], 1.0)
         draw = rng.random()
         if draw < answer:
             ring = self._ring()
             if ring <= sc.ring_timeout_s:
-                self._push(now + ring, ANSWER, ident, ring)
-            else:
-                self._push(now + sc.ring_timeout_s, UNANSWERED, ident, sc.ring_timeout_s)
-        elif draw < answer + sc.busy:
-            self._push(now + sc.busy_s, UNANSWERED, ident, sc.busy_s)
-        elif draw < answer + sc.busy + sc.machine:
-            ring = min(self._ring(), sc.ring_timeout_s) + sc.amd_s  # detected, hung up
-            self._push(now + ring, UNANSWERED, ident, ring)
-        else:
-            self._push(now + sc.ring_timeout_s, UNANSWERED, ident, sc.ring_timeout_s)
+                return ANSWER, ring
+            return UNANSWERED, sc.ring_timeout_s
+        if draw < answer + sc.busy:
+            return UNANSWERED, sc.busy_s
+        if draw < answer + sc.busy + sc.machine:
+            return UNANSWERED, min(self._ring(), sc.ring_timeout_s) + sc.amd_s
+        return UNANSWERED, sc.ring_timeout_s
 
     def _ring(self) -> float:
         mean, sd = self.sc.ring_mean_s, self.sc.ring_sd_s
@@ -197,6 +238,7 @@ class Simulation:
 
     def _resolve(self, ident: int) -> int:
         del self.flight[ident]
+        self.answer_at.pop(ident, None)
         cell = self.flight_cell.pop(ident)
         self.in_flight_cell[cell] -= 1
         return cell
@@ -244,6 +286,8 @@ class Simulation:
                 talk, outcome = rng.expovariate(1 / sc.complete_mean_s), 1.0
             else:
                 talk, outcome = rng.expovariate(1 / sc.refusal_mean_s), 0.0
+        self.wrap_of[seat] = rng.expovariate(1 / sc.wrap_mean_s)  # drawn now: foreseeable
+        self.free_at[seat] = now + talk + self.wrap_of[seat]
         self._push(now + talk, TALK_END, seat, outcome)
 
     def _talk_end(self, now: float, seat: int, outcome: float) -> None:
@@ -258,7 +302,7 @@ class Simulation:
             self.completes[cell] += 1
             self.cell_done[cell] += 1
         self._set(seat, WRAP, now)
-        wrap = self.rng.expovariate(1 / self.sc.wrap_mean_s)
+        wrap = float(self.wrap_of[seat])
         self._push(now + wrap, WRAP_END, seat, wrap)
 
     def _wrap_end(self, now: float, seat: int, wrap: float) -> None:
@@ -266,7 +310,8 @@ class Simulation:
         if self.worked[seat] >= self.sc.break_every_min * 60:
             self.worked[seat] = 0.0
             self._set(seat, PAUSED, now)
-            self._push(now + self.sc.break_length_min * 60, BREAK_END, seat)
+            self.free_at[seat] = now + self.sc.break_length_min * 60
+            self._push(self.free_at[seat], BREAK_END, seat)
             return
         self._set(seat, FREE, now)
         self._seat_free(now, seat)
@@ -336,5 +381,5 @@ def worst_window(live: list[tuple[float, bool]], window_s: float, end: float) ->
     return float(rates.max()) if len(rates) else 0.0
 
 
-def simulate(scenario: Scenario, pacer: Pacer, seed: int) -> Result:
+def simulate(scenario: Scenario, pacer: Pacer | Clairvoyant, seed: int) -> Result:
     return Simulation(scenario, pacer, seed).run()

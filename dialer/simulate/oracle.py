@@ -1,0 +1,96 @@
+"""The oracle: a pacer that knows the future of the simulation, the upper bound for the others.
+
+It sees each call's fate before dialling it (whether and when a person answers), when each
+busy seat will be free (talk and wrap-up are drawn at connect) and which seats go on a break
+after their call. Each second it dials, cell by cell in order of need, every call that will
+not be answered (they cost only a line) and every call whose answer will find a seat free
+and not promised to an earlier answer; it stops a cell at the first answer that would have
+to wait. It never abandons a call, and no pacer without foresight keeps seats busier.
+It runs only in the simulator: a live dialer cannot know these things.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from dialer.pacing.cells import room
+from dialer.pacing.registry import PACERS, Pacer, make_pacer
+
+if TYPE_CHECKING:
+    from dialer.simulate.engine import Simulation
+
+
+@dataclass
+class Oracle:
+    """Dials with foresight (see the module's docstring)."""
+
+    name: str = "oracle"
+
+    def dials(self, sim: Simulation, now: float) -> list[int]:
+        from dialer.simulate.engine import ANSWER
+
+        open_at = _seats_open(sim, now)
+        for answer in sorted(sim.answer_at.values()):  # calls out keep the seats they need
+            _take(open_at, answer)
+        lines = sim.sc.seats * sim.sc.channels_per_seat - len(sim.flight)
+        lines -= int((sim.state == 1).sum())  # talking callees hold a line too
+        needs = sim.needs()
+        order = sorted(
+            (i for i, need in enumerate(needs) if room(need) > 0),
+            key=lambda i: -needs[i].remaining / max(needs[i].per_dial, 1e-9),
+        )
+        chosen: list[int] = []
+        for cell in order:
+            for index in range(room(needs[cell])):
+                if lines <= 0:
+                    return chosen
+                kind, delay = sim.peek(cell, index)
+                if kind == ANSWER and not _take(open_at, now + delay):
+                    break  # this person would wait: not yet
+                chosen.append(cell)
+                lines -= 1
+        return chosen
+
+
+def _seats_open(sim: Simulation, now: float) -> list[float]:
+    """When each seat can next take a callee, sorted (free seats: now)."""
+    from dialer.simulate.engine import FREE, PAUSED
+
+    every = sim.sc.break_every_min * 60
+    times = []
+    for seat in range(sim.sc.seats):
+        state = int(sim.state[seat])
+        if state == FREE:
+            times.append(now)
+        elif state == PAUSED:
+            times.append(float(sim.free_at[seat]))
+        else:  # talking or wrapping: free then, unless the seat's break falls due first
+            at = float(sim.free_at[seat])
+            if sim.worked[seat] + (at - sim.since[seat]) >= every:
+                at += sim.sc.break_length_min * 60
+            times.append(at)
+    times.sort()
+    return times
+
+
+def _take(open_at: list[float], answer: float) -> bool:
+    """Give the answer at ``answer`` the seat open longest by then; False if none is."""
+    if not open_at or open_at[0] > answer:
+        return False
+    open_at.pop(0)  # the seat waiting longest, as the simulator seats callers
+    return True
+
+
+SIMULATED_PACERS = [*PACERS, "oracle"]
+"""What the simulator can run: the live pacers, and the oracle."""
+
+
+def simulated_pacer(name: str) -> Pacer | Oracle:
+    """A pacer by name, the oracle included; ValueError naming the choices otherwise."""
+    if name == "oracle":
+        return Oracle()
+    try:
+        return make_pacer(name)
+    except ValueError:
+        raise ValueError(f"pacer {name!r} is not one of {', '.join(SIMULATED_PACERS)}") from None
