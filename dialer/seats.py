@@ -28,6 +28,12 @@ class Seat:
     call_id: str | None = None
     pause_reason: str | None = None
     line: bool = True  # the operator's line is open
+    pause_after: str | None = None  # the operator asked for a pause after this call
+
+    @property
+    def coming_back(self) -> bool:
+        """Whether the seat will be free after its call and wrap-up (no pause asked)."""
+        return self.line and self.pause_after is None
 
     @property
     def free(self) -> bool:
@@ -90,19 +96,39 @@ def end_call(board: SeatBoard, seat_id: str, now: datetime) -> SeatBoard:
 
 
 def ready(board: SeatBoard, seat_id: str, now: datetime) -> SeatBoard:
-    """Wrap-up done or pause over: the seat is free."""
+    """The operator is ready (pause over, or wrap-up cut short): the seat is free."""
     seat = _get(board, seat_id)
     if seat.state is SeatState.ON_CALL:
         raise SeatError(f"seat {seat_id} is on a call")
     return _put(
-        board, replace(seat, state=SeatState.FREE, since=now, call_id=None, pause_reason=None)
-    )
+        board,
+        replace(
+            seat, state=SeatState.FREE, since=now, call_id=None, pause_reason=None,
+            pause_after=None,
+        ),
+    )  # fmt: skip
+
+
+def wrapped_up(board: SeatBoard, seat_id: str, now: datetime) -> SeatBoard:
+    """Wrap-up over: the seat is free, or paused if its operator asked for it meanwhile."""
+    seat = _get(board, seat_id)
+    if seat.state is not SeatState.WRAP_UP:
+        return board  # paused or made ready meanwhile
+    if seat.pause_after is not None:
+        paused = replace(
+            seat, state=SeatState.PAUSED, since=now, call_id=None,
+            pause_reason=seat.pause_after, pause_after=None,
+        )  # fmt: skip
+        return _put(board, paused)
+    return ready(board, seat_id, now)
 
 
 def pause(board: SeatBoard, seat_id: str, reason: str, now: datetime) -> SeatBoard:
+    """A pause now; on a call or in wrap-up, once the wrap-up is over ("pause after this
+    call"), and the pacer stops counting on the seat at once."""
     seat = _get(board, seat_id)
-    if seat.state is SeatState.ON_CALL:
-        raise SeatError(f"seat {seat_id} is on a call; pause after it")
+    if seat.state in (SeatState.ON_CALL, SeatState.WRAP_UP):
+        return _put(board, replace(seat, pause_after=reason))
     return _put(board, replace(seat, state=SeatState.PAUSED, since=now, pause_reason=reason))
 
 

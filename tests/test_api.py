@@ -219,6 +219,40 @@ async def test_operators_dispositions_fill_the_quotas(service: Service) -> None:
     assert [] == _attempts(service.store, "outcome = 'connected' AND disposition IS NULL")
 
 
+async def test_a_pause_asked_during_a_call_starts_after_its_disposition(
+    service: Service,
+) -> None:
+    """An operator on a call asks for a break: the seat finishes the call, then pauses
+    instead of taking the next one; ready brings it back."""
+    api = service.api
+    await api.post("/campaign/start")
+    seat: dict[str, Any] = {}
+
+    async def put_through() -> bool:
+        for row in (await api.get("/status")).json()["seats"]:
+            if row["call_id"] and row["state"] == "on_call":
+                seat.update(row)
+                return True
+        return False
+
+    await _until(put_through)
+    asked = await api.post(f"/seats/{seat['seat']}/pause")
+    assert 200 == asked.status_code, asked.text
+    assert ("on_call", "break") == (asked.json()["state"], asked.json()["pause_after"])
+    answer = await api.post(
+        f"/calls/{seat['call_id']}/disposition", json={"disposition": "refusal"}
+    )
+    assert 200 == answer.status_code, answer.text
+
+    async def seat_state(state: str) -> bool:
+        rows = (await api.get("/status")).json()["seats"]
+        return any(r["seat"] == seat["seat"] and r["state"] == state for r in rows)
+
+    await _until(lambda: seat_state("paused"), 20)
+    assert 200 == (await api.post(f"/seats/{seat['seat']}/ready")).status_code
+    assert await seat_state("free") or await seat_state("on_call")
+
+
 def _called_since(store: Path, case_id: int, moment: datetime) -> bool:
     return any(
         datetime.fromisoformat(a[1]) >= moment for a in _attempts(store, f"case_id = {case_id}")

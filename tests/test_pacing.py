@@ -5,11 +5,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from dialer.campaign.pace import snapshot_of
 from dialer.cli import main
 from dialer.pacing.cells import CellNeed, spread
 from dialer.pacing.issabel import Issabel
@@ -18,6 +20,7 @@ from dialer.pacing.progressive import Progressive
 from dialer.pacing.snapshot import Snapshot
 from dialer.pacing.stats import CallStats
 from dialer.pacing.vicidial import Vicidial
+from dialer.seats import SeatBoard, line_lost, log_in, pause, take
 from dialer.simulate.engine import simulate, worst_window
 from dialer.simulate.oracle import simulated_pacer
 from dialer.simulate.scenario import Scenario, ScenarioError, load_scenario
@@ -91,6 +94,18 @@ def test_stats_window_drops_old_answers() -> None:
     stats.live_answer(30.0, abandoned=False)
     assert (1, 2) == stats.window(59.0)
     assert (0, 1) == stats.window(61.0)
+
+
+def test_live_snapshot_leaves_out_seats_that_will_not_come_back() -> None:
+    """Of three seats on a call, one asked for a pause after it and one lost its line: the
+    pacer counts only the third as freeing, and the first as paused."""
+    t0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    board = SeatBoard()
+    for i, seat in enumerate(("7001", "7002", "7003")):
+        board, _ = take(log_in(board, seat, t0), f"c{i}", t0)
+    board = line_lost(pause(board, "7001", "break", t0), "7002")
+    snap = snapshot_of(t0 + timedelta(seconds=30), board, [], {}, 100, CallStats())
+    assert ([30.0], 1) == (snap.talk_elapsed.tolist(), snap.paused)
 
 
 def test_progressive_keeps_one_call_per_free_seat() -> None:

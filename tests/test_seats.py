@@ -19,6 +19,7 @@ from dialer.seats import (
     pause,
     ready,
     take,
+    wrapped_up,
 )
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -83,6 +84,21 @@ def test_a_seat_without_its_line_takes_no_callee_until_the_line_is_back() -> Non
     b = line_back(b, "7002", at(30))
     b = line_back(b, "7001", at(40))
     assert [("7002", at(30)), ("7001", at(40))] == [(s.seat_id, s.since) for s in b.free()]
+
+
+def test_a_pause_asked_on_a_call_starts_after_the_wrap_up() -> None:
+    """Pause after this call: the seat finishes its call and wrap-up, then pauses; the pacer
+    no longer counts on it meanwhile. Made ready in wrap-up, the operator cancels it."""
+    b, _ = take(board("7001", "7002"), "c1", at(10))
+    b = pause(b, "7001", "break", at(20))
+    assert SeatState.ON_CALL is b.seats["7001"].state
+    assert not b.seats["7001"].coming_back
+    b = wrapped_up(end_call(b, "7001", at(30)), "7001", at(40))
+    assert (SeatState.PAUSED, "break") == (b.seats["7001"].state, b.seats["7001"].pause_reason)
+    b, _ = take(b, "c2", at(50))
+    b = pause(end_call(b, "7002", at(60)), "7002", "break", at(61))
+    b = wrapped_up(ready(b, "7002", at(62)), "7002", at(70))
+    assert ["7002"] == [s.seat_id for s in b.free()]
 
 
 def test_errors_name_the_seat() -> None:

@@ -33,7 +33,10 @@ def snapshot_of(
     seats = list(board.seats.values())
 
     def elapsed(state: SeatState) -> Floats:
-        return np.array([(now - s.since).total_seconds() for s in seats if s.state is state])
+        """Seats in ``state`` that will be free after it (no pause asked, line open)."""
+        return np.array(
+            [(now - s.since).total_seconds() for s in seats if s.state is state and s.coming_back]
+        )
 
     return Snapshot(
         now=now.timestamp(),
@@ -44,7 +47,8 @@ def snapshot_of(
             [(now - c.started).total_seconds() for c in calls if c.state in RINGING]
         ),
         waiting=sum(1 for c in calls if c.state is CallState.ANSWERED and c.call_id not in seated),
-        paused=board.count(SeatState.PAUSED),
+        paused=board.count(SeatState.PAUSED)
+        + sum(1 for s in seats if s.state is not SeatState.PAUSED and s.pause_after is not None),
         channel_room=max(channel_limit - len(calls), 0),
         stats=stats,
     )

@@ -80,6 +80,7 @@ from dialer.seats import (
     pause,
     ready,
     take,
+    wrapped_up,
 )
 from dialer.store.attempts import (
     close_attempt,
@@ -283,7 +284,7 @@ class CampaignRunner:
                     wrap = (self.s.clock() - seat.since).total_seconds()
                     self.stats.wrap_ended(wrap)
                 with contextlib.suppress(SeatError):  # logged out meanwhile
-                    self.board = ready(self.board, item, self.s.clock())
+                    self.board = wrapped_up(self.board, item, self.s.clock())
             elif kind == "seat_in":
                 self._seat_in(*item)
             elif kind == "line_back":

@@ -16,6 +16,7 @@ class SeatStatus:
     since: str | None
     call_id: str | None
     case_id: int | None
+    pause_after: str | None = None  # a pause the operator asked for after this call
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,7 @@ def seat_rows(
                 seat.since.isoformat(),
                 seat.call_id,
                 case_of.get(seat.call_id) if seat.call_id else None,
+                seat.pause_after,
             )
         )
     return rows

@@ -156,10 +156,17 @@ class Simulation:
                 self._dial(now, cell)
             return
         state, since = self.state, self.since
-        talking = state == TALK
-        wrapping = state == WRAP
+        # An operator whose break falls due has asked for it ("pause after this call"): the
+        # pacer knows that seat will not come back free.
+        due = self.worked + (now - since) >= self.sc.break_every_min * 60
+        talking = (state == TALK) & ~due
+        wrapping = (state == WRAP) & ~due
         launched = np.fromiter(self.flight.values(), dtype=np.float64, count=len(self.flight))
-        room = self.sc.seats * self.sc.channels_per_seat - len(self.flight) - int(talking.sum())
+        room = (
+            self.sc.seats * self.sc.channels_per_seat
+            - len(self.flight)
+            - int((state == TALK).sum())
+        )
         snap = Snapshot(
             now=now,
             free=int((state == FREE).sum()),
@@ -167,7 +174,7 @@ class Simulation:
             wrap_elapsed=now - since[wrapping],
             ring_elapsed=now - launched,
             waiting=len(self.waiting),
-            paused=int((state == PAUSED).sum()),
+            paused=int((state == PAUSED).sum() + (due & ((state == TALK) | (state == WRAP))).sum()),
             channel_room=max(room, 0),
             stats=self.stats,
         )
