@@ -34,7 +34,7 @@ GRACE_S = 2.0  # a callee waits this long for a seat before the call is abandone
 class Predictive:
     """Abandon-capped predictive pacing (see the module's docstring)."""
 
-    target: float = 0.015
+    target: float = 0.0125
     """Abandoned over live answers to steer to, below the cap."""
     cap: float = 0.03
     fallback_margin: float = 0.004
@@ -45,7 +45,7 @@ class Predictive:
     min_window_answers: int = 30
     """Live answers the window needs before its rate steers anything."""
     max_lines_per_seat: float = 8.0
-    risk: float = 0.02
+    risk: float = 0.005
     """Accepted chance that a window's abandons exceed the cap at the steered rate."""
     steer_s: float = 600.0
     budget_share: float = 0.25
