@@ -162,11 +162,6 @@ class Simulation:
         talking = (state == TALK) & ~due
         wrapping = (state == WRAP) & ~due
         launched = np.fromiter(self.flight.values(), dtype=np.float64, count=len(self.flight))
-        room = (
-            self.sc.seats * self.sc.channels_per_seat
-            - len(self.flight)
-            - int((state == TALK).sum())
-        )
         snap = Snapshot(
             now=now,
             free=int((state == FREE).sum()),
@@ -175,7 +170,7 @@ class Simulation:
             ring_elapsed=now - launched,
             waiting=len(self.waiting),
             paused=int((state == PAUSED).sum() + (due & ((state == TALK) | (state == WRAP))).sum()),
-            channel_room=max(room, 0),
+            channel_room=max(self.lines_free(), 0),
             stats=self.stats,
         )
         assert self.pacing is not None
@@ -185,6 +180,11 @@ class Simulation:
         for cell, k in enumerate(spread(count, self.needs())):
             for _ in range(k):
                 self._dial(now, cell)
+
+    def lines_free(self) -> int:
+        """Trunk lines left: dials ringing and callees talking each hold one."""
+        lines = self.sc.seats * self.sc.channels_per_seat
+        return lines - len(self.flight) - int((self.state == TALK).sum())
 
     def needs(self) -> list[CellNeed]:
         """What each quota cell still needs, as the dialer's cell spread sees it."""

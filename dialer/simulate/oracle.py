@@ -12,13 +12,10 @@ It runs only in the simulator: a live dialer cannot know these things.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from dialer.pacing.cells import room
 from dialer.pacing.registry import PACERS, Pacer, make_pacer
-
-if TYPE_CHECKING:
-    from dialer.simulate.engine import Simulation
+from dialer.simulate.engine import ANSWER, FREE, PAUSED, Simulation
 
 
 @dataclass
@@ -28,13 +25,10 @@ class Oracle:
     name: str = "oracle"
 
     def dials(self, sim: Simulation, now: float) -> list[int]:
-        from dialer.simulate.engine import ANSWER
-
         open_at = _seats_open(sim, now)
         for answer in sorted(sim.answer_at.values()):  # calls out keep the seats they need
             _take(open_at, answer)
-        lines = sim.sc.seats * sim.sc.channels_per_seat - len(sim.flight)
-        lines -= int((sim.state == 1).sum())  # talking callees hold a line too
+        lines = sim.lines_free()
         needs = sim.needs()
         order = sorted(
             (i for i, need in enumerate(needs) if room(need) > 0),
@@ -55,8 +49,6 @@ class Oracle:
 
 def _seats_open(sim: Simulation, now: float) -> list[float]:
     """When each seat can next take a callee, sorted (free seats: now)."""
-    from dialer.simulate.engine import FREE, PAUSED
-
     every = sim.sc.break_every_min * 60
     times = []
     for seat in range(sim.sc.seats):
