@@ -159,6 +159,23 @@ def test_safe_rate_is_lower_for_small_windows() -> None:
     assert small < large < 0.03
 
 
+def test_safe_rate_counts_bursts_of_abandons() -> None:
+    """Abandons that come two at a time leave less room than single ones in a window."""
+    assert safe_rate(0.03, 300, 0.005, burst=2.0) < safe_rate(0.03, 300, 0.005)
+
+
+def test_mean_talk_counts_the_calls_still_going() -> None:
+    """Ten 40-s refusals ended while four interviews are 300 s in: the ended ones alone say
+    40 s; counting the four as at risk, the mean is at least what they have already run."""
+    stats = CallStats()
+    for _ in range(10):
+        stats.talk_ended(40.0)
+    assert 40.0 == pytest.approx(stats.mean_talk())
+    with_ongoing = stats.mean_talk_with(np.full(4, 300.0))
+    assert with_ongoing > 4 * 300.0 / 14
+    assert 40.0 == pytest.approx(stats.mean_talk_with(np.array([])))
+
+
 def test_vicidial_adapts_its_level_every_15_s() -> None:
     """Half the agents ready on average over the last 15 samples: the level rises by 50%;
     calls placed are round(level x agents) less the calls already out."""

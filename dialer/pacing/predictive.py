@@ -53,6 +53,13 @@ class Predictive:
     max_gain: float = 1.0
     spare: float = 0.5
     """Abandons every window to come keeps in hand (the calls out may still overflow)."""
+    dispersion: float = 2.0
+    """Variance of the answers to come over their Poisson variance (talk times mix 40-s
+    refusals with 9-minute interviews, and breaks come and go): the budget counts them low
+    by two standard deviations of that."""
+    burst: float = 1.5
+    """Mean abandons per overflow: the target for small windows treats bursts, not single
+    abandons, as the Poisson count (a 20-seat shift lost 3 callees in one overflow)."""
     max_growth: float = 0.1
     min_step: int = 20
     """Most new calls one decision may add: a share of the calls out (or of the seats), or
@@ -79,7 +86,7 @@ class Predictive:
         abandoned, answers = stats.window(snap.now)
         rate = abandoned / answers if answers else 0.0
         per_window = stats.answers_per_window(snap.now)
-        target = min(self.target, safe_rate(self.cap, per_window, self.risk))
+        target = min(self.target, safe_rate(self.cap, per_window, self.risk, self.burst))
         # The budget moves with each abandon, and slowly with time: worked out again on
         # either (it cost a 300-seat shift a second).
         key = (stats.abandons_total, snap.now // BUDGET_EVERY_S)
@@ -114,8 +121,9 @@ class Predictive:
 
         The abandons stay in the window while its older answers leave it, and the answers
         to come are counted low: at the pace of progressive dialling (what this pacer falls
-        back to, with fewer answers an hour than now), less two standard deviations of a
-        Poisson count. A small team's next hour otherwise held too few answers for the
+        back to, with fewer answers an hour than now, and the mean talk counting the calls
+        still going), less two standard deviations (``dispersion`` times a Poisson count's
+        variance). A small team's next hour otherwise held too few answers for the
         abandons of this one.
         """
         stats, now = snap.stats, snap.now
@@ -126,9 +134,11 @@ class Predictive:
         if len(ahead) == 0:
             ahead = np.array([window_s])
         abandons, answers = stats.outlook(now, ahead)
-        cycle = stats.mean_talk() + stats.mean_wrap() + stats.mean_dial() / stats.answer_rate()
+        talk = stats.mean_talk_with(snap.talk_elapsed)
+        cycle = talk + stats.mean_wrap() + stats.mean_dial() / stats.answer_rate()
         pace = min(per_window / window_s, snap.staffed / max(cycle, 1.0))
-        coming = np.maximum(pace * ahead - 2 * np.sqrt(pace * ahead), 0.0)
+        spread = np.sqrt(self.dispersion * pace * ahead)
+        coming = np.maximum(pace * ahead - 2 * spread, 0.0)
         room = np.floor(self.cap * (answers + coming)) - abandons
         return float(room.min()) - self.spare
 
@@ -167,14 +177,15 @@ class Chances:
         return result
 
 
-def safe_rate(cap: float, answers: float, risk: float) -> float:
-    """The highest abandon rate whose Poisson count over a window of ``answers`` live answers
+def safe_rate(cap: float, answers: float, risk: float, burst: float = 1.0) -> float:
+    """The highest abandon rate whose count over a window of ``answers`` live answers
     exceeds the cap's count with a chance of at most ``risk``: small teams get a lower rate,
-    since one abandon weighs more in a small window."""
+    since one abandon weighs more in a small window. Abandons come in bursts of ``burst`` on
+    average (one overflow often drops several callees), a Poisson count of bursts."""
     if answers < 1:
         return 0.0
-    allowed = math.floor(cap * answers)
-    return _safe_mean(allowed, risk) / answers
+    allowed = math.floor(cap * answers / burst)
+    return burst * _safe_mean(allowed, risk) / answers
 
 
 @functools.lru_cache(maxsize=4096)

@@ -159,6 +159,12 @@ class CallStats:
     def mean_talk(self) -> float:
         return self._talk.mean()
 
+    def mean_talk_with(self, ongoing: Floats) -> float:
+        """Mean talk time counting the calls still going as at risk (Kaplan-Meier): early in
+        a shift the ended talks are the short ones, and a 5-seat shift's first hour saw a mean
+        of 134 s where the day's was 220 s."""
+        return _mean_at_risk(self._sorted("talk"), ongoing)
+
     def mean_wrap(self) -> float:
         return self._wrap.mean()
 
@@ -274,6 +280,31 @@ class _Ring:
         return self._sum / len(self) if len(self) else 0.0
 
 
+def _survival(durations: Floats, ongoing: Floats) -> Floats:
+    """Kaplan-Meier survival just after each sorted duration (1.0 first), with the ``ongoing``
+    elapsed times at risk up to their elapsed time."""
+    n = len(durations)
+    ongoing = np.sort(ongoing)
+    at_risk = (n - np.arange(n)) + (len(ongoing) - np.searchsorted(ongoing, durations))
+    result: Floats = np.concatenate([[1.0], np.cumprod(1.0 - 1.0 / at_risk)])
+    return result
+
+
+def _tail_mean(durations: Floats, ongoing: Floats) -> float:
+    """Mean of the exponential tail past the longest duration seen."""
+    return max(float(durations.mean()), float(ongoing.mean()) if len(ongoing) else 0.0, 1.0)
+
+
+def _mean_at_risk(durations: Floats, ongoing: Floats) -> float:
+    """Kaplan-Meier mean: the area under the survival curve, with the tail past the longest
+    duration seen as in ``_ends``."""
+    if len(durations) == 0:
+        return float(ongoing.mean()) if len(ongoing) else 0.0
+    survival = _survival(durations, ongoing)
+    steps = np.diff(np.concatenate([[0.0], durations]))
+    return float((survival[:-1] * steps).sum() + survival[-1] * _tail_mean(durations, ongoing))
+
+
 def _ends(durations: Floats, ongoing: Floats, within: Floats) -> Floats:
     """Rows: whole seconds elapsed, 0 to past the longest duration seen; columns: the chance
     of the end within ``within`` s.
@@ -285,17 +316,13 @@ def _ends(durations: Floats, ongoing: Floats, within: Floats) -> Floats:
     mean is the larger of the ended and the ongoing ones' mean.
     """
     within = np.maximum(within, 0.0)
-    n = len(durations)
-    if n == 0:
+    if len(durations) == 0:
         return np.zeros((1, len(within)))
-    ongoing = np.sort(ongoing)
-    at_risk = (n - np.arange(n)) + (len(ongoing) - np.searchsorted(ongoing, durations))
-    survival = np.concatenate([[1.0], np.cumprod(1.0 - 1.0 / at_risk)])
+    survival = _survival(durations, ongoing)
     e = np.arange(math.ceil(durations[-1]) + 2, dtype=np.float64)[:, None]
     s_e = survival[np.searchsorted(durations, e, side="right")]
     s_eh = survival[np.searchsorted(durations, e + within[None, :], side="right")]
     empirical = 1.0 - s_eh / np.maximum(s_e, 1e-12)
-    mean = max(float(durations.mean()), float(ongoing.mean()) if len(ongoing) else 0.0)
-    tail = 1.0 - np.exp(-within / max(mean, 1.0))
+    tail = 1.0 - np.exp(-within / _tail_mean(durations, ongoing))
     result: Floats = np.where(e < durations[-1], empirical, tail[None, :])
     return result
