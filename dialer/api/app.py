@@ -1,6 +1,7 @@
 """The control API: FastAPI routes over the campaign runner, behind a bearer token.
 
-Every route but the OpenAPI schema and its docs needs ``Authorization: Bearer <token>``.
+Every route but ``/metrics`` (Prometheus' scrape: counts only, no phone numbers or names)
+and the OpenAPI schema and its docs needs ``Authorization: Bearer <token>``.
 Errors come back as JSON ``{"detail": ...}`` naming the seat, call or field: 404 for an
 unknown one, 409 for a request that does not apply now, 422 for content that cannot be taken.
 """
@@ -12,9 +13,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Protocol
 
-from fastapi import Depends, FastAPI, HTTPException, Path, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, Field
 
 from dialer import __version__
@@ -31,6 +33,7 @@ class Controller(Protocol):
     async def seat(self, seat_id: str, action: str) -> SeatStatus: ...
     async def dispose(self, call_id: str, entry: OperatorDisposition) -> str: ...
     async def status(self) -> CampaignStatus: ...
+    async def metrics_text(self) -> bytes: ...
 
 
 class SeatAction(StrEnum):
@@ -79,34 +82,43 @@ def build_app(controller: Controller, token: str) -> FastAPI:
                 401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
             )
 
-    app = FastAPI(
-        title="CATI dialer control API",
-        version=__version__,
-        dependencies=[Depends(authorised)],
-    )
+    app = FastAPI(title="CATI dialer control API", version=__version__)
+    guarded = APIRouter(dependencies=[Depends(authorised)])
 
     @app.exception_handler(ControlError)
     async def refused(_request: Request, exc: ControlError) -> JSONResponse:
         status = 404 if isinstance(exc, NotFound) else 422 if isinstance(exc, Invalid) else 409
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
-    @app.get("/status", summary="quota fill per cell, seats, attempts by outcome")
+    @guarded.get("/status", summary="quota fill per cell, seats, attempts by outcome")
     async def status() -> CampaignStatus:
         return await controller.status()
 
-    @app.post("/campaign/{command}", summary="start, pause, resume or stop the campaign")
+    @guarded.post("/campaign/{command}", summary="start, pause, resume or stop the campaign")
     async def command(command: Command) -> CommandResult:
         return CommandResult(state=await controller.command(command))
 
-    @app.post("/seats/{seat_id}/{action}", summary="log a seat in or out, pause it, make it ready")
+    @guarded.post(
+        "/seats/{seat_id}/{action}", summary="log a seat in or out, pause it, make it ready"
+    )
     async def seat(seat_id: SeatId, action: SeatAction) -> SeatStatus:
         return await controller.seat(seat_id, action.value)
 
-    @app.post("/calls/{call_id}/disposition", summary="the operator's disposition of a call")
+    @guarded.post("/calls/{call_id}/disposition", summary="the operator's disposition of a call")
     async def dispose(call_id: str, body: DispositionIn) -> DispositionResult:
         entry = OperatorDisposition(
             body.disposition, body.district, body.age_band, body.sex, body.callback_at
         )
         return DispositionResult(call_id=call_id, result=await controller.dispose(call_id, entry))
+
+    app.include_router(guarded)
+
+    @app.get(
+        "/metrics",
+        summary="Prometheus metrics (no token: counts only, no numbers or names)",
+        response_class=PlainTextResponse,
+    )
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(await controller.metrics_text(), media_type=CONTENT_TYPE_LATEST)
 
     return app

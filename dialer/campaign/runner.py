@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -61,13 +62,15 @@ from dialer.campaign.dispositions import DispositionError, OperatorDisposition, 
 from dialer.campaign.pace import cell_rooms, snapshot_of
 from dialer.campaign.selection import CaseView, due_cases
 from dialer.campaign.status import CampaignStatus, SeatStatus, abandon_rate, cell_rows, seat_rows
-from dialer.disposition import Disposition, Outcome
+from dialer.disposition import Disposition, Outcome, aapor_code
+from dialer.metrics import DialerMetrics
 from dialer.pacing.progressive import Progressive
 from dialer.pacing.registry import Pacer
 from dialer.pacing.stats import CallStats
 from dialer.schedule.retry import RetryPolicy
 from dialer.schedule.window import CallingWindow
 from dialer.seats import (
+    Seat,
     SeatBoard,
     SeatError,
     SeatState,
@@ -137,6 +140,8 @@ class CampaignSettings:
     """Answering-machine detection before a callee is put through (it delays every answer)."""
     pacer: Callable[[], Pacer] = Progressive
     abandon_window_s: float = 24 * 3600.0
+    abandon_cap: float = 0.03
+    """Abandoned over live answers that the law allows over the window (FACTS.md)."""
     """The regulatory window the abandon rate is held over (Ofcom: 24 hours)."""
     release_seed: int = 1
     max_duration_s: float = 600.0
@@ -185,6 +190,7 @@ class CampaignRunner:
         self.cases: dict[str, CaseView] = {}  # calls being dialled or on the line
         self.interviews: dict[str, Interview] = {}  # put through, disposition awaited
         self.seat_of: dict[str, str] = {}
+        self.attempt_of: dict[str, int] = {}  # until the call's disposition
         self.board = SeatBoard()
         self.opening: set[str] = set()  # seats whose line is being opened
         self.rng = random.Random(settings.simulation.seed if settings.simulation else 0)
@@ -195,6 +201,7 @@ class CampaignRunner:
         self.release_seed = settings.release_seed
         self.pacer = settings.pacer()
         self.stats = CallStats(window_s=settings.abandon_window_s)
+        self.metrics = DialerMetrics(settings.name)
 
     async def run(self) -> CampaignSummary:
         # Every log line of the run (and of the tasks it starts) names the campaign.
@@ -274,7 +281,9 @@ class CampaignRunner:
             if kind == "tick":
                 await self._tick()
             elif kind == "ami":
-                await self._on_ami(item)
+                message, arrived = item
+                await self._on_ami(message)
+                self.metrics.event_handled(time.monotonic() - arrived)
             elif kind == "call":
                 call_id, event = item
                 await self._apply(call_id, event)
@@ -331,7 +340,7 @@ class CampaignRunner:
         self._learn(before, call)
         if call.state is not before:
             log.info(
-                "call", call_id=call_id, case_id=call.case_id, trigger=type(event).__name__,
+                "call", **self._ids(call_id), trigger=type(event).__name__,
                 **{"from": before.value}, to=call.state.value, seat=call.seat,
             )  # fmt: skip
         for effect in effects:
@@ -356,10 +365,14 @@ class CampaignRunner:
             if taken is not None:  # taken for a callee who never arrived
                 self.board = hand_back(self.board, taken, now)
             await close_attempt(self.db, call)
+            code = None if effect.outcome is Outcome.CONNECTED else aapor_code(effect.outcome)
+            self.metrics.attempt_ended(effect.outcome.value, code)
             if effect.outcome is not Outcome.CONNECTED:
                 await withdraw_if_closed(self.db, call.case_id)
             self.calls.pop(call.call_id, None)
             self.cases.pop(call.call_id, None)
+            if call.call_id not in self.interviews:
+                self.attempt_of.pop(call.call_id, None)
 
     def _learn(self, before: CallState, call: Call) -> None:
         """Feed the pacer's statistics from a call's transition."""
@@ -370,15 +383,21 @@ class CampaignRunner:
             if call.answered is not None:
                 ring = (call.answered - call.started).total_seconds()
                 self.stats.dial_ended(ring, answered=True)
+                self.metrics.answered(ring)
             elif call.ended is not None and call.outcome is not Outcome.ABANDONED:
                 ring = (call.ended - call.started).total_seconds()
                 self.stats.dial_ended(ring, answered=False)  # busy, no answer, machine...
         if call.state is CallState.CONNECTED:
             self.stats.live_answer(now.timestamp(), abandoned=False)
+            if call.answered is not None:
+                self.metrics.connected((now - call.answered).total_seconds())
         elif call.outcome is Outcome.ABANDONED:
             self.stats.live_answer(now.timestamp(), abandoned=True)
+            self.metrics.abandoned()
         elif call.outcome is Outcome.CONNECTED and call.connected and call.ended:
-            self.stats.talk_ended((call.ended - call.connected).total_seconds())
+            talk = (call.ended - call.connected).total_seconds()
+            self.stats.talk_ended(talk)
+            self.metrics.talk_ended(talk)
 
     def _wrap_s(self) -> float:
         return self.s.simulation.wrap_s if self.s.simulation else 0.0
@@ -387,6 +406,8 @@ class CampaignRunner:
         event = parse_event(message)
         now = self.s.clock()
         if isinstance(event, LinkState):
+            if event.up and self.link_lost:
+                self.metrics.ami_reconnected()
             if not event.up:
                 self.link_lost = True
             elif self.link_lost:
@@ -428,7 +449,7 @@ class CampaignRunner:
         live = {str(m.get("Uniqueid")) for m in channels}
         for call_id, call in list(self.calls.items()):
             if call.state in (CallState.ANSWERED, CallState.CONNECTED) and call_id not in live:
-                log.info("resync: call gone", call_id=call_id, case_id=call.case_id)
+                log.info("resync: call gone", **self._ids(call_id))
                 await self._apply(call_id, HungUp(now, 0))
         lines = [str(m.get("Channel", "")) for m in channels]
         for seat in list(self.board.seats):
@@ -466,6 +487,7 @@ class CampaignRunner:
 
     async def _tick(self) -> None:
         now = self.s.clock()
+        self._observe(now)
         counts = await load_counts(self.db, self.s.survey, self.wave)
         if bool((counts.completes >= counts.target).all()):
             if not self.calls and not self.interviews:
@@ -511,6 +533,39 @@ class CampaignRunner:
                 launch -= 1
                 await self._dial(case, now)
 
+    def _ids(self, call_id: str) -> dict[str, Any]:
+        """What every log line about a call names: its case, attempt and channel (the call id
+        is the channel's unique id, set on the originate; the name comes once it rings)."""
+        call = self.calls.get(call_id)
+        interview = self.interviews.get(call_id)
+        case = self.cases.get(call_id) or (interview.case if interview else None)
+        return {
+            "call_id": call_id,
+            "case_id": call.case_id if call else case.case_id if case else None,
+            "attempt_id": self.attempt_of.get(call_id),
+            "channel": call.channel if call else None,
+        }
+
+    def _observe(self, now: datetime) -> None:
+        """Seats, calls out and the window's abandon rate, for the metrics."""
+        seats = [_seat_gauge_state(seat) for seat in self.board.seats.values()]
+        states = [call.state for call in self.calls.values()]
+        ringing = sum(s in (CallState.DIALLING, CallState.RINGING) for s in states)
+        waiting = sum(s is CallState.ANSWERED for s in states)
+        dialling = dials(self.state) and self.s.window.is_open(now)
+        self.metrics.pace(seats, ringing, waiting, dialling, self.ami.connected.is_set())
+        abandoned, answers = self.stats.window(now.timestamp())
+        rate = abandoned / answers if answers else 0.0
+        cap = self.s.abandon_cap
+        self.metrics.abandons(rate, answers, getattr(self.pacer, "target", cap), cap)
+
+    async def metrics_text(self) -> bytes:
+        """The metrics in Prometheus' text format, the quota gauges read from the store now."""
+        counts = await load_counts(self.db, self.s.survey, self.wave)
+        self.metrics.quotas(self.s.survey.grid.cells(), counts)
+        self._observe(self.s.clock())
+        return self.metrics.exposition()
+
     async def _dial(self, case: CaseView, now: datetime) -> None:
         call_id = str(uuid.uuid4())
         try:
@@ -520,10 +575,9 @@ class CampaignRunner:
             return
         self.calls[call_id] = new_call(call_id, case.case_id, now)
         self.cases[call_id] = case
-        log.info(
-            "dial", call_id=call_id, attempt_id=attempt_id, case_id=case.case_id,
-            number=mask(case.phone),
-        )  # fmt: skip
+        self.attempt_of[call_id] = attempt_id
+        self.metrics.launched()
+        log.info("dial", **self._ids(call_id), number=mask(case.phone))
         self._spawn(self._originate(call_id, case))
 
     async def _originate(self, call_id: str, case: CaseView) -> None:
@@ -543,7 +597,7 @@ class CampaignRunner:
             reason = result.reason
         except AmiError as exc:
             # Our side failed (link down, timeout), not the number: retry it like congestion.
-            log.warning("originate failed", call_id=call_id, error=str(exc))
+            log.warning("originate failed", **self._ids(call_id), error=str(exc))
             reason = 8
         await self.inbox.put(("call", (call_id, OriginateEnded(self.s.clock(), reason))))
 
@@ -551,7 +605,7 @@ class CampaignRunner:
         try:
             await self.ami.redirect(channel, "connect", seat)
         except AmiError as exc:  # the callee hung up meanwhile: the hang-up event frees the seat
-            log.info("redirect failed", call_id=call_id, seat=seat, error=str(exc))
+            log.info("redirect failed", **self._ids(call_id), seat=seat, error=str(exc))
 
     # --- seats -----------------------------------------------------------------------------
 
@@ -734,8 +788,14 @@ class CampaignRunner:
             )
             result = finished.result
         del self.interviews[call_id]
-        log.info("disposition", call_id=call_id, case_id=case_id, seat=interview.seat,
+        self.metrics.disposed(
+            checked.disposition.value, aapor_code(Outcome.CONNECTED, checked.disposition),
+            complete=result == "complete",
+        )  # fmt: skip
+        log.info("disposition", **self._ids(call_id), seat=interview.seat,
                  disposition=checked.disposition.value, result=result)  # fmt: skip
+        if call_id not in self.calls:  # else the hang-up still names the attempt
+            self.attempt_of.pop(call_id, None)
         call = self.calls.get(call_id)
         if call is not None and call.channel:  # still on the line: the operator ends the call
             self._spawn(self._hang_up(call.channel))
@@ -773,7 +833,8 @@ class CampaignRunner:
 
     async def _pump(self) -> None:
         while True:
-            await self.inbox.put(("ami", await self.ami.events.get()))
+            message = await self.ami.events.get()
+            await self.inbox.put(("ami", (message, time.monotonic())))
 
     async def _ticker(self) -> None:
         while True:
@@ -876,6 +937,13 @@ async def _recover(db: aiosqlite.Connection, ami: AmiClient, now: datetime) -> N
             await ami.hangup(channels[call_id])
     if orphans or interrupted:
         log.warning("recovered after restart", orphan_calls=len(orphans), interviews=interrupted)
+
+
+def _seat_gauge_state(seat: Seat) -> str:
+    """A seat's state as the ``cati_seats`` gauge names it."""
+    if not seat.line:
+        return "no_line"
+    return {SeatState.ON_CALL: "talking"}.get(seat.state, seat.state.value)
 
 
 def _verified_cell(survey: Survey, case: CaseView) -> CellKey:

@@ -1,0 +1,104 @@
+"""The dialer's /metrics on a real uvicorn, after a campaign on the real Asterisk: every count
+agrees with the store, and the quota gauges are read from it at each scrape."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
+
+from dialer.ami.client import AmiClient
+from dialer.api.app import build_app
+from dialer.api.server import ApiServer
+from dialer.campaign.runner import open_campaign
+from tests.conftest import SurveyFactory, free_port, small_campaign
+
+TOKEN = "test-token-0123456789abcdef"
+
+
+def _samples(text: str) -> list[Sample]:
+    return [s for family in text_string_to_metric_families(text) for s in family.samples]
+
+
+def _value(samples: list[Sample], name: str, **labels: str) -> float:
+    found = [s.value for s in samples if s.name == name and labels.items() <= s.labels.items()]
+    assert len(found) == 1, f"{name} {labels}: {found}"
+    return found[0]
+
+
+def _store(store: Path, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(store) as db:
+        return db.execute(sql).fetchall()
+
+
+async def test_metrics_agree_with_the_store(
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
+) -> None:
+    """A campaign runs to its quotas; /metrics (no token needed) then counts the calls,
+    attempts and completes the store holds, and each cell's target and completes; a cell
+    changed in the store shows at the next scrape."""
+    settings = replace(await small_campaign(tmp_path, make_survey), name="metrics-test")
+    port = free_port()
+    async with open_campaign(settings, ami) as runner:
+        server = ApiServer("127.0.0.1", port)
+        await server.start(build_app(runner, TOKEN))
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+                early = _samples((await http.get("/metrics")).text)
+                assert 0 == _value(early, "cati_calls_launched_total", campaign="metrics-test")
+                summary = await asyncio.wait_for(runner.run(), 240)
+                assert "quotas full" == summary.finished
+                response = await http.get("/metrics")
+                assert 200 == response.status_code
+                assert response.headers["content-type"].startswith("text/plain")
+                samples = _samples(response.text)
+                await _check_against_store(samples, settings.store)
+                _store(settings.store, "UPDATE cell SET target = target + 5 WHERE position = 0")
+                again = _samples((await http.get("/metrics")).text)
+        finally:
+            await server.stop()
+    first = {"district": "North", "age_band": "18-34", "sex": "M"}
+    before = _value(samples, "cati_quota_target", **first)
+    assert before + 5 == _value(again, "cati_quota_target", **first)
+
+
+async def _check_against_store(samples: list[Sample], store: Path) -> None:
+    c = {"campaign": "metrics-test"}
+    (attempts,) = _store(store, "SELECT count(*) FROM attempt")[0]
+    assert attempts == _value(samples, "cati_calls_launched_total", **c)
+    for outcome, count in _store(store, "SELECT outcome, count(*) FROM attempt GROUP BY 1"):
+        assert count == _value(samples, "cati_attempts_total", outcome=str(outcome), **c)
+    (answered,) = _store(store, "SELECT count(*) FROM attempt WHERE answered_at IS NOT NULL")[0]
+    assert answered == _value(samples, "cati_calls_answered_total", **c)
+    assert answered == _value(samples, "cati_ring_to_answer_seconds_count", **c)
+    (abandoned,) = _store(store, "SELECT count(*) FROM attempt WHERE outcome = 'abandoned'")[0]
+    assert abandoned == _value(samples, "cati_calls_abandoned_total", **c)
+    (completes,) = _store(store, "SELECT count(*) FROM sample_case WHERE result = 'complete'")[0]
+    assert completes == _value(samples, "cati_completes_total", **c)
+    for code, count in _store(store, "SELECT aapor_code, count(*) FROM attempt GROUP BY 1"):
+        coded = [
+            s.value
+            for s in samples
+            if s.name == "cati_dispositions_total" and s.labels.get("aapor_code") == code
+        ]
+        assert count == sum(coded), code
+    cells = _store(
+        store,
+        "SELECT district, age_band, sex, target, closed_at,"
+        " (SELECT count(*) FROM sample_case c WHERE c.verified_cell_id = cell.id"
+        "  AND c.result = 'complete') FROM cell",
+    )
+    assert 12 == len(cells)
+    for district, age_band, sex, target, closed_at, done in cells:
+        labels = {"district": str(district), "age_band": str(age_band), "sex": str(sex), **c}
+        assert target == _value(samples, "cati_quota_target", **labels)
+        assert done == _value(samples, "cati_quota_completes", **labels)
+        assert (0 if closed_at else 1) == _value(samples, "cati_quota_cell_open", **labels)
+    assert 4 == sum(s.value for s in samples if s.name == "cati_seats")
+    assert 1 == _value(samples, "cati_ami_connected", **c)
+    assert _value(samples, "cati_ami_event_lag_seconds_count", **c) > 0
