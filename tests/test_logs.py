@@ -1,0 +1,75 @@
+"""A whole campaign's log output, at debug level (panoramisk's AMI traffic included): JSON
+lines, every call event naming its campaign, case, attempt and channel, and no phone number,
+AMI secret or API token anywhere in it."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+
+from dialer.ami.client import AmiClient, AmiSettings
+from dialer.api.app import build_app
+from dialer.api.server import ApiServer
+from dialer.campaign.runner import open_campaign
+from dialer.logs import configure
+from tests.conftest import SurveyFactory, free_port, small_campaign
+
+TOKEN = "log-test-token-0123456789abcdef"
+
+
+async def test_a_campaigns_logs_name_every_call_and_hide_numbers_and_secrets(
+    tmp_path: Path, make_survey: SurveyFactory, asterisk: AmiSettings
+) -> None:
+    settings = replace(await small_campaign(tmp_path, make_survey), name="log-test")
+    stream = io.StringIO()
+    configure(json=True, level=logging.DEBUG, stream=stream)
+    try:
+        ami = AmiClient(asterisk)  # its login is in the log too
+        await ami.connect()
+        try:
+            port = free_port()
+            async with open_campaign(settings, ami) as runner:
+                server = ApiServer("127.0.0.1", port)
+                await server.start(build_app(runner, TOKEN))
+                try:
+                    run = asyncio.create_task(runner.run())
+                    headers = {"Authorization": f"Bearer {TOKEN}"}
+                    url = f"http://127.0.0.1:{port}"
+                    async with httpx.AsyncClient(base_url=url, headers=headers) as api:
+                        assert 200 == (await api.get("/status")).status_code
+                        assert 200 == (await api.get("/metrics")).status_code
+                    assert "quotas full" == (await asyncio.wait_for(run, 240)).finished
+                finally:
+                    await server.stop()
+        finally:
+            await ami.close()
+    finally:
+        configure()
+    text = stream.getvalue()
+    lines = [json.loads(line) for line in text.splitlines()]
+    with sqlite3.connect(settings.store) as db:
+        phones = [str(p) for (p,) in db.execute("SELECT phone FROM sample_case")]
+        attempts = {str(c) for (c,) in db.execute("SELECT call_id FROM attempt")}
+
+    assert any(line.get("event") == "panoramisk" for line in lines), "debug AMI traffic logged"
+    calls = [line for line in lines if "call_id" in line]
+    assert attempts == {line["call_id"] for line in calls}
+    for line in calls:
+        assert "log-test" == line.get("campaign"), line
+        assert isinstance(line.get("case_id"), int), line
+        assert isinstance(line.get("attempt_id"), int), line
+        assert "channel" in line, line
+    connected = [line for line in calls if line["event"] == "call" and line["to"] == "connected"]
+    assert connected
+    assert all(line["channel"] for line in connected)
+    assert [] == [p for p in phones if p[-9:] in text]  # international or national form
+    assert asterisk.secret
+    assert asterisk.secret not in text
+    assert TOKEN not in text
