@@ -9,6 +9,7 @@ import time
 import uuid
 
 import pytest
+from panoramisk.message import Message
 
 from dialer.ami.client import AmiClient, AmiSettings, OriginateResult
 from dialer.ami.errors import AmiConnectError
@@ -173,3 +174,29 @@ async def test_a_callee_sent_to_an_empty_seat_is_abandoned_not_left_alone(ami: A
     assert isinstance(abandoned, DialplanEvent)
     assert "no-operator" == abandoned.fields.get("Reason")
     await callee
+
+
+def test_events_parse_alike_from_the_wire_and_from_a_dict() -> None:
+    """panoramisk's Message (read through its store) and a plain mapping give the same event,
+    header names in any case, a repeated header taken at its first value."""
+    wire = (
+        "Event: UserEvent\r\nPrivilege: user,all\r\nChannel: Local/0187200001@sim-pstn-1;1\r\n"
+        "UNIQUEID: 1795426501.42\r\nLinkedid: 1795426501.41\r\nUserEvent: Abandoned\r\n"
+        "Reason: timeout\r\nReason: again"
+    )
+    message = Message.from_line(wire)
+    plain = {
+        "Event": "UserEvent",
+        "Channel": "Local/0187200001@sim-pstn-1;1",
+        "Uniqueid": "1795426501.42",
+        "Linkedid": "1795426501.41",
+        "UserEvent": "Abandoned",
+        "Reason": ["timeout", "again"],
+    }
+    from_wire = parse_event(message)
+    assert isinstance(from_wire, DialplanEvent)
+    assert DialplanEvent(
+        "1795426501.42", "1795426501.41", "Local/0187200001@sim-pstn-1;1", "Abandoned",
+        {"Reason": "['timeout', 'again']"},
+    ) == from_wire  # fmt: skip
+    assert from_wire == parse_event(plain)

@@ -1,0 +1,245 @@
+"""What metrics and logging cost the dialer's AMI event path, against bare panoramisk.
+
+    python -m bench.metrics_cost [--calls 5000] [--rounds 5] [--json]
+
+One AMI event stream (the wire text of ``--calls`` calls as our dialplan raises them: two
+Local channels created, ringing, up, ``UserEvent(Answered)``, the callee joining and leaving
+the seat's conference, two hangups) is fed through panoramisk's own protocol parser three ways,
+in the same run, measuring events per CPU-second (``time.process_time``):
+
+- ``panoramisk``: parsing only, every event dispatched to a callback that does nothing;
+- ``dialer, bare``: the dialer's path as the runner takes it (``parse_event``, the call state
+  machine, the pacer's statistics), metrics off and logs filtered out;
+- ``dialer, metrics + logs``: the same with the runner's metrics (``DialerMetrics``) and its
+  JSON log lines (structlog, numbers masked) written to a null stream.
+
+Rounds alternate the three and the best round of each counts (machines are shared and noisy).
+Goal: ``dialer, metrics + logs`` at 60% or more of ``panoramisk``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+from panoramisk.ami_protocol import AMIProtocol
+from rich.console import Console
+from rich.table import Table
+
+from dialer.ami.events import ChannelHangup, ConferenceJoin, DialplanEvent, parse_event
+from dialer.call.state import Answered, Call, HungUp, SeatJoined, new_call, transition
+from dialer.logs import configure
+from dialer.metrics import DialerMetrics
+from dialer.pacing.stats import CallStats
+
+GOAL = 0.60
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def _event(name: str, **fields: str) -> str:
+    lines = [f"Event: {name}", "Privilege: call,all", *(f"{k}: {v}" for k, v in fields.items())]
+    return "\r\n".join(lines) + "\r\n\r\n"
+
+
+def stream(calls: int) -> tuple[bytes, list[str]]:
+    """The wire text of ``calls`` calls, and their call ids (the originate's ChannelId)."""
+    parts = ["Asterisk Call Manager/9.0.0\r\n"]
+    ids = []
+    for n in range(calls):
+        call_id, other = str(uuid.UUID(int=2 * n + 1)), str(uuid.UUID(int=2 * n + 2))
+        ids.append(call_id)
+        local = f"Local/0187{200000 + n:06d}@sim-pstn-{n:08x}"
+        common = {
+            "CallerIDNum": "<unknown>",
+            "CallerIDName": "<unknown>",
+            "ConnectedLineNum": "<unknown>",
+            "Language": "en",
+            "AccountCode": "",
+            "Context": "dialer-hold",
+            "Exten": "s",
+            "Priority": "1",
+            "Linkedid": call_id,
+        }
+        seat = f"seat-{7001 + n % 100}"
+        for name, channel, uid, extra in (
+            (
+                "Newchannel",
+                f"{local};1",
+                call_id,
+                {"ChannelState": "0", "ChannelStateDesc": "Down"},
+            ),
+            ("Newchannel", f"{local};2", other, {"ChannelState": "4", "ChannelStateDesc": "Ring"}),
+            ("Newstate", f"{local};2", other, {"ChannelState": "5", "ChannelStateDesc": "Ringing"}),
+            ("Newstate", f"{local};1", call_id, {"ChannelState": "6", "ChannelStateDesc": "Up"}),
+            ("UserEvent", f"{local};1", call_id, {"UserEvent": "Answered", "CallId": call_id}),
+            ("ConfbridgeJoin", f"{local};1", call_id, {"Conference": seat, "Admin": "No"}),
+            ("ConfbridgeLeave", f"{local};1", call_id, {"Conference": seat, "Admin": "No"}),
+            ("Hangup", f"{local};2", other, {"Cause": "16", "Cause-txt": "Normal Clearing"}),
+            ("Hangup", f"{local};1", call_id, {"Cause": "16", "Cause-txt": "Normal Clearing"}),
+        ):
+            parts.append(_event(name, Channel=channel, Uniqueid=uid, **common, **extra))
+    return "".join(parts).encode("ascii"), ids
+
+
+class _Factory:
+    """What panoramisk's protocol dispatches parsed events to."""
+
+    def __init__(self, callback: Callable[[Any], None]) -> None:
+        self.dispatch = callback
+
+
+def parse(data: bytes, callback: Callable[[Any], None], chunk: int = 4096) -> None:
+    """Feed ``data`` to panoramisk's parser in socket-sized chunks."""
+    protocol = AMIProtocol()
+    protocol.connection_made(None)
+    protocol.factory = _Factory(callback)
+    for start in range(0, len(data), chunk):
+        protocol.data_received(data[start : start + chunk])
+
+
+@dataclass
+class DialerPath:
+    """The runner's handling of call events, with or without its metrics and logs."""
+
+    calls: dict[str, Call]
+    metrics: DialerMetrics | None
+    stats: CallStats
+    log: Any
+    clock: datetime = T0
+    events: int = 0
+
+    def handle(self, message: Any) -> None:
+        self.events += 1
+        self.clock += timedelta(milliseconds=50)
+        arrived = time.monotonic()
+        event = parse_event(message)
+        call_event: Any = None
+        if isinstance(event, DialplanEvent) and event.name == "Answered":
+            call_event = Answered(self.clock, event.channel)
+        elif isinstance(event, ConferenceJoin) and event.joined:
+            call_event = SeatJoined(self.clock, event.conference.removeprefix("seat-"))
+        elif isinstance(event, ChannelHangup):
+            call_event = HungUp(self.clock, event.cause)
+        uniqueid = getattr(event, "uniqueid", None)
+        call = self.calls.get(uniqueid) if uniqueid else None
+        if call is not None and call_event is not None:
+            self._apply(call, call_event)
+        if self.metrics is not None:
+            self.metrics.event_handled(time.monotonic() - arrived)
+
+    def _apply(self, call: Call, event: Any) -> None:
+        before = call.state
+        call, effects = transition(call, event)
+        self.calls[call.call_id] = call
+        if call.answered is not None and before.value in ("dialling", "ringing"):
+            ring = (call.answered - call.started).total_seconds()
+            self.stats.dial_ended(ring, answered=True)
+            if self.metrics is not None:
+                self.metrics.answered(ring)
+        if call.connected is not None and call.state.value == "connected":
+            self.stats.live_answer(self.clock.timestamp(), abandoned=False)
+            if self.metrics is not None and call.answered is not None:
+                self.metrics.connected((call.connected - call.answered).total_seconds())
+        if call.state is not before:
+            self.log.info(
+                "call", call_id=call.call_id, case_id=call.case_id, attempt_id=1,
+                channel=call.channel, trigger=type(event).__name__,
+                **{"from": before.value}, to=call.state.value, seat=call.seat,
+            )  # fmt: skip
+        for effect in effects:
+            if self.metrics is not None and type(effect).__name__ == "RecordAttempt":
+                self.metrics.attempt_ended("connected", None)
+
+
+def _bare_round(data: bytes, _ids: list[str]) -> int:
+    count = 0
+
+    def nothing(_message: Any) -> None:
+        nonlocal count
+        count += 1
+
+    parse(data, nothing)
+    return count
+
+
+def _dialer_round(data: bytes, ids: list[str], instrumented: bool) -> int:
+    sink = io.StringIO()
+    configure(json=True, level=logging.INFO if instrumented else logging.CRITICAL, stream=sink)
+    structlog.contextvars.bind_contextvars(campaign="bench")
+    try:
+        path = DialerPath(
+            calls={i: new_call(i, n, T0) for n, i in enumerate(ids)},
+            metrics=DialerMetrics("bench") if instrumented else None,
+            stats=CallStats(),
+            log=structlog.get_logger("bench"),
+        )
+        if instrumented:
+            for _ in ids:  # the runner's per-call lines before any event: dial, launched
+                path.log.info("dial", call_id="x", case_id=1, attempt_id=1, number="*******123")
+                assert path.metrics is not None
+                path.metrics.launched()
+        parse(data, path.handle)
+        return path.events
+    finally:
+        structlog.contextvars.clear_contextvars()
+        configure()
+
+
+CONTESTANTS: dict[str, Callable[[bytes, list[str]], int]] = {
+    "panoramisk": _bare_round,
+    "dialer, bare": lambda data, ids: _dialer_round(data, ids, instrumented=False),
+    "dialer, metrics + logs": lambda data, ids: _dialer_round(data, ids, instrumented=True),
+}
+
+
+def measure(calls: int, rounds: int) -> dict[str, float]:
+    """Best events per CPU-second of each contestant over ``rounds`` alternating rounds."""
+    data, ids = stream(calls)
+    best = dict.fromkeys(CONTESTANTS, 0.0)
+    for _ in range(rounds):
+        for name, run in CONTESTANTS.items():
+            start = time.process_time()
+            events = run(data, ids)
+            spent = time.process_time() - start
+            best[name] = max(best[name], events / max(spent, 1e-9))
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    rates = measure(args.calls, args.rounds)
+    base = rates["panoramisk"]
+    if args.json:
+        print(
+            json.dumps({"events_per_cpu_s": rates, "ratio": rates["dialer, metrics + logs"] / base})
+        )
+    else:
+        table = Table(
+            title=f"AMI events per CPU-second, {args.calls} calls x 9 events, best of {args.rounds}"
+        )
+        for column in ("path", "events / CPU-s", "of panoramisk"):
+            table.add_column(column, justify="left" if column == "path" else "right")
+        for name, rate in rates.items():
+            table.add_row(name, f"{rate:,.0f}", f"{rate / base:.0%}")
+        Console().print(table)
+    ratio = rates["dialer, metrics + logs"] / base
+    verdict = "met" if ratio >= GOAL else "NOT met"
+    print(f"goal: metrics + logs at >= {GOAL:.0%} of bare panoramisk: {ratio:.0%}, {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
