@@ -11,7 +11,8 @@ in the same run, measuring events per CPU-second (``time.process_time``):
 - ``dialer, bare``: the dialer's path as the runner takes it (``parse_event``, the call state
   machine, the pacer's statistics), metrics off and logs filtered out;
 - ``dialer, metrics + logs``: the same with the runner's metrics (``DialerMetrics``) and its
-  JSON log lines (structlog, numbers masked) written to a null stream.
+  JSON log lines at info level (structlog, numbers masked: the dial and the attempt's
+  outcome; the transitions between are debug lines) written to a memory stream.
 
 Rounds alternate the three and the best round of each counts (machines are shared and noisy).
 Goal: ``dialer, metrics + logs`` at 60% or more of ``panoramisk``.
@@ -36,7 +37,16 @@ from rich.console import Console
 from rich.table import Table
 
 from dialer.ami.events import ChannelHangup, ConferenceJoin, DialplanEvent, parse_event
-from dialer.call.state import Answered, Call, HungUp, SeatJoined, new_call, transition
+from dialer.call.state import (
+    Answered,
+    Call,
+    HungUp,
+    RecordAttempt,
+    SeatJoined,
+    new_call,
+    transition,
+)
+from dialer.campaign.runner import attempt_fields
 from dialer.logs import configure
 from dialer.metrics import DialerMetrics
 from dialer.pacing.stats import CallStats
@@ -150,14 +160,19 @@ class DialerPath:
             if self.metrics is not None and call.answered is not None:
                 self.metrics.connected((call.connected - call.answered).total_seconds())
         if call.state is not before:
-            self.log.info(
+            self.log.debug(
                 "call", call_id=call.call_id, case_id=call.case_id, attempt_id=1,
                 channel=call.channel, trigger=type(event).__name__,
                 **{"from": before.value}, to=call.state.value, seat=call.seat,
             )  # fmt: skip
         for effect in effects:
-            if self.metrics is not None and type(effect).__name__ == "RecordAttempt":
-                self.metrics.attempt_ended("connected", None)
+            if isinstance(effect, RecordAttempt):
+                if self.metrics is not None:
+                    self.metrics.attempt_ended(effect.outcome.value, None)
+                self.log.info(
+                    "attempt", call_id=call.call_id, case_id=call.case_id, attempt_id=1,
+                    channel=call.channel, **attempt_fields(call),
+                )  # fmt: skip
 
 
 def _bare_round(data: bytes, _ids: list[str]) -> int:
@@ -180,7 +195,7 @@ def _dialer_round(data: bytes, ids: list[str], instrumented: bool) -> int:
             calls={i: new_call(i, n, T0) for n, i in enumerate(ids)},
             metrics=DialerMetrics("bench") if instrumented else None,
             stats=CallStats(),
-            log=structlog.get_logger("bench"),
+            log=structlog.get_logger("bench").bind(),  # as the runner holds it
         )
         if instrumented:
             for _ in ids:  # the runner's per-call lines before any event: dial, launched

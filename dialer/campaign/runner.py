@@ -202,10 +202,12 @@ class CampaignRunner:
         self.pacer = settings.pacer()
         self.stats = CallStats(window_s=settings.abandon_window_s)
         self.metrics = DialerMetrics(settings.name)
+        self.log = log.bind()  # resolved now: each call on the module's proxy re-binds
 
     async def run(self) -> CampaignSummary:
         # Every log line of the run (and of the tasks it starts) names the campaign.
         structlog.contextvars.bind_contextvars(campaign=self.s.name)
+        self.log = log.bind()  # with the logging configured now
         await self._open_seats()
         pump = asyncio.create_task(self._pump(), name="ami-pump")
         ticker = asyncio.create_task(self._ticker(), name="ticker")
@@ -339,7 +341,7 @@ class CampaignRunner:
         self.calls[call_id] = call
         self._learn(before, call)
         if call.state is not before:
-            log.info(
+            self.log.debug(
                 "call", **self._ids(call_id), trigger=type(event).__name__,
                 **{"from": before.value}, to=call.state.value, seat=call.seat,
             )  # fmt: skip
@@ -367,6 +369,7 @@ class CampaignRunner:
             await close_attempt(self.db, call)
             code = None if effect.outcome is Outcome.CONNECTED else aapor_code(effect.outcome)
             self.metrics.attempt_ended(effect.outcome.value, code)
+            self.log.info("attempt", **self._ids(call.call_id), **attempt_fields(call))
             if effect.outcome is not Outcome.CONNECTED:
                 await withdraw_if_closed(self.db, call.case_id)
             self.calls.pop(call.call_id, None)
@@ -577,7 +580,7 @@ class CampaignRunner:
         self.cases[call_id] = case
         self.attempt_of[call_id] = attempt_id
         self.metrics.launched()
-        log.info("dial", **self._ids(call_id), number=mask(case.phone))
+        self.log.info("dial", **self._ids(call_id), number=mask(case.phone))
         self._spawn(self._originate(call_id, case))
 
     async def _originate(self, call_id: str, case: CaseView) -> None:
@@ -937,6 +940,21 @@ async def _recover(db: aiosqlite.Connection, ami: AmiClient, now: datetime) -> N
             await ami.hangup(channels[call_id])
     if orphans or interrupted:
         log.warning("recovered after restart", orphan_calls=len(orphans), interviews=interrupted)
+
+
+def attempt_fields(call: Call) -> dict[str, Any]:
+    """An ended call's outcome, seat and timings (seconds), for its one log line."""
+
+    def seconds(start: datetime | None, end: datetime | None) -> float | None:
+        return round((end - start).total_seconds(), 3) if start and end else None
+
+    return {
+        "outcome": call.outcome.value if call.outcome else None,
+        "seat": call.seat,
+        "ring_s": seconds(call.started, call.answered or call.ended),
+        "wait_s": seconds(call.answered, call.connected),
+        "talk_s": seconds(call.connected, call.ended),
+    }
 
 
 def _seat_gauge_state(seat: Seat) -> str:
