@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -60,7 +61,8 @@ def _demo(args: argparse.Namespace) -> int:
     args.dir.mkdir(parents=True, exist_ok=True)
     log_path = args.dir / "dialer.log"
     with log_path.open("w", encoding="utf-8") as log_file:
-        configure(json=True, stream=log_file)  # every call event, as JSON lines, not on screen
+        # every call event (transitions are debug lines), as JSON lines, not on screen
+        configure(json=True, level=logging.DEBUG, stream=log_file)
         try:
             return _run_demo(args, log_path)
         finally:
