@@ -193,8 +193,14 @@ async def test_every_query_returns_data_and_the_quotas_equal_the_store(
             summary = await asyncio.wait_for(runner.run(), 240)
             assert "quotas full" == summary.finished
             await asyncio.sleep(3)  # a few scrapes and rule evaluations of the final state
+            # Queried while the dialer still serves: a failed scrape marks every series stale.
+            await _every_query_returns_data(prometheus)
+            await _quotas_equal_the_store(prometheus, settings.store)
         finally:
             await server.stop()
+
+
+async def _every_query_returns_data(prometheus: Prometheus) -> None:
     assert [CAMPAIGN] == (
         await prometheus.http.get(
             f"{prometheus.url}/api/v1/label/campaign/values",
@@ -212,7 +218,6 @@ async def test_every_query_returns_data_and_the_quotas_equal_the_store(
     health = {r["name"]: r["health"] for g in rules["groups"] for r in g["rules"]}
     assert {name for name, _ in [*records, *alerts]} == set(health)
     assert {"ok"} == set(health.values()), health
-    await _quotas_equal_the_store(prometheus, settings.store)
 
 
 async def _quotas_equal_the_store(prometheus: Prometheus, store: Path) -> None:
