@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from dialer.ami.client import AmiClient
-from dialer.campaign.runner import run_campaign
+from dialer.campaign.runner import open_campaign, run_campaign
 from dialer.pacing.predictive import Predictive
 from dialer.testbed import start_testbed, stop_testbed
 from tests.conftest import TEST_AMI_PORT, SurveyFactory, small_campaign
@@ -59,24 +59,28 @@ async def test_campaign_survives_an_asterisk_restart(
     tmp_path: Path, make_survey: SurveyFactory
 ) -> None:
     """Asterisk stopped and started mid-campaign: the dialer reconnects, resyncs, and still fills
-    every quota exactly with no attempt left open."""
+    every quota exactly with no attempt left open; its metrics count the reconnect."""
     port = TEST_AMI_PORT + 5
     ami = AmiClient(replace(start_testbed(port), ping_interval_s=1))
     await ami.connect()
     settings = await small_campaign(tmp_path, make_survey)
     try:
-        campaign = asyncio.create_task(run_campaign(settings, ami))
-        deadline = time.monotonic() + 60
-        while _completes(settings.store) < 3:
-            assert time.monotonic() < deadline, "no completes before the restart"
-            await asyncio.sleep(0.2)
-        await asyncio.to_thread(stop_testbed, port)
-        await asyncio.to_thread(start_testbed, port)
-        summary = await asyncio.wait_for(campaign, 240)
+        async with open_campaign(settings, ami) as runner:
+            campaign = asyncio.create_task(runner.run())
+            deadline = time.monotonic() + 60
+            while _completes(settings.store) < 3:
+                assert time.monotonic() < deadline, "no completes before the restart"
+                await asyncio.sleep(0.2)
+            await asyncio.to_thread(stop_testbed, port)
+            await asyncio.to_thread(start_testbed, port)
+            summary = await asyncio.wait_for(campaign, 240)
+            exposition = (await runner.metrics_text()).decode()
     finally:
         await ami.close()
         await asyncio.to_thread(stop_testbed, port)
     assert 1 <= ami.reconnects
+    reconnects = f'cati_ami_reconnects_total{{campaign="{settings.name}"}} {float(ami.reconnects)}'
+    assert reconnects in exposition.splitlines()
     assert "quotas full" == summary.finished, summary
     assert (12, 12, 0) == (summary.target, summary.completes, summary.overshoot)
     with sqlite3.connect(settings.store) as db:
