@@ -140,9 +140,9 @@ class CampaignSettings:
     """Answering-machine detection before a callee is put through (it delays every answer)."""
     pacer: Callable[[], Pacer] = Progressive
     abandon_window_s: float = 24 * 3600.0
+    """The regulatory window the abandon rate is held over (Ofcom: 24 hours)."""
     abandon_cap: float = 0.03
     """Abandoned over live answers that the law allows over the window (FACTS.md)."""
-    """The regulatory window the abandon rate is held over (Ofcom: 24 hours)."""
     release_seed: int = 1
     max_duration_s: float = 600.0
     name: str = "campaign"
