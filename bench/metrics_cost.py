@@ -36,17 +36,9 @@ from panoramisk.ami_protocol import AMIProtocol
 from rich.console import Console
 from rich.table import Table
 
-from dialer.ami.events import ChannelHangup, ConferenceJoin, DialplanEvent, parse_event
-from dialer.call.state import (
-    Answered,
-    Call,
-    HungUp,
-    RecordAttempt,
-    SeatJoined,
-    new_call,
-    transition,
-)
-from dialer.campaign.runner import attempt_fields
+from dialer.ami.events import parse_event
+from dialer.call.state import Call, CallEvent, RecordAttempt, new_call, transition
+from dialer.campaign.runner import attempt_fields, call_event_of, learn
 from dialer.logs import configure
 from dialer.metrics import DialerMetrics
 from dialer.pacing.stats import CallStats
@@ -116,12 +108,25 @@ def parse(data: bytes, callback: Callable[[Any], None], chunk: int = 4096) -> No
         protocol.data_received(data[start : start + chunk])
 
 
+class _NoMetrics(DialerMetrics):
+    """The dialer without its metrics: every recording call does nothing."""
+
+    def launched(self) -> None: ...
+    def answered(self, ring_s: float) -> None: ...
+    def connected(self, wait_s: float) -> None: ...
+    def abandoned(self) -> None: ...
+    def talk_ended(self, seconds: float) -> None: ...
+    def attempt_ended(self, outcome: str, aapor: str | None) -> None: ...
+    def event_handled(self, lag_s: float) -> None: ...
+
+
 @dataclass
 class DialerPath:
-    """The runner's handling of call events, with or without its metrics and logs."""
+    """The runner's handling of call events (its own functions: ``parse_event``,
+    ``call_event_of``, the call state machine, ``learn``), its log lines and metrics."""
 
     calls: dict[str, Call]
-    metrics: DialerMetrics | None
+    metrics: DialerMetrics
     stats: CallStats
     log: Any
     clock: datetime = T0
@@ -132,47 +137,28 @@ class DialerPath:
         self.clock += timedelta(milliseconds=50)
         arrived = time.monotonic()
         event = parse_event(message)
-        call_event: Any = None
-        if isinstance(event, DialplanEvent) and event.name == "Answered":
-            call_event = Answered(self.clock, event.channel)
-        elif isinstance(event, ConferenceJoin) and event.joined:
-            call_event = SeatJoined(self.clock, event.conference.removeprefix("seat-"))
-        elif isinstance(event, ChannelHangup):
-            call_event = HungUp(self.clock, event.cause)
+        call_event = call_event_of(event, self.clock)
         uniqueid = getattr(event, "uniqueid", None)
         call = self.calls.get(uniqueid) if uniqueid else None
         if call is not None and call_event is not None:
             self._apply(call, call_event)
-        if self.metrics is not None:
-            self.metrics.event_handled(time.monotonic() - arrived)
+        self.metrics.event_handled(time.monotonic() - arrived)
 
-    def _apply(self, call: Call, event: Any) -> None:
+    def _apply(self, call: Call, event: CallEvent) -> None:
         before = call.state
         call, effects = transition(call, event)
         self.calls[call.call_id] = call
-        if call.answered is not None and before.value in ("dialling", "ringing"):
-            ring = (call.answered - call.started).total_seconds()
-            self.stats.dial_ended(ring, answered=True)
-            if self.metrics is not None:
-                self.metrics.answered(ring)
-        if call.connected is not None and call.state.value == "connected":
-            self.stats.live_answer(self.clock.timestamp(), abandoned=False)
-            if self.metrics is not None and call.answered is not None:
-                self.metrics.connected((call.connected - call.answered).total_seconds())
+        learn(self.stats, self.metrics, before, call, self.clock)
+        ids = {"call_id": call.call_id, "case_id": call.case_id, "attempt_id": 1}
         if call.state is not before:
             self.log.debug(
-                "call", call_id=call.call_id, case_id=call.case_id, attempt_id=1,
-                channel=call.channel, trigger=type(event).__name__,
+                "call", **ids, channel=call.channel, trigger=type(event).__name__,
                 **{"from": before.value}, to=call.state.value, seat=call.seat,
             )  # fmt: skip
         for effect in effects:
             if isinstance(effect, RecordAttempt):
-                if self.metrics is not None:
-                    self.metrics.attempt_ended(effect.outcome.value, None)
-                self.log.info(
-                    "attempt", call_id=call.call_id, case_id=call.case_id, attempt_id=1,
-                    channel=call.channel, **attempt_fields(call),
-                )  # fmt: skip
+                self.metrics.attempt_ended(effect.outcome.value, None)
+                self.log.info("attempt", **ids, channel=call.channel, **attempt_fields(call))
 
 
 def _bare_round(data: bytes, _ids: list[str]) -> int:
@@ -193,14 +179,13 @@ def _dialer_round(data: bytes, ids: list[str], instrumented: bool) -> int:
     try:
         path = DialerPath(
             calls={i: new_call(i, n, T0) for n, i in enumerate(ids)},
-            metrics=DialerMetrics("bench") if instrumented else None,
+            metrics=DialerMetrics("bench") if instrumented else _NoMetrics("bench"),
             stats=CallStats(),
             log=structlog.get_logger("bench").bind(),  # as the runner holds it
         )
         if instrumented:
             for _ in ids:  # the runner's per-call lines before any event: dial, launched
                 path.log.info("dial", call_id="x", case_id=1, attempt_id=1, number="*******123")
-                assert path.metrics is not None
                 path.metrics.launched()
         parse(data, path.handle)
         return path.events

@@ -25,6 +25,7 @@ import structlog
 from dialer.ami.client import AmiClient
 from dialer.ami.errors import AmiError
 from dialer.ami.events import (
+    AmiEvent,
     ChannelHangup,
     ConferenceJoin,
     DialplanEvent,
@@ -378,29 +379,7 @@ class CampaignRunner:
                 self.attempt_of.pop(call.call_id, None)
 
     def _learn(self, before: CallState, call: Call) -> None:
-        """Feed the pacer's statistics from a call's transition."""
-        if call.state is before:
-            return
-        now = self.s.clock()
-        if before in (CallState.DIALLING, CallState.RINGING):
-            if call.answered is not None:
-                ring = (call.answered - call.started).total_seconds()
-                self.stats.dial_ended(ring, answered=True)
-                self.metrics.answered(ring)
-            elif call.ended is not None and call.outcome is not Outcome.ABANDONED:
-                ring = (call.ended - call.started).total_seconds()
-                self.stats.dial_ended(ring, answered=False)  # busy, no answer, machine...
-        if call.state is CallState.CONNECTED:
-            self.stats.live_answer(now.timestamp(), abandoned=False)
-            if call.answered is not None:
-                self.metrics.connected((now - call.answered).total_seconds())
-        elif call.outcome is Outcome.ABANDONED:
-            self.stats.live_answer(now.timestamp(), abandoned=True)
-            self.metrics.abandoned()
-        elif call.outcome is Outcome.CONNECTED and call.connected and call.ended:
-            talk = (call.ended - call.connected).total_seconds()
-            self.stats.talk_ended(talk)
-            self.metrics.talk_ended(talk)
+        learn(self.stats, self.metrics, before, call, self.s.clock())
 
     def _wrap_s(self) -> float:
         return self.s.simulation.wrap_s if self.s.simulation else 0.0
@@ -417,29 +396,26 @@ class CampaignRunner:
                 self.link_lost = False
                 await self._resync(now)
             return
-        if isinstance(event, DialplanEvent) and event.uniqueid in self.calls:
-            if event.name == "Answered":
-                await self._apply(event.uniqueid, Answered(now, event.channel))
-            elif event.name == "Abandoned":
-                seat = self.seat_of.get(event.uniqueid)
-                await self._apply(event.uniqueid, Abandoned(now))
-                if seat is not None and event.fields.get("Reason") == "no-operator":
-                    self._line_lost(seat, "the seat's conference had no operator")
-            elif event.name == "Machine":
-                await self._apply(event.uniqueid, MachineDetected(now))
+        call_event = call_event_of(event, now)
+        if call_event is not None and event is not None and event.uniqueid in self.calls:
+            seat = self.seat_of.get(event.uniqueid)
+            await self._apply(event.uniqueid, call_event)
+            if isinstance(call_event, SeatJoined):
+                await self._start_interview(event.uniqueid, call_event.seat)
+            elif (
+                isinstance(call_event, Abandoned)
+                and seat is not None
+                and isinstance(event, DialplanEvent)
+                and event.fields.get("Reason") == "no-operator"
+            ):
+                self._line_lost(seat, "the seat's conference had no operator")
         elif isinstance(event, DialplanEvent) and event.name == "SeatReady":
             if self.s.simulation is None:  # simulated lines are opened by the dialer itself
                 self._phone_login(event.fields.get("Seat", ""))
-        elif isinstance(event, ConferenceJoin) and event.joined and event.uniqueid in self.calls:
-            seat = event.conference.removeprefix("seat-")
-            await self._apply(event.uniqueid, SeatJoined(now, seat))
-            await self._start_interview(event.uniqueid, seat)
         elif isinstance(event, ConferenceJoin) and not event.joined:
             seat = event.conference.removeprefix("seat-")
             if event.channel.startswith(self._line_prefix(seat)):  # the operator's line left
                 self._line_lost(seat, "the operator left")
-        elif isinstance(event, ChannelHangup) and event.uniqueid in self.calls:
-            await self._apply(event.uniqueid, HungUp(now, event.cause))
 
     async def _resync(self, now: datetime) -> None:
         """After a (re)connect: calls past the answer whose channel Asterisk no longer has
@@ -940,6 +916,49 @@ async def _recover(db: aiosqlite.Connection, ami: AmiClient, now: datetime) -> N
             await ami.hangup(channels[call_id])
     if orphans or interrupted:
         log.warning("recovered after restart", orphan_calls=len(orphans), interviews=interrupted)
+
+
+def call_event_of(event: AmiEvent | None, now: datetime) -> CallEvent | None:
+    """What an AMI event means to the call whose unique id it carries, if anything."""
+    if isinstance(event, DialplanEvent):
+        if event.name == "Answered":
+            return Answered(now, event.channel)
+        if event.name == "Abandoned":
+            return Abandoned(now)
+        if event.name == "Machine":
+            return MachineDetected(now)
+    elif isinstance(event, ConferenceJoin) and event.joined:
+        return SeatJoined(now, event.conference.removeprefix("seat-"))
+    elif isinstance(event, ChannelHangup):
+        return HungUp(now, event.cause)
+    return None
+
+
+def learn(
+    stats: CallStats, metrics: DialerMetrics, before: CallState, call: Call, now: datetime
+) -> None:
+    """Feed the pacer's statistics and the metrics from a call's transition."""
+    if call.state is before:
+        return
+    if before in (CallState.DIALLING, CallState.RINGING):
+        if call.answered is not None:
+            ring = (call.answered - call.started).total_seconds()
+            stats.dial_ended(ring, answered=True)
+            metrics.answered(ring)
+        elif call.ended is not None and call.outcome is not Outcome.ABANDONED:
+            ring = (call.ended - call.started).total_seconds()
+            stats.dial_ended(ring, answered=False)  # busy, no answer, machine...
+    if call.state is CallState.CONNECTED:
+        stats.live_answer(now.timestamp(), abandoned=False)
+        if call.answered is not None:
+            metrics.connected((now - call.answered).total_seconds())
+    elif call.outcome is Outcome.ABANDONED:
+        stats.live_answer(now.timestamp(), abandoned=True)
+        metrics.abandoned()
+    elif call.outcome is Outcome.CONNECTED and call.connected and call.ended:
+        talk = (call.ended - call.connected).total_seconds()
+        stats.talk_ended(talk)
+        metrics.talk_ended(talk)
 
 
 def attempt_fields(call: Call) -> dict[str, Any]:
