@@ -22,6 +22,8 @@ DATASOURCE_UID = "cati-prometheus"
 """The Prometheus datasource's uid, as deploy/grafana/provisioning/datasources sets it."""
 DATASOURCE = dm.DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
 C = 'campaign="$campaign"'
+SELECTOR = "{" + C + "}"
+"""The campaign picked in the dashboard's variable, as a series selector."""
 
 
 def query(expr: str, legend: str = "", instant: bool = False) -> prometheus.Dataquery:
@@ -63,7 +65,7 @@ def chart(
 
 def quota_table() -> table.Panel:
     """One row per cell: completes, target and fill, the fill coloured."""
-    cell = f"{{{C}}}"
+    cell = SELECTOR
     return (
         table.Panel()
         .title("Quota fill per cell")
@@ -118,7 +120,7 @@ def quota_table() -> table.Panel:
 
 
 def build() -> gd.Dashboard:
-    c = f"{{{C}}}"
+    c = SELECTOR
     return (
         gd.Dashboard("CATI dialer: campaign")
         .uid("cati-dialer")

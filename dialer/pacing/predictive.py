@@ -51,6 +51,7 @@ class Predictive:
     budget_share: float = 0.25
     """Share of the abandons the window can still take that one decision may risk."""
     max_gain: float = 1.0
+    """How far above the target the steering may raise the accepted overflow."""
     spare: float = 0.5
     """Abandons every window to come keeps in hand (the calls out may still overflow)."""
     dispersion: float = 2.0
@@ -66,7 +67,6 @@ class Predictive:
     ``min_step``. A sudden wave of dials goes to other cells than the recent ones, whose
     answer rate the pacer has not seen: a 300-seat shift launched 1,924 calls at once
     and abandoned 165 of them."""
-    """How far above the target the steering may raise the accepted overflow."""
     name: str = "predictive"
     _gain: float = 1.0
     _budget_key: tuple[int, float] | None = None
