@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,30 +48,25 @@ class LinkState:
 AmiEvent = ChannelHangup | ConferenceJoin | DialplanEvent | LinkState
 
 
-_HEADERS = frozenset(
-    {"event", "userevent", "uniqueid", "linkedid", "channel", "privilege", "content"}
-)
-"""A UserEvent's own headers (and panoramisk's ``content``, a message's body); the rest are
-the fields our dialplan set."""
+DIALPLAN_FIELDS = ("CallId", "Seat", "Cause", "Reason")
+"""The fields our dialplan's UserEvents set (asterisk_conf/extensions.conf); the rest of a
+UserEvent's headers describe its channel."""
 
 
 def parse_event(message: Mapping[str, Any]) -> AmiEvent | None:
-    """The typed event for a raw AMI message, or None for events the dialer does not use
-    (e.g. ``Newchannel`` and ``Newstate``: the call model does not follow channel states)."""
+    """The typed event for a raw AMI message, or None for events the dialer does not use."""
     get = _getter(message)
-    name = get("Event")
+    name = get("event")
     if name == "Hangup":
-        return ChannelHangup(get("Uniqueid"), get("Linkedid"), get("Channel"), _int(get("Cause")))
+        return ChannelHangup(get("uniqueid"), get("linkedid"), get("channel"), _int(get("cause")))
     if name in ("ConfbridgeJoin", "ConfbridgeLeave"):
         return ConferenceJoin(
-            get("Uniqueid"), get("Channel"), get("Conference"), name == "ConfbridgeJoin"
+            get("uniqueid"), get("channel"), get("conference"), name == "ConfbridgeJoin"
         )
     if name == "UserEvent":
-        store = _store(message)
-        pairs = store.values() if store is not None else message.items()
-        fields = {k: str(v) for k, v in pairs if k.lower() not in _HEADERS}
+        fields = {key: value for key in DIALPLAN_FIELDS if (value := get(key.lower()))}
         return DialplanEvent(
-            get("Uniqueid"), get("Linkedid"), get("Channel"), get("UserEvent"), fields
+            get("uniqueid"), get("linkedid"), get("channel"), get("userevent"), fields
         )
     if name in ("DialerReconnected", "FullyBooted"):
         return LinkState(up=True)
@@ -88,21 +83,20 @@ def _store(message: Mapping[str, Any]) -> dict[str, tuple[str, Any]] | None:
     return store if isinstance(store, dict) else None
 
 
-def _getter(message: Mapping[str, Any]) -> Any:
+def _getter(message: Mapping[str, Any]) -> Callable[[str], str]:
+    """A header's value as text by its lowercased name (the first value of a repeated one)."""
     store = _store(message)
-    if store is not None:
+    if store is None:  # our own messages and tests' dicts: rare, so copied with lowered keys
+        store = {key.lower(): (key, value) for key, value in message.items()}
+    missing = ("", "")
 
-        def get(key: str) -> str:
-            value = store.get(key.lower(), (key, ""))[1]
-            return str(value[0] if isinstance(value, list) and value else value)
-
-        return get
-
-    def get_any(key: str) -> str:
-        value = message.get(key, "")
+    def get(key: str) -> str:
+        value = store.get(key, missing)[1]
+        if value.__class__ is str:
+            return value
         return str(value[0] if isinstance(value, list) and value else value)
 
-    return get_any
+    return get
 
 
 def _int(text: str) -> int:
