@@ -8,9 +8,10 @@ from collections.abc import Sequence
 
 from dialer import __version__
 from dialer.ami.errors import AmiConnectError
-from dialer.commands import campaign, demo, run, sampling, simulate
+from dialer.commands import campaign, demo, results, run, sampling, simulate
 from dialer.logs import configure
 from dialer.store.db import StoreError
+from results.raking import RakingError
 from sampling.errors import SamplingError
 
 EXIT_USAGE = 2
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_parser(sub)
     campaign.add_parser(sub)
     simulate.add_parser(sub)
+    results.add_parser(sub)
     return parser
 
 
@@ -37,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure(json=True if args.log_json else None)
     try:
         code: int = args.handler(args)
-    except (SamplingError, StoreError, AmiConnectError) as exc:
+    except (SamplingError, StoreError, AmiConnectError, RakingError) as exc:
         print(f"dialer: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     return code

@@ -17,7 +17,17 @@ RESULTS = ("complete", "refusal", "ineligible", "over_quota", "other")
 """Final results a case can reach, as sampling sees them (the dialer maps AAPOR codes onto them)."""
 
 _SECTIONS: dict[str, set[str]] = {
-    "survey": {"name", "wave", "interviews", "region", "margins", "districts", "age_bands", "sex"},
+    "survey": {
+        "name",
+        "wave",
+        "interviews",
+        "region",
+        "margins",
+        "districts",
+        "age_bands",
+        "sex",
+        "questionnaire",
+    },
     "quotas": {"minimum_per_cell", "mode", "overshoot", "overrides"},
     "yield": {"prior", "strength"},
     "waves": {"exclude_last", "exclude_results"},
@@ -71,6 +81,9 @@ class Survey:
     yield_prior: YieldPrior
     waves: WaveRule
     source_text: str = ""
+    questionnaire_path: Path | None = None
+    """The questionnaire operators run (docs/questionnaire.md); None: completes carry no
+    answers."""
 
 
 def load_survey(path: Path) -> Survey:
@@ -117,6 +130,11 @@ def _parse(text: str, base_dir: Path) -> Survey:
         yield_prior=_yield_prior(table(doc, "yield")),
         waves=_wave_rule(table(doc, "waves")),
         source_text=text,
+        questionnaire_path=(
+            base_dir / typed(s["questionnaire"], "survey.questionnaire", str)
+            if "questionnaire" in s
+            else None
+        ),
     )
     if not survey.name.strip():
         raise SurveyConfigError("survey.name", "must not be empty")

@@ -108,6 +108,7 @@ async def test_api_refuses_requests_without_the_token(service: Service) -> None:
         "/campaign/{command}",
         "/seats/{seat_id}/{action}",
         "/calls/{call_id}/disposition",
+        "/results/rates",
     } <= set(schema["paths"])
 
 
@@ -217,6 +218,16 @@ async def test_operators_dispositions_fill_the_quotas(service: Service) -> None:
     assert ("callback", "2.21") == attempts[0][3:5]
     assert _called_since(service.store, callback["case_id"], callback["at"])
     assert [] == _attempts(service.store, "outcome = 'connected' AND disposition IS NULL")
+    rates = (await api.get("/results/rates")).json()
+    overall, *cells = rates["rows"]
+    assert ("all", summary.completes) == (overall["cell"], overall["counts"]["I"])
+    assert 12 == len(cells)
+    assert overall["counts"]["cases"] == sum(c["counts"]["cases"] for c in cells)
+    dialled = {row[0] for row in _attempts(service.store)}
+    assert len(dialled) <= overall["counts"]["cases"]  # plus released cases not yet dialled
+    counts = overall["counts"]
+    rr1 = counts["I"] / (counts["cases"] - counts["NE"])  # every case but the ineligible
+    assert rr1 == pytest.approx(overall["rates"]["RR1"])
 
 
 async def test_a_pause_asked_during_a_call_starts_after_its_disposition(

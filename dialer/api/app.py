@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from dialer import __version__
 from dialer.campaign.control import Command, ControlError, Invalid, NotFound, RunState
 from dialer.campaign.dispositions import OperatorDisposition
-from dialer.campaign.status import CampaignStatus, SeatStatus
+from dialer.campaign.status import CampaignStatus, RatesStatus, SeatStatus
 from dialer.disposition import Disposition
 
 
@@ -34,6 +34,7 @@ class Controller(Protocol):
     async def dispose(self, call_id: str, entry: OperatorDisposition) -> str: ...
     async def status(self) -> CampaignStatus: ...
     async def metrics_text(self) -> bytes: ...
+    async def rates(self) -> RatesStatus: ...
 
 
 class SeatAction(StrEnum):
@@ -57,6 +58,11 @@ class DispositionIn(BaseModel):
     callback_at: datetime | None = Field(
         default=None, description="a callback's agreed time, with its UTC offset"
     )
+    answers: dict[str, Any] | None = Field(
+        default=None,
+        description="a complete's answers: question id -> answer (docs/questionnaire.md)",
+    )
+    note: str | None = Field(default=None, description="shown at the case's next call")
 
 
 class DispositionResult(BaseModel):
@@ -94,6 +100,10 @@ def build_app(controller: Controller, token: str) -> FastAPI:
     async def status() -> CampaignStatus:
         return await controller.status()
 
+    @guarded.get("/results/rates", summary="AAPOR outcome rates, the wave's and each cell's")
+    async def rates() -> RatesStatus:
+        return await controller.rates()
+
     @guarded.post("/campaign/{command}", summary="start, pause, resume or stop the campaign")
     async def command(command: Command) -> CommandResult:
         return CommandResult(state=await controller.command(command))
@@ -107,8 +117,9 @@ def build_app(controller: Controller, token: str) -> FastAPI:
     @guarded.post("/calls/{call_id}/disposition", summary="the operator's disposition of a call")
     async def dispose(call_id: str, body: DispositionIn) -> DispositionResult:
         entry = OperatorDisposition(
-            body.disposition, body.district, body.age_band, body.sex, body.callback_at
-        )
+            body.disposition, body.district, body.age_band, body.sex, body.callback_at,
+            body.answers, body.note,
+        )  # fmt: skip
         return DispositionResult(call_id=call_id, result=await controller.dispose(call_id, entry))
 
     app.include_router(guarded)

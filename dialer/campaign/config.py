@@ -84,6 +84,29 @@ def load_http(path: Path) -> HttpSettings:
     return _load(path, lambda text, base: _http(table(_toml(text), "http"), base))
 
 
+@dataclass(frozen=True, slots=True)
+class CampaignData:
+    """Where a campaign keeps its data: what ``dialer results`` needs (no secrets)."""
+
+    name: str
+    survey: Survey
+    store: Path
+
+
+def load_campaign_data(path: Path) -> CampaignData:
+    """Only the [campaign] section: the survey and the store."""
+
+    def parse(text: str, base: Path) -> CampaignData:
+        c = table(_toml(text), "campaign", required=True)
+        return CampaignData(
+            name=required(c, "campaign.name", str),
+            survey=load_survey(base / required(c, "campaign.survey", str)),
+            store=base / required(c, "campaign.store", str),
+        )
+
+    return _load(path, parse)
+
+
 def _load(path: Path, parse: Callable[[str, Path], T]) -> T:
     try:
         text = path.read_text(encoding="utf-8")

@@ -62,7 +62,15 @@ from dialer.campaign.control import (
 from dialer.campaign.dispositions import DispositionError, OperatorDisposition, check
 from dialer.campaign.pace import cell_rooms, snapshot_of
 from dialer.campaign.selection import CaseView, due_cases
-from dialer.campaign.status import CampaignStatus, SeatStatus, abandon_rate, cell_rows, seat_rows
+from dialer.campaign.status import (
+    CampaignStatus,
+    RatesStatus,
+    SeatStatus,
+    abandon_rate,
+    cell_rows,
+    rates_status,
+    seat_rows,
+)
 from dialer.disposition import Disposition, Outcome, aapor_code
 from dialer.metrics import DialerMetrics
 from dialer.pacing.progressive import Progressive
@@ -95,9 +103,15 @@ from dialer.store.attempts import (
 )
 from dialer.store.cases import cancel_interview, finish_case, start_interview, withdraw_if_closed
 from dialer.store.db import StoreError, open_store
+from dialer.store.outcomes import case_codes
 from dialer.store.quotas import load_counts
 from dialer.store.releases import make_release
+from dialer.store.responses import Answers
 from dialer.store.waves import WaveRef, ensure_wave
+from questionnaire.load import load_questionnaire
+from questionnaire.model import Questionnaire
+from questionnaire.simulate import simulate_answers
+from results.summary import outcome_rates
 from sampling.cells import CellKey
 from sampling.margins import load_margins
 from sampling.phone import mask
@@ -180,9 +194,15 @@ class CampaignRunner:
     """
 
     def __init__(
-        self, settings: CampaignSettings, ami: AmiClient, db: aiosqlite.Connection, wave: WaveRef
+        self,
+        settings: CampaignSettings,
+        ami: AmiClient,
+        db: aiosqlite.Connection,
+        wave: WaveRef,
+        questionnaire: Questionnaire | None = None,
     ) -> None:
         self.s = settings
+        self.questionnaire = questionnaire
         self.ami = ami
         self.db = db
         self.wave = wave
@@ -538,6 +558,12 @@ class CampaignRunner:
         cap = self.s.abandon_cap
         self.metrics.abandons(rate, answers, getattr(self.pacer, "target", cap), cap)
 
+    async def rates(self) -> RatesStatus:
+        """The wave's AAPOR outcome rates, overall and per cell, from the store now."""
+        cases = [(c.cell, c.codes) for c in await case_codes(self.db, self.wave.wave_id)]
+        outcomes = outcome_rates(cases, self.s.survey.grid.cells())
+        return rates_status(self.s.name, self.wave.number, outcomes)
+
     async def metrics_text(self) -> bytes:
         """The metrics in Prometheus' text format, the quota gauges read from the store now."""
         counts = await load_counts(self.db, self.s.survey, self.wave)
@@ -740,8 +766,9 @@ class CampaignRunner:
             entry = OperatorDisposition(Disposition.OVER_QUOTA)
         elif self.rng.random() < sim.complete:
             truth = _verified_cell(self.s.survey, case)
+            answers = simulate_answers(self.questionnaire, self.rng) if self.questionnaire else None
             entry = OperatorDisposition(
-                Disposition.COMPLETE, truth.district, truth.age_band, truth.sex
+                Disposition.COMPLETE, truth.district, truth.age_band, truth.sex, answers=answers
             )
         else:
             entry = OperatorDisposition(Disposition.REFUSAL)
@@ -753,26 +780,40 @@ class CampaignRunner:
         if interview is None:
             raise NotFound(f"call {call_id}: no interview awaits a disposition")
         try:
-            checked = check(entry, self.s.survey.grid, self.s.clock())
+            checked = check(
+                entry, self.s.survey.grid, self.s.clock(), self.questionnaire, self.s.window
+            )
         except DispositionError as exc:
             raise Invalid(exc.field, exc.problem) from None
         case_id = interview.case.case_id
-        await set_disposition(self.db, call_id, checked.disposition, checked.callback_at)
+        await set_disposition(
+            self.db, call_id, checked.disposition, checked.callback_at, checked.note
+        )
         if checked.case_result is None:
             await cancel_interview(self.db, self.wave, case_id)
             result = "callback"
         else:
-            finished = await finish_case(
-                self.db, self.s.survey, self.wave, case_id, checked.case_result, checked.verified
+            answers = (
+                Answers(self.questionnaire.id, checked.answers)
+                if self.questionnaire is not None and checked.answers is not None
+                else None
             )
+            finished = await finish_case(
+                self.db, self.s.survey, self.wave, case_id, checked.case_result, checked.verified,
+                answers=answers,
+            )  # fmt: skip
             result = finished.result
+        disposition = checked.disposition
+        if disposition is Disposition.COMPLETE and result == "over_quota":
+            disposition = Disposition.OVER_QUOTA  # the verified cell was full: AAPOR 4.80
+            await set_disposition(self.db, call_id, disposition, note=checked.note)
         del self.interviews[call_id]
         self.metrics.disposed(
-            checked.disposition.value, aapor_code(Outcome.CONNECTED, checked.disposition),
+            disposition.value, aapor_code(Outcome.CONNECTED, disposition),
             complete=result == "complete",
         )  # fmt: skip
         log.info("disposition", **self._ids(call_id), seat=interview.seat,
-                 disposition=checked.disposition.value, result=result)  # fmt: skip
+                 disposition=disposition.value, result=result)  # fmt: skip
         if call_id not in self.calls:  # else the hang-up still names the attempt
             self.attempt_of.pop(call_id, None)
         call = self.calls.get(call_id)
@@ -888,13 +929,16 @@ async def wait_for_operator(ami: AmiClient, seat: str, within_s: float = 5.0) ->
 async def open_campaign(
     settings: CampaignSettings, ami: AmiClient
 ) -> AsyncIterator[CampaignRunner]:
-    """Open the store, set up the wave, close what a dead run left open; the runner is ready."""
+    """Load the questionnaire, open the store, set up the wave, close what a dead run left
+    open; the runner is ready."""
+    path = settings.survey.questionnaire_path
+    questionnaire = load_questionnaire(path) if path is not None else None
     db = await open_store(settings.store)
     try:
         population = load_margins(settings.survey.margins_path, settings.survey.grid)
         wave = await ensure_wave(db, settings.survey, population)
         await _recover(db, ami, settings.clock())
-        yield CampaignRunner(settings, ami, db, wave)
+        yield CampaignRunner(settings, ami, db, wave, questionnaire)
     finally:
         await db.close()
 

@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from dialer.seats import SeatBoard
+from results.aapor import Category, Counts
+from results.summary import OutcomeRates
 from sampling.cells import CellKey
 
 
@@ -42,6 +44,35 @@ class CampaignStatus:
     abandon_rate: float
     seats: list[SeatStatus]
     cells: list[CellStatus]
+
+
+@dataclass(frozen=True, slots=True)
+class RateRow:
+    """AAPOR counts and rates of the wave ("all") or of one frame cell."""
+
+    cell: str
+    counts: dict[str, int]
+    rates: dict[str, float | None]
+
+
+@dataclass(frozen=True, slots=True)
+class RatesStatus:
+    campaign: str
+    wave: int
+    eligibility: float | None
+    """``e``, by proportional allocation over the wave."""
+    rows: list[RateRow]
+
+
+def rates_status(campaign: str, wave: int, outcomes: OutcomeRates) -> RatesStatus:
+    """The rates as the API serves them: the wave first, then each cell."""
+    rows = [RateRow("all", _counts(outcomes.counts), outcomes.rates)]
+    rows += [RateRow(str(c.cell), _counts(c.counts), c.rates) for c in outcomes.cells]
+    return RatesStatus(campaign, wave, outcomes.eligibility, rows)
+
+
+def _counts(counts: Counts) -> dict[str, int]:
+    return {"cases": counts.cases, **{c.value: getattr(counts, c.name.lower()) for c in Category}}
 
 
 def abandon_rate(outcomes: Mapping[str, int]) -> float:

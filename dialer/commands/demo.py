@@ -19,6 +19,7 @@ from rich.table import Table
 
 from dialer.ami.client import AmiClient
 from dialer.campaign.runner import CampaignSettings, CampaignSummary, Simulation, run_campaign
+from dialer.commands.results import load_results, print_rates, write_results
 from dialer.commands.sampling import (
     _counts,
     _import_with_progress,
@@ -31,6 +32,7 @@ from dialer.logs import configure
 from dialer.schedule.retry import RetryPolicy
 from dialer.schedule.window import CallingWindow
 from dialer.testbed import start_testbed, stop_testbed
+from questionnaire.load import load_questionnaire
 from sampling.survey import Survey, load_survey
 
 # The demo runs at any hour: a real campaign keeps the default (Italian) calling window.
@@ -93,7 +95,10 @@ def _run_demo(args: argparse.Namespace, log_path: Path) -> int:
             stop_testbed(args.ami_port)
     print_quotas(survey, asyncio.run(_counts(db, survey)))
     print_summary(summary)
+    console.rule("4. results: response rates and weighted estimates")
+    report_path = _results(survey, db, args.dir)
     console.print(f"store: {db}   call log: {log_path}   rejects: {report.rejects_path}")
+    console.print(f"results: {report_path}")
     if args.json:
         print(
             json.dumps(
@@ -112,6 +117,15 @@ def _run_demo(args: argparse.Namespace, log_path: Path) -> int:
             )
         )
     return 0
+
+
+def _results(survey: Survey, db: Path, out: Path) -> Path:
+    """Rates, weights and the report of the demo's wave, as ``dialer results`` makes them."""
+    assert survey.questionnaire_path is not None
+    questionnaire = load_questionnaire(survey.questionnaire_path)
+    results = asyncio.run(load_results(db, survey.name, survey.wave, questionnaire))
+    print_rates(results)
+    return write_results(results, out, "it")[-1]
 
 
 def _scaled(survey: Survey, path: Path, interviews: int) -> Survey:

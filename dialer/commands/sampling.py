@@ -79,11 +79,12 @@ class MadeFrame:
 
 
 def make_frame(args: argparse.Namespace) -> MadeFrame:
-    """Write survey.toml, margins.csv, frame.csv and dnc.txt for a city into ``out_dir``."""
+    """Write survey.toml, margins.csv, questionnaire.toml, frame.csv and dnc.txt for a city
+    into ``out_dir``."""
     out: Path = args.out_dir
     out.mkdir(parents=True, exist_ok=True)
     data = resources.files("sampling") / "data" / CITIES[args.city]
-    for name in ("survey.toml", "margins.csv"):
+    for name in ("survey.toml", "margins.csv", "questionnaire.toml"):
         with resources.as_file(data / name) as source:
             shutil.copyfile(source, out / name)
     survey = load_survey(out / "survey.toml")

@@ -24,6 +24,8 @@ class AttemptRecord:
     outcome: Outcome
     disposition: Disposition | None = None
     callback_at: datetime | None = None
+    note: str | None = None
+    """The operator's note, e.g. who to ask for at the callback."""
 
 
 @dataclass(frozen=True, slots=True)

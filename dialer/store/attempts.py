@@ -63,16 +63,18 @@ async def set_disposition(
     call_id: str,
     disposition: Disposition,
     callback_at: datetime | None = None,
+    note: str | None = None,
 ) -> None:
-    """The operator's disposition of a connected call, and its AAPOR code."""
+    """The operator's disposition of a connected call, its AAPOR code, and a note."""
     async with transaction(db):
         cursor = await db.execute(
-            "UPDATE attempt SET disposition = ?, aapor_code = ?, callback_at = ? WHERE call_id = ?"
-            " AND (outcome IS NULL OR outcome = 'connected')",
+            "UPDATE attempt SET disposition = ?, aapor_code = ?, callback_at = ?, note = ?"
+            " WHERE call_id = ? AND (outcome IS NULL OR outcome = 'connected')",
             (
                 disposition.value,
                 aapor_code(Outcome.CONNECTED, disposition),
                 _iso(callback_at),
+                note,
                 call_id,
             ),
         )
@@ -83,7 +85,7 @@ async def set_disposition(
 async def history(db: aiosqlite.Connection, case_id: int) -> list[AttemptRecord]:
     """The case's ended attempts, oldest first, as the retry policy reads them."""
     async with db.execute(
-        "SELECT started_at, outcome, disposition, callback_at FROM attempt"
+        "SELECT started_at, outcome, disposition, callback_at, note FROM attempt"
         " WHERE case_id = ? AND ended_at IS NOT NULL ORDER BY started_at, id",
         (case_id,),
     ) as cursor:
@@ -97,13 +99,18 @@ async def live_call_ids(db: aiosqlite.Connection) -> list[str]:
 
 
 def _record(
-    started: str, outcome: str, disposition: str | None, callback: str | None
+    started: str,
+    outcome: str,
+    disposition: str | None,
+    callback: str | None,
+    note: str | None = None,
 ) -> AttemptRecord:
     return AttemptRecord(
         datetime.fromisoformat(started),
         Outcome(outcome),
         Disposition(disposition) if disposition else None,
         datetime.fromisoformat(callback) if callback else None,
+        note,
     )
 
 
@@ -126,15 +133,15 @@ async def dialable_cases(db: aiosqlite.Connection, wave_id: int) -> list[CaseVie
         rows = list(await cursor.fetchall())
     histories: dict[int, list[AttemptRecord]] = {int(r[0]): [] for r in rows}
     async with db.execute(
-        "SELECT a.case_id, a.started_at, a.outcome, a.disposition, a.callback_at FROM attempt a"
-        " JOIN sample_case c ON c.id = a.case_id"
+        "SELECT a.case_id, a.started_at, a.outcome, a.disposition, a.callback_at, a.note"
+        " FROM attempt a JOIN sample_case c ON c.id = a.case_id"
         " WHERE c.wave_id = ? AND c.state = 'released' AND a.ended_at IS NOT NULL"
         " ORDER BY a.started_at, a.id",
         (wave_id,),
     ) as cursor:
-        async for case_id, started, outcome, disposition, callback in cursor:
+        async for case_id, started, outcome, disposition, callback, note in cursor:
             if case_id in histories:
-                histories[case_id].append(_record(started, outcome, disposition, callback))
+                histories[case_id].append(_record(started, outcome, disposition, callback, note))
     return [
         CaseView(
             int(r[0]),

@@ -12,6 +12,7 @@ import aiosqlite
 
 from dialer.store.db import StoreError, transaction, utc_now
 from dialer.store.quotas import load_counts
+from dialer.store.responses import Answers, record_response
 from dialer.store.waves import WaveRef
 from sampling.cells import CellKey
 from sampling.quota import complete, newly_closed, reserve
@@ -68,8 +69,12 @@ async def finish_case(
     result: str,
     verified: CellKey | None = None,
     now: str | None = None,
+    answers: Answers | None = None,
 ) -> FinishOutcome:
     """Close a case with its final result.
+
+    A complete's ``answers`` are stored, anonymously (``responses``), in the same transaction
+    and only if the interview counts as complete.
 
     A complete counts in the respondent's ``verified`` cell. When that cell has no place left
     (its completes and other interviews in progress reach its cap), the interview is stored as
@@ -111,6 +116,9 @@ async def finish_case(
             " reserved_cell_id = NULL, finished_at = ? WHERE id = ?",
             (result, verified_id, stamp, case_id),
         )
+        if result == "complete" and answers is not None:
+            assert verified is not None
+            await record_response(db, wave.wave_id, verified, answers)
         closed = newly_closed(before, after)
         withdrawn = 0
         for position in closed:

@@ -119,6 +119,24 @@ MIGRATIONS: tuple[str, ...] = (
     -- A number is never dialled twice at once, whatever the dialer (or a restart) does.
     CREATE UNIQUE INDEX attempt_one_live_per_case ON attempt (case_id) WHERE ended_at IS NULL;
     """,
+    # 3: interviews' answers, anonymous: a random id, the respondent's verified district, age
+    # band and sex, and nothing else that another table holds. No case, call, number or time:
+    # WITHOUT ROWID, so not even the insertion order is kept (tests/test_responses.py).
+    """
+    CREATE TABLE response (
+        id TEXT PRIMARY KEY,
+        wave_id INTEGER NOT NULL REFERENCES wave(id),
+        district TEXT NOT NULL,
+        age_band TEXT NOT NULL,
+        sex TEXT NOT NULL,
+        questionnaire TEXT NOT NULL,
+        answers TEXT NOT NULL CHECK (json_valid(answers))
+    ) WITHOUT ROWID;
+    """,
+    # 4: the operator's note on an attempt (e.g. who to ask for at a callback).
+    """
+    ALTER TABLE attempt ADD COLUMN note TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
