@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from dialer import __version__
 from dialer.ami.errors import AmiConnectError
-from dialer.commands import campaign, demo, results, run, sampling, simulate
+from dialer.commands import campaign, console, demo, results, run, sampling, simulate
 from dialer.logs import configure
 from dialer.store.db import StoreError
 from results.raking import RakingError
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     campaign.add_parser(sub)
     simulate.add_parser(sub)
     results.add_parser(sub)
+    console.add_parser(sub)
     return parser
 
 

@@ -22,10 +22,11 @@ SEAT_STATES = ("free", "talking", "wrap_up", "paused", "no_line")
 """Seat states as the gauge names them (``no_line``: logged in, the operator's line down)."""
 
 # Buckets by what each measures: the 2-s rule, ring times up to the 25-s timeout, talk times
-# from a refusal to a long interview, and event handling well under a tick.
+# from a refusal to a long interview, wrap-ups, and event handling well under a tick.
 WAIT_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
 RING_BUCKETS = (1.0, 2.0, 4.0, 6.0, 8.0, 10.0, 15.0, 20.0, 25.0, 30.0, 45.0)
 TALK_BUCKETS = (10.0, 30.0, 60.0, 120.0, 180.0, 300.0, 450.0, 600.0, 900.0, 1200.0, 1800.0)
+WRAP_BUCKETS = (1.0, 2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 120.0, 300.0)
 LAG_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 QUOTA_LABELS = ("campaign", "district", "age_band", "sex")
@@ -141,6 +142,9 @@ class DialerMetrics:
             "cati_ring_to_answer_seconds", "From the dial to a person's answer.", RING_BUCKETS
         )
         self._talk = histogram("cati_talk_seconds", "Operator talk time per call.", TALK_BUCKETS)
+        self._wrap = histogram(
+            "cati_wrap_up_seconds", "From a call's end to its seat being free again.", WRAP_BUCKETS
+        )
         self._lag = histogram(
             "cati_ami_event_lag_seconds",
             "From an AMI event's arrival to the dialer having handled it.",
@@ -165,6 +169,9 @@ class DialerMetrics:
 
     def talk_ended(self, seconds: float) -> None:
         self._talk.observe(seconds)
+
+    def wrap_ended(self, seconds: float) -> None:
+        self._wrap.observe(seconds)
 
     def attempt_ended(self, outcome: str, aapor: str | None) -> None:
         """An attempt stored; ``aapor`` when its outcome alone decides its code."""

@@ -6,7 +6,6 @@ See docs/questionnaire.md for the format.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from questionnaire.condition import (
 )
 from questionnaire.errors import QuestionnaireError
 from questionnaire.model import LANGUAGES, YES_NO, Item, Kind, Option, Questionnaire, Text
-from sampling.tomlkeys import typed
+from sampling.tomlkeys import read_toml, typed
 
 _ID = re.compile(r"[A-Za-z_][\w-]*")
 _RESERVED = frozenset({"and", "or", "not", "in"})
@@ -35,13 +34,7 @@ _CHOICES = (Kind.SINGLE, Kind.MULTIPLE)
 
 def load_questionnaire(path: Path) -> Questionnaire:
     """Read and check the questionnaire in ``path``."""
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise QuestionnaireError(str(path), f"cannot read: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise QuestionnaireError(str(path), f"not valid TOML: {exc}") from None
-    return questionnaire_from(doc)
+    return questionnaire_from(read_toml(path, QuestionnaireError))
 
 
 def questionnaire_from(doc: Mapping[str, Any]) -> Questionnaire:

@@ -7,6 +7,7 @@ widened by the weights' design effect; grid rows give a weighted mean rating.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from questionnaire.model import YES_NO, Item, Kind, Questionnaire
-from results.raking import Weights, design_effect, margin_of_error, rake
+from results.raking import RakingError, Weights, design_effect, margin_of_error, rake
 
 GROUPS = ("district", "age_band", "sex")
 """The variables results are broken down by, and raked to."""
@@ -57,6 +58,8 @@ class Weighting:
     design_effect: float
     unrepresented: tuple[str, ...] = ()
     """Categories with no respondent (e.g. ``district=C1``), left out of their margin."""
+    variables: tuple[str, ...] = GROUPS
+    """The margins the weights meet: all of them unless the sample cannot (see ``weigh``)."""
 
 
 def weigh(
@@ -66,7 +69,10 @@ def weigh(
 
     A category no respondent belongs to (early in the field, or a small wave) cannot be
     weighted up: it is left out of its margin, which is scaled back to the population, so
-    the others stand for it; ``unrepresented`` names it and the report says so."""
+    the others stand for it; ``unrepresented`` names it. A sample so sparse that no weights
+    meet every margin (e.g. women only among the young, while young people are fewer than
+    women) is raked to as many margins as it can meet, in ``GROUPS`` order, and
+    ``variables`` says which; with none, every respondent weighs the same."""
     sample = {name: [r.group(name) for r in respondents] for name in margins}
     total = sum(next(iter(margins.values())).values())
     kept: dict[str, dict[str, float]] = {}
@@ -77,8 +83,17 @@ def weigh(
         covered = {c: v for c, v in margin.items() if c in present}
         scale = total / sum(covered.values()) if covered else 1.0
         kept[name] = {c: v * scale for c, v in covered.items()}
-    raked = rake(sample, kept)
-    return Weighting(raked.weights, raked.iterations, design_effect(raked.weights), tuple(missing))
+    names = list(kept)
+    for size in range(len(names), 0, -1):
+        for chosen in itertools.combinations(names, size):
+            try:
+                raked = rake(sample, {name: kept[name] for name in chosen})
+            except RakingError:
+                continue
+            deff = design_effect(raked.weights)
+            return Weighting(raked.weights, raked.iterations, deff, tuple(missing), chosen)
+    flat = np.full(len(respondents), total / len(respondents))
+    return Weighting(flat, 0, 1.0, tuple(missing), ())
 
 
 def estimates(

@@ -27,6 +27,7 @@ _LABELS = {
         "mean": "media", "none": "Nessuna intervista completa in questa ondata.",
         "moe": "margine d'errore al 95%", "iterations": "iterazioni",
         "unrepresented": "Senza intervistati, rappresentati dagli altri gruppi",
+        "partial": "Campione troppo scarso per tutti i margini; ponderato solo per",
     },
     "en": {
         "title": "Results", "wave": "wave", "rates": "Response rates (AAPOR)", "cases": "cases",
@@ -36,6 +37,7 @@ _LABELS = {
         "none": "No complete interview in this wave yet.", "moe": "95% margin of error",
         "iterations": "iterations",
         "unrepresented": "No respondent, stood for by the other groups",
+        "partial": "Sample too sparse for every margin; weighted by",
     },
 }  # fmt: skip
 
@@ -93,6 +95,9 @@ def html_report(results: WaveResults, language: str = "it") -> str:
         if w.unrepresented:
             missing = escape(", ".join(w.unrepresented))
             parts.append(f"<p class='warn'>{t['unrepresented']}: {missing}</p>")
+        if w.variables != GROUPS:
+            used = ", ".join(t[name] for name in w.variables) or "–"
+            parts.append(f"<p class='warn'>{t['partial']}: {escape(used)}</p>")
         by_question: dict[str, list[Estimate]] = {}
         for e in results.estimates:
             by_question.setdefault(e.question, []).append(e)

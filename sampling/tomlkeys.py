@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sampling.errors import ConfigError
 
 T = TypeVar("T")
+
+
+def read_toml(path: Path, error: Callable[[str, str], ConfigError]) -> dict[str, Any]:
+    """The TOML document in ``path``; an unreadable or invalid file is ``error(path, why)``."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise error(str(path), f"cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(str(path), f"not valid TOML: {exc}") from None
 
 
 def check_keys(doc: Mapping[str, Any], sections: Mapping[str, set[str]]) -> None:

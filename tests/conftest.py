@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
@@ -11,7 +13,10 @@ import pytest
 
 from dialer.ami.client import AmiClient, AmiSettings
 from dialer.ami.errors import AmiConnectError
-from dialer.campaign.runner import CampaignSettings, Simulation
+from dialer.api.app import build_app
+from dialer.api.server import ApiServer
+from dialer.campaign.runner import CampaignRunner, CampaignSettings, CampaignSummary, Simulation
+from dialer.console.routes import ConsoleSettings
 from dialer.frame_import import import_frame
 from dialer.schedule.retry import RetryPolicy
 from dialer.schedule.window import CallingWindow
@@ -133,6 +138,25 @@ FAST_RETRIES = RetryPolicy(
     congestion_delay=timedelta(seconds=1),
     day_parts=(),
 )
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    runner: CampaignRunner, token: str, console: ConsoleSettings | None = None
+) -> AsyncIterator[tuple[str, asyncio.Task[CampaignSummary]]]:
+    """The runner's HTTP app on a free port, and the run as a task; the run is aborted (if
+    still going) and the server stopped afterwards."""
+    port = free_port()
+    server = ApiServer("127.0.0.1", port)
+    await server.start(build_app(runner, token, console))
+    run = asyncio.create_task(runner.run())
+    try:
+        yield f"http://127.0.0.1:{port}", run
+    finally:
+        if not run.done():
+            runner.abort("test over")
+        await run
+        await server.stop()
 
 
 async def small_campaign(

@@ -14,10 +14,8 @@ import httpx
 import pytest
 
 from dialer.ami.client import AmiClient
-from dialer.api.app import build_app
-from dialer.api.server import ApiServer
 from dialer.campaign.runner import CampaignRunner, CampaignSummary, open_campaign
-from tests.conftest import SurveyFactory, free_port, small_campaign
+from tests.conftest import SurveyFactory, serving, small_campaign
 
 TOKEN = "test-token-0123456789abcdef"
 
@@ -42,21 +40,10 @@ async def _service(
         simulation=replace(settings.simulation, operators=simulated_operators),
         max_duration_s=180,
     )
-    port = free_port()
-    async with open_campaign(settings, ami) as runner:
-        server = ApiServer("127.0.0.1", port)
-        await server.start(build_app(runner, TOKEN))
-        run = asyncio.create_task(runner.run())
-        url = f"http://127.0.0.1:{port}"
+    async with open_campaign(settings, ami) as runner, serving(runner, TOKEN) as (url, run):
         headers = {"Authorization": f"Bearer {TOKEN}"}
         async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as api:
-            try:
-                yield Service(runner, api, url, settings.store, run)
-            finally:
-                if not run.done():
-                    runner.abort("test over")
-                await run
-                await server.stop()
+            yield Service(runner, api, url, settings.store, run)
 
 
 @pytest.fixture

@@ -34,9 +34,12 @@ CELLS = [(d, a, s) for d in ("North", "South") for a in (25, 45, 75) for s in "M
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
-async def _interviewed(tmp_path: Path, survey: Survey, db_path: Path) -> list[dict[str, Any]]:
-    """A wave where every released case was dialled: two completes per cell, with answers and
-    their attempts, the rest refusals. Returns the answers given, in interview order."""
+async def _interviewed(
+    tmp_path: Path, survey: Survey, db_path: Path, seed: int = 7
+) -> list[dict[str, Any]]:
+    """A wave (the survey's) where every released case was dialled: two completes per cell,
+    with answers and their attempts, the rest refusals. Returns the answers given, in
+    interview order. Each wave has numbers of its own."""
     rows = [
         f"{landline(100 * n + k)},{d},{a},{s},"
         for n, (d, a, s) in enumerate(CELLS)
@@ -58,7 +61,7 @@ async def _interviewed(tmp_path: Path, survey: Survey, db_path: Path) -> list[di
                 continue  # withdrawn: its cell closed
             position = wave.cell_ids.index(cell_id)
             now = START + timedelta(minutes=3 * number)
-            call_id = f"call-{number}"
+            call_id = f"call-{survey.wave}-{number}"
             await open_attempt(db, case_id, call_id, now)
             call = new_call(call_id, case_id, now)._replace(
                 state=CallState.ENDED, answered=now, connected=now, ended=now,

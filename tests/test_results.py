@@ -13,11 +13,13 @@ import numpy as np
 import pytest
 
 from dialer.cli import main
+from dialer.store.db import connect
+from dialer.store.wave_results import wave_results
 from questionnaire.load import load_questionnaire
 from results.estimates import Respondent, estimates, weigh
 from results.raking import margin_of_error
 from results.report import ESTIMATE_COLUMNS, estimates_csv, html_report, rates_csv
-from results.summary import margins, summarise
+from results.summary import key, margins, summarise
 from sampling.cells import CellKey
 from tests.conftest import SurveyFactory
 from tests.test_responses import _interviewed
@@ -209,3 +211,40 @@ def test_a_category_without_respondents_is_stood_for_by_the_others() -> None:
     assert [200, 200] == pytest.approx(weighting.weights.tolist())  # by sex, 200 each
     report = html_report(summarise("s", 1, LA_SPEZIA, [], north_only, POPULATION), "en")
     assert "No respondent, stood for by the other groups: district=S" in report
+
+
+async def test_a_second_wave_is_compared_with_the_first(
+    tmp_path: Path, make_survey: SurveyFactory, db_path: Path
+) -> None:
+    """With two waves in the store, the second's results carry the first's estimates and
+    the change, read from the store as `dialer results` reads them."""
+    first = await _interviewed(tmp_path, make_survey(wave=1, interviews=60), db_path, seed=7)
+    second = await _interviewed(tmp_path, make_survey(wave=2, interviews=60), db_path, seed=8)
+    async with connect(db_path) as db:
+        one = await wave_results(db, "test-survey", 1, LA_SPEZIA)
+        two = await wave_results(db, "test-survey", 2, LA_SPEZIA)
+    assert {} == dict(one.previous)
+    assert (len(first), len(second)) == (
+        len(one.weighting.weights) if one.weighting else 0,
+        len(two.weighting.weights) if two.weighting else 0,
+    )
+    assert {key(e): e.estimate for e in one.estimates} == dict(two.previous)
+    rows = list(csv.DictReader(io.StringIO(estimates_csv(two))))
+    q1 = next(r for r in rows if (r["question"], r["answer"], r["group"]) == ("q1", "A", "all"))
+    change = float(q1["estimate"]) - float(q1["previous"])
+    assert change == pytest.approx(float(q1["change"]), abs=1e-6)
+
+
+def test_a_sample_too_sparse_for_every_margin_is_raked_to_those_it_can_meet() -> None:
+    """Only northern women and southern men: no weights give the north 300 and women 200
+    at once, so the weights meet the district margin (and the one age band) and say so."""
+    sparse = [
+        Respondent("N", "18-34", "F", _answers("A")),
+        Respondent("S", "18-34", "M", _answers("B")),
+        Respondent("S", "18-34", "M", _answers("A")),
+    ]
+    weighting = weigh(sparse, margins(POPULATION))
+    assert ("district", "age_band") == weighting.variables
+    assert [300, 50, 50] == pytest.approx(weighting.weights.tolist())
+    report = html_report(summarise("s", 1, LA_SPEZIA, [], sparse, POPULATION), "en")
+    assert "Sample too sparse for every margin; weighted by: District, Age" in report

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from dialer.ami.client import AmiSettings
@@ -82,6 +83,8 @@ def test_campaign_file_loads(tmp_path: Path, make_survey: SurveyFactory) -> None
         ('secret_file = "secret.txt"', 'secret_file = "missing.txt"', "ami.secret_file"),
         ('token_file = "token.txt"', 'token_file = "secret.txt"', "http.token_file"),
         ("port = 8600", "port = 0", "http.port"),
+        ("[http]", "[console]\nwrap_up_s = -1\n[http]", "console.wrap_up_s"),
+        ("[http]", "[console]\nidle_minutes = 0\n[http]", "console.idle_minutes"),
     ],
 )
 def test_invalid_campaign_file_names_the_key(
@@ -171,6 +174,20 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _with_console(campaign: Path, operators: Path) -> None:
+    """The campaign serves the operators' console; seat 7201's secret hashed by the CLI."""
+    hashed = subprocess.run(
+        [sys.executable, "-m", "dialer", "console", "hash", "7201"],
+        input="operator-7201-secret\n", capture_output=True, text=True, check=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    ).stdout  # fmt: skip
+    assert "operator-7201-secret" not in hashed
+    operators.write_text(hashed, encoding="utf-8")
+    text = campaign.read_text(encoding="utf-8")
+    console = f'[console]\noperators_file = "{operators.name}"\nwrap_up_s = 2\n\n[http]'
+    campaign.write_text(text.replace("[http]", console), encoding="utf-8")
+
+
 def test_supervisor_drives_dialer_run_from_the_command_line(
     tmp_path: Path, make_survey: SurveyFactory, asterisk: AmiSettings
 ) -> None:
@@ -180,7 +197,9 @@ def test_supervisor_drives_dialer_run_from_the_command_line(
     frame = tmp_path / "frame.csv"
     rows = [f"{landline(i)},{d},{a},{s}," for i, (d, a, s) in enumerate(CELLS * 20)]
     write_frame(frame, rows)
-    path = write_campaign(tmp_path, asterisk.port, asterisk.secret, http_port=free_port())
+    http_port = free_port()
+    path = write_campaign(tmp_path, asterisk.port, asterisk.secret, http_port=http_port)
+    _with_console(path, tmp_path / "operators.toml")
     args = ["--survey", str(tmp_path / "survey-w1.toml"), "--db", str(tmp_path / "run.sqlite")]
     assert 0 == main(["frame", "import", *args, str(frame)])
     log = (tmp_path / "run.log").open("w", encoding="utf-8")
@@ -198,6 +217,11 @@ def test_supervisor_drives_dialer_run_from_the_command_line(
             assert time.monotonic() < deadline, status.stdout
             time.sleep(0.2)
         assert "campaign test: ready" in status.stdout
+        console = httpx.post(
+            f"http://127.0.0.1:{http_port}/console/login",
+            json={"seat": "7201", "secret": "operator-7201-secret"},
+        )
+        assert (200, "7201") == (console.status_code, console.json()["seat"])
         assert "South" in status.stdout
         assert "65+" in status.stdout
         (tmp_path / "token.txt").write_text("not-the-token-0123456789", encoding="utf-8")

@@ -23,14 +23,14 @@ from dialer import __version__
 from dialer.campaign.control import Command, ControlError, Invalid, NotFound, RunState
 from dialer.campaign.dispositions import OperatorDisposition
 from dialer.campaign.status import CampaignStatus, RatesStatus, SeatStatus
+from dialer.console.routes import ConsoleController, ConsoleSettings, console_router
 from dialer.disposition import Disposition
 
 
-class Controller(Protocol):
+class Controller(ConsoleController, Protocol):
     """What the API drives: the campaign runner."""
 
     async def command(self, command: Command) -> RunState: ...
-    async def seat(self, seat_id: str, action: str) -> SeatStatus: ...
     async def dispose(self, call_id: str, entry: OperatorDisposition) -> str: ...
     async def status(self) -> CampaignStatus: ...
     async def metrics_text(self) -> bytes: ...
@@ -75,8 +75,11 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(HTTPBearer(
 SeatId = Annotated[str, Path(pattern=r"^\d{1,12}$", description="the seat (extension) number")]
 
 
-def build_app(controller: Controller, token: str) -> FastAPI:
-    """The API for one campaign; ``token`` is the bearer token every request must carry."""
+def build_app(
+    controller: Controller, token: str, console: ConsoleSettings | None = None
+) -> FastAPI:
+    """The API for one campaign; ``token`` is the bearer token every request must carry.
+    With ``console``, the operators' console too (its own sessions, not the token)."""
     if not token:
         raise ValueError("the control API needs a token")
 
@@ -123,6 +126,8 @@ def build_app(controller: Controller, token: str) -> FastAPI:
         return DispositionResult(call_id=call_id, result=await controller.dispose(call_id, entry))
 
     app.include_router(guarded)
+    if console is not None:
+        app.include_router(console_router(controller, console))
 
     @app.get(
         "/metrics",

@@ -49,7 +49,12 @@ class ApiServer:
             self.bind()
         assert self._socket is not None
         config = uvicorn.Config(
-            app, log_config=None, log_level="warning", access_log=False, lifespan="off"
+            app,
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=5,
         )
         self._server = server = _Server(config)
         self._task = asyncio.create_task(server.serve(sockets=[self._socket]), name="api")

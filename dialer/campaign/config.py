@@ -33,7 +33,19 @@ _SECTIONS: dict[str, set[str]] = {
     "seats": {"ids"},
     "simulation": {"answer", "busy", "congestion", "machine", "complete", "seed", "operators"},
     "http": {"host", "port", "token_file"},
+    "console": {"operators_file", "wrap_up_s", "session_hours", "idle_minutes"},
 }  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleFile:
+    """The operators' console: who may log in to which seat, wrap-up and session limits."""
+
+    operators_file: Path | None
+    """Seat -> hash of its operator's secret (``dialer console hash``); None: no console."""
+    wrap_up_s: float = 10.0
+    session: timedelta = timedelta(hours=10)
+    idle: timedelta = timedelta(minutes=30)
 
 
 class CampaignConfigError(ConfigError):
@@ -72,6 +84,7 @@ class CampaignFile:
     seats: tuple[str, ...]
     simulation: Simulation | None
     http: HttpSettings
+    console: ConsoleFile = ConsoleFile(None)
 
 
 def load_campaign(path: Path) -> CampaignFile:
@@ -165,6 +178,25 @@ def _parse(text: str, base: Path) -> CampaignFile:
         seats=tuple(seats),
         simulation=simulation,
         http=_http(table(doc, "http"), base),
+        console=_console(table(doc, "console"), base),
+    )
+
+
+def _console(c: dict[str, Any], base: Path) -> ConsoleFile:
+    operators = c.get("operators_file")
+    wrap = optional(c, "console.wrap_up_s", float, 10.0)
+    hours = optional(c, "console.session_hours", float, 10.0)
+    idle = optional(c, "console.idle_minutes", float, 30.0)
+    if wrap < 0:
+        raise CampaignConfigError("console.wrap_up_s", f"must be 0 or more, not {wrap:g}")
+    for key, value in (("console.session_hours", hours), ("console.idle_minutes", idle)):
+        if value <= 0:
+            raise CampaignConfigError(key, f"must be more than 0, not {value:g}")
+    return ConsoleFile(
+        base / typed(operators, "console.operators_file", str) if operators else None,
+        wrap,
+        timedelta(hours=hours),
+        timedelta(minutes=idle),
     )
 
 

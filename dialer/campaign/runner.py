@@ -71,6 +71,8 @@ from dialer.campaign.status import (
     rates_status,
     seat_rows,
 )
+from dialer.console.changes import Changes
+from dialer.console.view import CaseCard, SeatView, case_card, seat_view
 from dialer.disposition import Disposition, Outcome, aapor_code
 from dialer.metrics import DialerMetrics
 from dialer.pacing.progressive import Progressive
@@ -159,6 +161,9 @@ class CampaignSettings:
     abandon_cap: float = 0.03
     """Abandoned over live answers that the law allows over the window (FACTS.md)."""
     release_seed: int = 1
+    wrap_up_s: float = 0.0
+    """After a disposition, the longest an operator's seat stays in wrap-up (finishing
+    notes) before it is free; the operator's Ready ends it sooner."""
     max_duration_s: float = 600.0
     name: str = "campaign"
     autostart: bool = True
@@ -184,6 +189,7 @@ class Interview:
     case: CaseView
     admitted: bool
     seat: str
+    card: CaseCard
 
 
 class CampaignRunner:
@@ -224,6 +230,8 @@ class CampaignRunner:
         self.stats = CallStats(window_s=settings.abandon_window_s)
         self.metrics = DialerMetrics(settings.name)
         self.log = log.bind()  # resolved now: each call on the module's proxy re-binds
+        self.changes = Changes()  # wakes the operators' consoles
+        self._shown: tuple[SeatBoard, tuple[str, ...]] = (self.board, ())
 
     async def run(self) -> CampaignSummary:
         # Every log line of the run (and of the tasks it starts) names the campaign.
@@ -251,10 +259,17 @@ class CampaignRunner:
         result: RunState = await self._ask("control", command)
         return result
 
-    async def seat(self, seat_id: str, action: str) -> SeatStatus:
-        """Log a seat in or out, pause it or make it ready."""
-        result: SeatStatus = await self._ask("seat", (seat_id, action))
+    async def seat(self, seat_id: str, action: str, reason: str = "break") -> SeatStatus:
+        """Log a seat in or out, pause it (with its reason) or make it ready."""
+        result: SeatStatus = await self._ask("seat", (seat_id, action, reason))
         return result
+
+    def console_view(self, seat_id: str) -> SeatView:
+        """What the seat's operator sees now: its state and the call awaiting its disposition."""
+        interview = next((i for i in self.interviews.values() if i.seat == seat_id), None)
+        card = interview.card if interview is not None else None
+        on_line = card is not None and card.call_id in self.calls
+        return seat_view(seat_id, self.board, card, on_line)
 
     async def dispose(self, call_id: str, entry: OperatorDisposition) -> str:
         """The operator's disposition of a call; returns the case's result (or "callback")."""
@@ -315,6 +330,7 @@ class CampaignRunner:
                 if seat is not None and seat.state is SeatState.WRAP_UP:
                     wrap = (self.s.clock() - seat.since).total_seconds()
                     self.stats.wrap_ended(wrap)
+                    self.metrics.wrap_ended(wrap)
                 with contextlib.suppress(SeatError):  # logged out meanwhile
                     self.board = wrapped_up(self.board, item, self.s.clock())
             elif kind == "seat_in":
@@ -326,19 +342,29 @@ class CampaignRunner:
             elif kind in ("control", "seat", "dispose"):
                 payload, answer = item
                 await self._answer(kind, payload, answer)
+            self._show()
+        self.changes.notify()  # the consoles see the campaign's end
         ended = ControlError(f"the campaign has ended ({self.finished})")
         for _, item in _drain(self.inbox):  # requests that came too late
             answer = item[1] if isinstance(item, tuple) and len(item) == 2 else None
             if isinstance(answer, asyncio.Future) and not answer.done():
                 answer.set_exception(ended)
 
+    def _show(self) -> None:
+        """Wake the consoles when a seat or an interview changed (the board is immutable:
+        a change is a new board)."""
+        shown = (self.board, tuple(self.interviews))
+        if shown[0] is not self._shown[0] or shown[1] != self._shown[1]:
+            self._shown = shown
+            self.changes.notify()
+
     async def _answer(self, kind: str, payload: Any, answer: asyncio.Future[Any]) -> None:
         try:
             if kind == "control":
                 result: Any = self._control(payload)
             elif kind == "seat":
-                seat_id, action = payload
-                result = self._seat_request(seat_id, action, answer)
+                seat_id, action, reason = payload
+                result = self._seat_request(seat_id, action, answer, reason)
             else:
                 result = await self._dispose(*payload)
         except ControlError as exc:
@@ -402,7 +428,8 @@ class CampaignRunner:
         learn(self.stats, self.metrics, before, call, self.s.clock())
 
     def _wrap_s(self) -> float:
-        return self.s.simulation.wrap_s if self.s.simulation else 0.0
+        sim = self.s.simulation
+        return sim.wrap_s if sim is not None and sim.operators else self.s.wrap_up_s
 
     async def _on_ami(self, message: Any) -> None:
         event = parse_event(message)
@@ -615,7 +642,7 @@ class CampaignRunner:
     # --- seats -----------------------------------------------------------------------------
 
     def _seat_request(
-        self, seat_id: str, action: str, answer: asyncio.Future[Any]
+        self, seat_id: str, action: str, answer: asyncio.Future[Any], reason: str = "break"
     ) -> SeatStatus | None:
         if seat_id not in self.s.seats:
             raise NotFound(f"seat {seat_id} is not one of this campaign's seats")
@@ -633,7 +660,7 @@ class CampaignRunner:
                 self.board = log_out(self.board, seat_id)
                 self._spawn(self._hang_up_line(seat_id))
             elif action == "pause":
-                self.board = pause(self.board, seat_id, "break", now)
+                self.board = pause(self.board, seat_id, reason, now)
             elif action == "ready":
                 self.board = ready(self.board, seat_id, now)
             else:
@@ -748,7 +775,8 @@ class CampaignRunner:
         if case is None:
             return
         admitted = await start_interview(self.db, self.s.survey, self.wave, case.case_id)
-        self.interviews[call_id] = Interview(case, admitted, seat)
+        card = case_card(call_id, case, self.s.survey.grid, self.questionnaire, admitted)
+        self.interviews[call_id] = Interview(case, admitted, seat, card)
         sim = self.s.simulation
         if sim is not None and sim.operators:
             self._spawn(

@@ -97,4 +97,5 @@ def print_rates(results: WaveResults) -> None:
         table.add_row("design effect", f"{results.weighting.design_effect:.3f}")
         for category in results.weighting.unrepresented:
             table.add_row("no respondent", category)
+        table.add_row("weighted by", ", ".join(results.weighting.variables) or "none")
     Console().print(table)

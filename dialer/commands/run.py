@@ -16,6 +16,9 @@ from dialer.campaign.config import CampaignFile, load_campaign
 from dialer.campaign.control import Command, ControlError
 from dialer.campaign.runner import CampaignRunner, CampaignSettings, CampaignSummary, open_campaign
 from dialer.commands.demo import print_summary
+from dialer.console.operators import load_operators
+from dialer.console.routes import ConsoleSettings
+from dialer.console.sessions import Sessions
 from dialer.pacing.predictive import Predictive
 from dialer.pacing.progressive import Progressive
 
@@ -57,6 +60,21 @@ def settings_of(campaign: CampaignFile, start: bool) -> CampaignSettings:
         max_duration_s=7 * 24 * 3600,
         name=campaign.name,
         autostart=start,
+        wrap_up_s=campaign.console.wrap_up_s,
+    )
+
+
+def console_settings(campaign: CampaignFile, runner: CampaignRunner) -> ConsoleSettings | None:
+    """The operators' console, when the campaign names its operators' secrets."""
+    path = campaign.console.operators_file
+    if path is None:
+        return None
+    return ConsoleSettings(
+        operators=load_operators(path, campaign.seats),
+        grid=campaign.survey.grid,
+        questionnaire=runner.questionnaire,
+        clock=runner.s.clock,
+        sessions=Sessions(campaign.console.session, campaign.console.idle),
     )
 
 
@@ -70,7 +88,9 @@ async def run(campaign: CampaignFile, start: bool = False) -> CampaignSummary:
         await ami.connect()
         try:
             async with open_campaign(settings_of(campaign, start), ami) as runner:
-                await api.start(build_app(runner, campaign.http.token))
+                await api.start(
+                    build_app(runner, campaign.http.token, console_settings(campaign, runner))
+                )
                 log.info("control API", url=campaign.http.url, campaign=campaign.name)
                 _on_signals(runner)
                 try:

@@ -1,0 +1,1 @@
+"""The operators' console: a web page served by the dialer's HTTP app."""
