@@ -110,7 +110,7 @@ def html_report(results: WaveResults, language: str = "it") -> str:
 
 def _rates_table(results: WaveResults, t: dict[str, str]) -> str:
     head = "".join(f"<th>{name}</th>" for name in RATES)
-    rows = [("all", results.outcomes.counts.cases, results.outcomes.rates)]
+    rows = [(t["all"], results.outcomes.counts.cases, results.outcomes.rates)]
     rows += [(str(c.cell), c.counts.cases, c.rates) for c in results.outcomes.cells]
     body = "".join(
         f"<tr><th>{escape(name)}</th><td>{cases}</td>"
@@ -189,7 +189,7 @@ _CSS = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222 }
 table { border-collapse: collapse; margin: .5em 0 1.5em; font-size: 12px }
 th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: right }
-th:first-child { text-align: left }
+th:first-child { text-align: left; white-space: nowrap }
 .chart { max-width: 48em }
 .row { display: flex; align-items: center; gap: .5em; margin: 2px 0 }
 .label { flex: 0 0 18em; text-align: right }

@@ -268,7 +268,8 @@ async def test_an_operator_runs_a_call_by_keyboard_in_chromium(console: Console)
     real Asterisk, the case appears at once, the questionnaire is answered by keyboard
     along a routed path (1B, 2C: no explanation; 8 yes: 8a, not 8b), the respondent's cell
     is confirmed, the complete is stored with its answers and the quota moves. A screenshot
-    of each step is kept in test-artifacts/console/."""
+    of each step is kept in test-artifacts/console/. The next call is a refusal, given
+    from the outcomes' menu (F2, R, Enter)."""
     from playwright.async_api import async_playwright
 
     chromium = shutil.which("chromium")
@@ -291,7 +292,7 @@ async def test_an_operator_runs_a_call_by_keyboard_in_chromium(console: Console)
     with sqlite3.connect(console.store) as db:
         (answers,) = db.execute("SELECT answers FROM response").fetchone()
         dispositions = db.execute(
-            "SELECT disposition FROM attempt WHERE disposition IS NOT NULL"
+            "SELECT disposition FROM attempt WHERE disposition IS NOT NULL ORDER BY id"
         ).fetchall()
     stored = json.loads(answers)
     assert {"q1": "B", "q2": "C", "q8": "yes", "q8a": ["A", "C"]}.items() <= stored.items()
@@ -299,7 +300,7 @@ async def test_an_operator_runs_a_call_by_keyboard_in_chromium(console: Console)
     assert {"answer": "yes", "because": "ci hanno chiesto il parere"} == stored["q6"]
     assert "più piste ciclabili" == stored["q7"]
     assert "q8b" not in stored
-    assert [("complete",)] == dispositions
+    assert [("complete",), ("refusal",)] == dispositions
 
 
 async def _operate(page: Any, console: Console) -> None:
@@ -355,3 +356,16 @@ async def _operate(page: Any, console: Console) -> None:
     await page.wait_for_selector("#card", state="hidden", timeout=20_000)
     await page.wait_for_selector("#state[data-state='free']", timeout=20_000)  # wrap-up over
     await shot("8-after-disposition")
+    # The next callee refuses at once: F2, the outcome's letter, Enter. Complete is not
+    # offered before the questionnaire's end.
+    await console.api.post("/campaign/resume")
+    await page.wait_for_selector("#card:not(.hidden)", timeout=60_000)
+    await console.api.post("/campaign/pause")
+    await keys.press("F2")
+    await keys.press("c")
+    await keys.press("Enter")
+    await page.wait_for_selector("#disposition-error:has-text('questionario')")
+    await keys.press("r")
+    await shot("9-refusal-by-keyboard")
+    await keys.press("Enter")
+    await page.wait_for_selector("#card", state="hidden", timeout=20_000)
