@@ -216,6 +216,7 @@ class CampaignRunner:
         self.calls: dict[str, Call] = {}
         self.cases: dict[str, CaseView] = {}  # calls being dialled or on the line
         self.interviews: dict[str, Interview] = {}  # put through, disposition awaited
+        self.interview_at: dict[str, str] = {}  # seat -> the call whose disposition it owes
         self.seat_of: dict[str, str] = {}
         self.attempt_of: dict[str, int] = {}  # until the call's disposition
         self.board = SeatBoard()
@@ -231,7 +232,8 @@ class CampaignRunner:
         self.metrics = DialerMetrics(settings.name)
         self.log = log.bind()  # resolved now: each call on the module's proxy re-binds
         self.changes = Changes()  # wakes the operators' consoles
-        self._shown: tuple[SeatBoard, tuple[str, ...]] = (self.board, ())
+        self._epoch = 0  # counts interviews started and ended
+        self._shown: tuple[SeatBoard, int] = (self.board, 0)
 
     async def run(self) -> CampaignSummary:
         # Every log line of the run (and of the tasks it starts) names the campaign.
@@ -266,7 +268,8 @@ class CampaignRunner:
 
     def console_view(self, seat_id: str) -> SeatView:
         """What the seat's operator sees now: its state and the call awaiting its disposition."""
-        interview = next((i for i in self.interviews.values() if i.seat == seat_id), None)
+        call_id = self.interview_at.get(seat_id)
+        interview = self.interviews.get(call_id) if call_id is not None else None
         card = interview.card if interview is not None else None
         on_line = card is not None and card.call_id in self.calls
         return seat_view(seat_id, self.board, card, on_line)
@@ -352,10 +355,9 @@ class CampaignRunner:
 
     def _show(self) -> None:
         """Wake the consoles when a seat or an interview changed (the board is immutable:
-        a change is a new board)."""
-        shown = (self.board, tuple(self.interviews))
-        if shown[0] is not self._shown[0] or shown[1] != self._shown[1]:
-            self._shown = shown
+        a change is a new board). Two comparisons: this runs after every AMI event."""
+        if self.board is not self._shown[0] or self._epoch != self._shown[1]:
+            self._shown = (self.board, self._epoch)
             self.changes.notify()
 
     async def _answer(self, kind: str, payload: Any, answer: asyncio.Future[Any]) -> None:
@@ -654,7 +656,7 @@ class CampaignRunner:
                 self.opening.add(seat_id)
                 self._spawn(self._login(seat_id, answer))
                 return None  # answered once the line is open
-            if seat_id in {i.seat for i in self.interviews.values()} and action != "pause":
+            if seat_id in self.interview_at and action != "pause":
                 raise ControlError(f"seat {seat_id} owes a disposition; post it first")
             if action == "logout":
                 self.board = log_out(self.board, seat_id)
@@ -777,6 +779,8 @@ class CampaignRunner:
         admitted = await start_interview(self.db, self.s.survey, self.wave, case.case_id)
         card = case_card(call_id, case, self.s.survey.grid, self.questionnaire, admitted)
         self.interviews[call_id] = Interview(case, admitted, seat, card)
+        self.interview_at[seat] = call_id
+        self._epoch += 1
         sim = self.s.simulation
         if sim is not None and sim.operators:
             self._spawn(
@@ -836,6 +840,9 @@ class CampaignRunner:
             disposition = Disposition.OVER_QUOTA  # the verified cell was full: AAPOR 4.80
             await set_disposition(self.db, call_id, disposition, note=checked.note)
         del self.interviews[call_id]
+        if self.interview_at.get(interview.seat) == call_id:
+            del self.interview_at[interview.seat]
+        self._epoch += 1
         self.metrics.disposed(
             disposition.value, aapor_code(Outcome.CONNECTED, disposition),
             complete=result == "complete",
