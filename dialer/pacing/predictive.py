@@ -98,8 +98,7 @@ class Predictive:
         ):
             return progressive  # one more abandon would breach the cap: stop taking risks
         alpha = target * self._steer(snap.now, rate, target, answers)
-        times = HORIZONS + GRACE_S  # a seat freeing up to the grace after an answer takes it
-        seats = self._seat_chances(snap, times)
+        seats = self._seat_chances(snap)
         table = stats.answer_table(AT_ALL)  # horizons, then at all
         ringing = table[table_rows(snap.ring_elapsed, len(table))]
         persons = Chances(ringing[:, :-1])
@@ -149,16 +148,16 @@ class Predictive:
         self._last = now
         if answers >= self.min_window_answers and target > 0:
             step = dt / self.steer_s * (target - rate) / target
-            self._gain = float(np.clip(self._gain * math.exp(step), 0.05, self.max_gain))
+            self._gain = min(max(self._gain * math.exp(step), 0.05), self.max_gain)
         return self._gain
 
     @staticmethod
-    def _seat_chances(snap: Snapshot, times: NDArray[np.float64]) -> Chances:
-        """Seats x times: the chance each busy or wrapping seat is free by each time."""
+    def _seat_chances(snap: Snapshot) -> Chances:
+        """Seats x ``SEAT_TIMES``: the chance each busy or wrapping seat is free by each."""
         stats = snap.stats
         wrap = round(stats.mean_wrap())  # whole seconds: one table, not one a call
-        talking = stats.talk_ends_by(snap.talk_elapsed, np.maximum(times - wrap, 0.0))
-        wrapping = stats.wrap_ends_by(snap.wrap_elapsed, times)
+        talking = stats.talk_ends_by(snap.talk_elapsed, _talk_times(wrap))
+        wrapping = stats.wrap_ends_by(snap.wrap_elapsed, SEAT_TIMES)
         return Chances(np.concatenate([talking, wrapping]))
 
 
@@ -210,6 +209,17 @@ HORIZONS = np.array([1.0, 3.0, 5.0, 7.0, 9.0, 12.0, 16.0])
 """Seconds ahead at which answers are weighed against seats (over a 300-seat shift, the
 worst overflow was at 9 or 12 s in two decisions of three, and past 16 s in none of 2,000)."""
 AT_ALL = np.append(HORIZONS, np.inf)
+SEAT_TIMES = HORIZONS + GRACE_S
+"""A seat freeing up to the grace after an answer takes it."""
+
+
+@functools.lru_cache(maxsize=64)
+def _talk_times(wrap: int) -> NDArray[np.float64]:
+    """By each of ``SEAT_TIMES``, the talk a seat must end to be through its wrap-up too
+    (shared: read-only)."""
+    times = np.maximum(SEAT_TIMES - wrap, 0.0)
+    times.flags.writeable = False
+    return times
 OUTLOOK = np.linspace(0.0, 1.0, 25)
 BUDGET_EVERY_S = 10.0
 """When the windows to come are checked, in windows from now."""
