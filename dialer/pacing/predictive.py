@@ -220,6 +220,8 @@ def _talk_times(wrap: int) -> NDArray[np.float64]:
     times = np.maximum(SEAT_TIMES - wrap, 0.0)
     times.flags.writeable = False
     return times
+
+
 OUTLOOK = np.linspace(0.0, 1.0, 25)
 BUDGET_EVERY_S = 10.0
 """When the windows to come are checked, in windows from now."""
