@@ -159,18 +159,17 @@ class Simulation:
         # An operator whose break falls due has asked for it ("pause after this call"): the
         # pacer knows that seat will not come back free.
         due = self.worked + (now - since) >= self.sc.break_every_min * 60
-        talking = (state == TALK) & ~due
-        wrapping = (state == WRAP) & ~due
+        on_call, wrap_up = state == TALK, state == WRAP
         launched = np.fromiter(self.flight.values(), dtype=np.float64, count=len(self.flight))
         snap = Snapshot(
             now=now,
             free=int((state == FREE).sum()),
-            talk_elapsed=now - since[talking],
-            wrap_elapsed=now - since[wrapping],
+            talk_elapsed=now - since[on_call & ~due],
+            wrap_elapsed=now - since[wrap_up & ~due],
             ring_elapsed=now - launched,
             waiting=len(self.waiting),
-            paused=int((state == PAUSED).sum() + (due & ((state == TALK) | (state == WRAP))).sum()),
-            channel_room=max(self.lines_free(), 0),
+            paused=int((state == PAUSED).sum() + (due & (on_call | wrap_up)).sum()),
+            channel_room=max(self._lines_free(int(on_call.sum())), 0),
             stats=self.stats,
         )
         assert self.pacing is not None
@@ -183,8 +182,10 @@ class Simulation:
 
     def lines_free(self) -> int:
         """Trunk lines left: dials ringing and callees talking each hold one."""
-        lines = self.sc.seats * self.sc.channels_per_seat
-        return lines - len(self.flight) - int((self.state == TALK).sum())
+        return self._lines_free(int((self.state == TALK).sum()))
+
+    def _lines_free(self, talking: int) -> int:
+        return self.sc.seats * self.sc.channels_per_seat - len(self.flight) - talking
 
     def needs(self) -> list[CellNeed]:
         """What each quota cell still needs, as the dialer's cell spread sees it."""
