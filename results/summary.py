@@ -37,12 +37,14 @@ def outcome_rates(
     cases: Sequence[tuple[CellKey, Sequence[str]]], cells: Iterable[CellKey]
 ) -> OutcomeRates:
     """Rates from each released case's attempt codes, overall and by the case's frame cell."""
-    finals = [(cell, final_code(codes)) for cell, codes in cases]
-    counts = Counts.of(code for _, code in finals)
+    finals: dict[CellKey, list[str]] = {}
+    for cell, codes in cases:
+        finals.setdefault(cell, []).append(final_code(codes))
+    counts = Counts.of(code for codes in finals.values() for code in codes)
     e = counts.eligibility()
     by_cell = []
     for cell in cells:
-        cell_counts = Counts.of(code for c, code in finals if c == cell)
+        cell_counts = Counts.of(finals.get(cell, ()))
         by_cell.append(CellRates(cell, cell_counts, rates(cell_counts, e)))
     return OutcomeRates(counts, e, rates(counts, e), tuple(by_cell))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from dialer.campaign.selection import CaseView
@@ -79,8 +78,7 @@ def seat_view(seat_id: str, board: SeatBoard, card: CaseCard | None, on_the_line
     if seat is None:
         return SeatView(seat_id, "logged_out", None, None, None, None, False)
     state = seat.state.value if seat.line else "no_line"
-    since = seat.since.isoformat() if isinstance(seat.since, datetime) else None
     return SeatView(
-        seat_id, state, since, seat.pause_reason, seat.pause_after, card,
+        seat_id, state, seat.since.isoformat(), seat.pause_reason, seat.pause_after, card,
         card is not None and not on_the_line,
     )  # fmt: skip
