@@ -31,6 +31,7 @@ PRIOR_YIELD, PRIOR_WEIGHT = 0.05, 20.0
 
 # Seat states and event kinds as plain ints: enum attribute lookups cost a third of the run.
 FREE, TALK, WRAP, PAUSED = 0, 1, 2, 3
+DUE = 4  # added to a seat's state when its break is due
 TICK, ANSWER, UNANSWERED, GIVE_UP, TALK_END, WRAP_END, BREAK_END = range(7)
 
 
@@ -155,21 +156,24 @@ class Simulation:
             for cell in self.clairvoyant.dials(self, now):
                 self._dial(now, cell)
             return
-        state, since = self.state, self.since
+        state = self.state
+        elapsed = now - self.since
         # An operator whose break falls due has asked for it ("pause after this call"): the
-        # pacer knows that seat will not come back free.
-        due = self.worked + (now - since) >= self.sc.break_every_min * 60
-        on_call, wrap_up = state == TALK, state == WRAP
+        # pacer knows that seat will not come back free. Seats by state, and by whether
+        # their break is due (DUE more), counted in one pass.
+        due = self.worked + elapsed >= self.sc.break_every_min * 60
+        key = np.where(due, state + DUE, state)
+        counts = np.bincount(key, minlength=2 * DUE).tolist()
         launched = np.fromiter(self.flight.values(), dtype=np.float64, count=len(self.flight))
         snap = Snapshot(
             now=now,
-            free=int((state == FREE).sum()),
-            talk_elapsed=now - since[on_call & ~due],
-            wrap_elapsed=now - since[wrap_up & ~due],
+            free=counts[FREE] + counts[FREE + DUE],
+            talk_elapsed=elapsed[key == TALK],
+            wrap_elapsed=elapsed[key == WRAP],
             ring_elapsed=now - launched,
             waiting=len(self.waiting),
-            paused=int((state == PAUSED).sum() + (due & (on_call | wrap_up)).sum()),
-            channel_room=max(self._lines_free(int(on_call.sum())), 0),
+            paused=counts[PAUSED] + counts[PAUSED + DUE] + counts[TALK + DUE] + counts[WRAP + DUE],
+            channel_room=max(self._lines_free(counts[TALK] + counts[TALK + DUE]), 0),
             stats=self.stats,
         )
         assert self.pacing is not None
