@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class CellNeed:
+class CellNeed(NamedTuple):
+    """One cell's need (a tuple: the simulator builds a dozen every virtual second)."""
+
     remaining: int
     """Target less completes and interviews in progress."""
     per_dial: float

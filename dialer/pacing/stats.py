@@ -330,24 +330,32 @@ def _ends(durations: Floats, ongoing: Floats, within: Floats) -> Floats:
     if len(durations) == 0:
         return np.zeros((1, len(within)))
     survival = _survival(durations, ongoing)
-    e = np.arange(math.ceil(durations[-1]) + 2, dtype=np.float64)[:, None]
+    rows = math.ceil(durations[-1]) + 2
+    e = np.arange(rows, dtype=np.float64)
     s_e = survival[np.searchsorted(durations, e, side="right")]
-    s_eh = survival[_ended_by(durations, e, within)]
-    empirical = 1.0 - s_eh / np.maximum(s_e, 1e-12)
+    result = _survival_by(survival, durations, e, within)  # in place from here: a table
+    result /= np.maximum(s_e, 1e-12)[:, None]  # is large, and each new one costs its pages
+    np.subtract(1.0, result, out=result)
     tail = 1.0 - np.exp(-within / _tail_mean(durations, ongoing))
-    result: Floats = np.where(e < durations[-1], empirical, tail[None, :])
+    result[e >= durations[-1]] = tail  # the last row or two
     return result
 
 
-def _ended_by(durations: Floats, e: Floats, within: Floats) -> NDArray[np.intp]:
-    """How many of the sorted ``durations`` are at most ``e + within`` (rows x columns).
+def _survival_by(survival: Floats, durations: Floats, e: Floats, within: Floats) -> Floats:
+    """Survival just after ``e + within`` (rows x columns), ``durations`` sorted.
 
-    Whole-second ``within`` (the pacer's horizons): one search over the whole seconds, then
-    a lookup; searching the rows x columns grid itself took most of a table's rebuild."""
+    Whole-second ``within`` (the pacer's horizons): one search over the whole seconds, and
+    each column a slice of it; searching the rows x columns grid itself took most of a
+    table's rebuild."""
     if not np.all(within == np.round(within)):
-        result: NDArray[np.intp] = np.searchsorted(durations, e + within[None, :], side="right")
-        return result
-    points = np.arange(len(e) + int(within.max()), dtype=np.float64)
-    upto = np.searchsorted(durations, points, side="right")
-    found: NDArray[np.intp] = upto[e.astype(np.intp) + within.astype(np.intp)[None, :]]
-    return found
+        at: Floats = survival[
+            np.searchsorted(durations, e[:, None] + within[None, :], side="right")
+        ]
+        return at
+    shifts = within.astype(np.intp)
+    points = np.arange(len(e) + int(shifts.max()), dtype=np.float64)
+    by_second = survival[np.searchsorted(durations, points, side="right")]
+    result = np.empty((len(e), len(within)))
+    for column, shift in enumerate(shifts.tolist()):
+        result[:, column] = by_second[shift : shift + len(e)]
+    return result

@@ -100,6 +100,7 @@ class Simulation:
         self.cells = scenario.cells
         spread_ = scenario.yield_spread
         self.cell_factor = [1 + spread_ * (2 * self.rng.random() - 1) for _ in range(self.cells)]
+        self.answer_of = [min(scenario.answer * f, 1.0) for f in self.cell_factor]
         base, extra = divmod(scenario.target, self.cells)
         self.target = [base + (1 if i < extra else 0) for i in range(self.cells)]
         self.completes = [0] * self.cells
@@ -121,27 +122,27 @@ class Simulation:
     def run(self) -> Result:
         started = time.perf_counter()
         self._push(0.0, TICK)
-        while self.events:
-            at, _, kind, ident, value = heapq.heappop(self.events)
-            if at > self.end:
+        handlers = (  # by event kind
+            lambda at, ident, value: self._tick(at),
+            self._answer,
+            lambda at, ident, value: self._unanswered(ident, value),
+            lambda at, ident, value: self._give_up(at, ident),
+            self._talk_end,
+            self._wrap_end,
+            lambda at, ident, value: self._break_end(at, ident),
+        )
+        events, pop, end = self.events, heapq.heappop, self.end
+        while events:
+            at, _, kind, ident, value = pop(events)
+            if at > end:
                 break
-            if kind == TICK:
-                self._tick(at)
-            elif kind == ANSWER:
-                self._answer(at, ident, value)
-            elif kind == UNANSWERED:
-                self._unanswered(ident, value)
-            elif kind == GIVE_UP:
-                self._give_up(at, ident)
-            elif kind == TALK_END:
-                self._talk_end(at, ident, value)
-            elif kind == WRAP_END:
-                self._wrap_end(at, ident, value)
-            elif kind == BREAK_END:
-                self._set(ident, FREE, at)
-                self._seat_free(at, ident)
+            handlers[kind](at, ident, value)
         wall = time.perf_counter() - started
         return self._result(wall)
+
+    def _break_end(self, now: float, seat: int) -> None:
+        self._set(seat, FREE, now)
+        self._seat_free(now, seat)
 
     def _push(self, at: float, kind: int, ident: int = 0, value: float = 0.0) -> None:
         self.seq += 1
@@ -230,7 +231,7 @@ class Simulation:
         """A dial's fate: answered by a person after its ring time, or unanswered (busy,
         machine detected and hung up, no answer) after its own delay."""
         sc, rng = self.sc, self.rng
-        answer = min(sc.answer * self.cell_factor[cell], 1.0)
+        answer = self.answer_of[cell]
         draw = rng.random()
         if draw < answer:
             ring = self._ring()
@@ -256,7 +257,8 @@ class Simulation:
         return cell
 
     def _unanswered(self, ident: int, ring: float) -> None:
-        self._resolve(ident)
+        del self.flight[ident]  # as _resolve: an unanswered dial has no answer time
+        self.in_flight_cell[self.flight_cell.pop(ident)] -= 1
         self.stats.dial_ended(ring, answered=False)
 
     # --- persons, seats, interviews ----------------------------------------------------------
