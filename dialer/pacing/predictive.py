@@ -104,16 +104,17 @@ class Predictive:
         persons = Chances(ringing.mean[:-1], ringing.variance[:-1])
         eventual = float(ringing.mean[-1])
         new = table[0, :-1]
+        ramp = max(math.ceil(self.max_growth * max(snap.in_flight, snap.staffed)), self.min_step)
         room = min(
             snap.channel_room,
             max(0, int(self.max_lines_per_seat * snap.staffed) - snap.in_flight),
+            ramp,  # no need to look past the most this decision may launch
         )
         n = most_calls(
             seats, persons, eventual, new, snap.free, snap.waiting, p, alpha, room,
             self.budget_share * budget,
         )  # fmt: skip
-        ramp = max(math.ceil(self.max_growth * max(snap.in_flight, snap.staffed)), self.min_step)
-        return max(min(n, ramp), progressive)
+        return max(n, progressive)
 
     def _budget(self, snap: Snapshot, per_window: float) -> float:
         """The abandons every window still to be judged can take, less ``spare``.
