@@ -5,15 +5,25 @@ histograms), all under ``cati_`` and labelled ``campaign``; quota metrics add ``
 ``age_band`` and ``sex``. Each campaign runner has its own registry, served at ``/metrics``.
 The runner calls the recording methods as calls move; the quota gauges are set from the store
 at each scrape (``quotas``), so they are right after a restart.
+
+What the AMI event path records (calls, attempts, the histograms) is kept as plain numbers
+and turned into Prometheus families at scrape time by a custom collector: prometheus-client's
+own counters and histograms take a lock and a value wrapper at each update, which cost the
+event path as much as a fifth of panoramisk's parsing (bench/metrics_cost.py). The dialer is
+one asyncio loop, so nothing else updates them meanwhile.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections import Counter as Tally
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from dialer.store.quotas import CellCounts
 from sampling.cells import CellKey
@@ -40,40 +50,31 @@ class DialerMetrics:
         self.registry = registry if registry is not None else CollectorRegistry()
         r, c = self.registry, ("campaign",)
 
-        # Metrics labelled by campaign only are kept as the campaign's child: looking the
-        # labels up at each event cost a fifth of the event path (bench/metrics_cost.py).
-        def counter(name: str, doc: str) -> Counter:
-            return Counter(name, doc, c, registry=r).labels(campaign)
-
         def gauge(name: str, doc: str) -> Gauge:
             return Gauge(name, doc, c, registry=r).labels(campaign)
-
-        def histogram(name: str, doc: str, buckets: Sequence[float]) -> Histogram:
-            return Histogram(name, doc, c, buckets=buckets, registry=r).labels(campaign)
 
         def by(
             kind: type[Counter] | type[Gauge], name: str, doc: str, labels: Sequence[str]
         ) -> Any:
             return kind(name, doc, labels, registry=r)
 
-        self._launched = counter("cati_calls_launched_total", "Calls originated.")
-        self._answered = counter(
+        path = _EventPath(campaign)
+        self.registry.register(path)
+        self._launched = path.count("cati_calls_launched_total", "Calls originated.")
+        self._answered = path.count(
             "cati_calls_answered_total", "Calls a person answered (put through or abandoned)."
         )
-        self._abandoned = counter(
+        self._abandoned = path.count(
             "cati_calls_abandoned_total", "Answered calls with no operator within the grace."
         )
-        self._completes = counter("cati_completes_total", "Interviews completed.")
-        self._attempts = by(
-            Counter, "cati_attempts_total", "Attempts ended, by outcome.", (*c, "outcome")
-        )
-        self._dispositions = by(
-            Counter,
+        self._completes = path.count("cati_completes_total", "Interviews completed.")
+        self._attempts = path.by("cati_attempts_total", "Attempts ended, by outcome.", ("outcome",))
+        self._dispositions = path.by(
             "cati_dispositions_total",
             "Attempts given their final AAPOR code: by the outcome alone, or by the operator.",
-            (*c, "disposition", "aapor_code"),
+            ("disposition", "aapor_code"),
         )
-        self._reconnects = counter("cati_ami_reconnects_total", "AMI links re-established.")
+        self._reconnects = path.count("cati_ami_reconnects_total", "AMI links re-established.")
         self._seats = by(Gauge, "cati_seats", "Logged-in seats by state.", (*c, "state"))
         self._ringing = gauge("cati_calls_ringing", "Calls out, not yet answered.")
         self._waiting = gauge("cati_calls_waiting", "Answered callers waiting for a seat.")
@@ -135,17 +136,19 @@ class DialerMetrics:
         self._left = gauge(
             "cati_release_numbers_left", "Released numbers not yet finished, all cells."
         )
-        self._wait = histogram(
+        self._wait = path.histogram(
             "cati_answer_to_seat_seconds", "From a person's answer to an operator.", WAIT_BUCKETS
         )
-        self._ring = histogram(
+        self._ring = path.histogram(
             "cati_ring_to_answer_seconds", "From the dial to a person's answer.", RING_BUCKETS
         )
-        self._talk = histogram("cati_talk_seconds", "Operator talk time per call.", TALK_BUCKETS)
-        self._wrap = histogram(
+        self._talk = path.histogram(
+            "cati_talk_seconds", "Operator talk time per call.", TALK_BUCKETS
+        )
+        self._wrap = path.histogram(
             "cati_wrap_up_seconds", "From a call's end to its seat being free again.", WRAP_BUCKETS
         )
-        self._lag = histogram(
+        self._lag = path.histogram(
             "cati_ami_event_lag_seconds",
             "From an AMI event's arrival to the dialer having handled it.",
             LAG_BUCKETS,
@@ -175,13 +178,13 @@ class DialerMetrics:
 
     def attempt_ended(self, outcome: str, aapor: str | None) -> None:
         """An attempt stored; ``aapor`` when its outcome alone decides its code."""
-        self._attempts.labels(self.campaign, outcome).inc()
+        self._attempts.inc((outcome,))
         if aapor is not None:
-            self._dispositions.labels(self.campaign, outcome, aapor).inc()
+            self._dispositions.inc((outcome, aapor))
 
     def disposed(self, disposition: str, aapor: str, complete: bool) -> None:
         """An operator's disposition of a connected call."""
-        self._dispositions.labels(self.campaign, disposition, aapor).inc()
+        self._dispositions.inc((disposition, aapor))
         if complete:
             self._completes.inc()
 
@@ -241,3 +244,91 @@ class DialerMetrics:
     def exposition(self) -> bytes:
         """The registry in Prometheus' text format."""
         return generate_latest(self.registry)
+
+
+class _Count:
+    """A counter as a plain number."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0.0
+
+    def inc(self) -> None:
+        self.value += 1.0
+
+
+class _Counts:
+    """Counters by label values (besides the campaign), as plain numbers."""
+
+    __slots__ = ("values",)
+
+    def __init__(self) -> None:
+        self.values: dict[tuple[str, ...], float] = {}
+
+    def inc(self, labels: tuple[str, ...]) -> None:
+        self.values[labels] = self.values.get(labels, 0.0) + 1.0
+
+
+class _Buckets:
+    """A histogram as plain numbers: observations per bucket (the last: past every bound)."""
+
+    __slots__ = ("bounds", "counts", "total")
+
+    def __init__(self, bounds: Sequence[float]) -> None:
+        self.bounds = tuple(bounds)
+        self.counts = [0] * (len(self.bounds) + 1)
+        self.total = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect.bisect_left(self.bounds, value)] += 1  # a bound holds its value
+        self.total += value
+
+
+class _EventPath(Collector):
+    """The event path's counters and histograms, as Prometheus families at each scrape."""
+
+    def __init__(self, campaign: str) -> None:
+        self.campaign = campaign
+        self._counts: list[tuple[str, str, _Count]] = []
+        self._by: list[tuple[str, str, tuple[str, ...], _Counts]] = []
+        self._histograms: list[tuple[str, str, _Buckets]] = []
+
+    def count(self, name: str, doc: str) -> _Count:
+        found = _Count()
+        self._counts.append((name, doc, found))
+        return found
+
+    def by(self, name: str, doc: str, labels: tuple[str, ...]) -> _Counts:
+        found = _Counts()
+        self._by.append((name, doc, labels, found))
+        return found
+
+    def histogram(self, name: str, doc: str, bounds: Sequence[float]) -> _Buckets:
+        found = _Buckets(bounds)
+        self._histograms.append((name, doc, found))
+        return found
+
+    def collect(self) -> Iterator[Metric]:
+        campaign = (self.campaign,)
+        for name, doc, count in self._counts:
+            family = CounterMetricFamily(name, doc, labels=("campaign",))
+            family.add_metric(campaign, count.value)
+            yield family
+        for name, doc, labels, counts in self._by:
+            family = CounterMetricFamily(name, doc, labels=("campaign", *labels))
+            for values, value in sorted(counts.values.items()):
+                family.add_metric((*campaign, *values), value)
+            yield family
+        for name, doc, buckets in self._histograms:
+            histogram = HistogramMetricFamily(name, doc, labels=("campaign",))
+            cumulative = itertools.accumulate(list(buckets.counts))
+            edges = [*(repr(float(b)) for b in buckets.bounds), "+Inf"]  # as the client writes
+            histogram.add_metric(
+                campaign, [(e, float(n)) for e, n in zip(edges, cumulative, strict=True)],
+                buckets.total,
+            )  # fmt: skip
+            yield histogram
+
+    def describe(self) -> Iterator[Metric]:
+        return self.collect()

@@ -102,3 +102,45 @@ async def _check_against_store(samples: list[Sample], store: Path) -> None:
     assert 4 == sum(s.value for s in samples if s.name == "cati_seats")
     assert 1 == _value(samples, "cati_ami_connected", **c)
     assert _value(samples, "cati_ami_event_lag_seconds_count", **c) > 0
+
+
+def test_event_path_counts_expose_as_prometheus_client_would() -> None:
+    """The event path's plain-number counters and histograms scrape exactly as
+    prometheus-client's own would for the same observations (bucket bounds inclusive)."""
+    from prometheus_client import CollectorRegistry, Counter, Histogram
+
+    from dialer.metrics import LAG_BUCKETS, RING_BUCKETS, DialerMetrics
+
+    ours = DialerMetrics("c")
+    registry = CollectorRegistry()
+    ring = Histogram("cati_ring_to_answer_seconds", "", ["campaign"], buckets=RING_BUCKETS,
+                     registry=registry).labels("c")  # fmt: skip
+    lag = Histogram("cati_ami_event_lag_seconds", "", ["campaign"], buckets=LAG_BUCKETS,
+                    registry=registry).labels("c")  # fmt: skip
+    answered = Counter("cati_calls_answered_total", "", ["campaign"], registry=registry)
+    attempts = Counter("cati_attempts_total", "", ["campaign", "outcome"], registry=registry)
+    rings = [0.5, 1.0, 2.0, 2.5, 25.0, 45.0, 46.0, 0.0, 7.25]  # bounds and between
+    for i, value in enumerate(rings):
+        ours.answered(value)
+        ring.observe(value)
+        answered.labels("c").inc()
+        outcome = ("busy", "no_answer")[i % 2]
+        ours.attempt_ended(outcome, None)
+        attempts.labels("c", outcome).inc()
+        ours.event_handled(value / 100)
+        lag.observe(value / 100)
+
+    def scraped(text: bytes, prefix: tuple[str, ...]) -> dict[tuple[str, str], float]:
+        return {
+            (s.name, str(sorted(s.labels.items()))): s.value
+            for s in _samples(text.decode())
+            if s.name.startswith(prefix) and not s.name.endswith("_created")
+        }
+
+    names = ("cati_ring_to_answer", "cati_ami_event_lag", "cati_calls_answered", "cati_attempts")
+    from prometheus_client import generate_latest
+
+    expected = scraped(generate_latest(registry), names)
+    # each histogram: its buckets, +Inf, count and sum; one answered count; two outcomes
+    assert (len(RING_BUCKETS) + 3) + (len(LAG_BUCKETS) + 3) + 1 + 2 == len(expected)
+    assert expected == scraped(ours.exposition(), names)
