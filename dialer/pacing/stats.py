@@ -240,12 +240,13 @@ class CallStats:
         every call ended cost most of a 300-seat simulation."""
         ring = self._rings[source]
         entry = self._cache.get(key)
-        if entry is not None and ring.added - entry[0] < max(1, len(ring) // 10):
+        added = ring._count  # asked every decision: no property or ``len`` calls
+        if entry is not None and added - entry[0] < max(1, min(added, ring._size) // 10):
             return entry[1]
         if len(self._cache) > 64:
             self._cache.clear()
         value = build()
-        self._cache[key] = (ring.added, value)
+        self._cache[key] = (added, value)
         return value
 
 
