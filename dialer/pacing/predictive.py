@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -74,10 +75,10 @@ class Predictive:
     _last: float | None = None
 
     def launch(self, snap: Snapshot) -> int:
-        stats = snap.stats
+        stats, staffed = snap.stats, snap.staffed
         progressive = one_per_free_seat(snap)
-        if stats.finished_dials < max(self.warmup_dials, 2 * snap.staffed) or stats.talks < max(
-            self.warmup_talks, snap.staffed // 2
+        if stats.finished_dials < max(self.warmup_dials, 2 * staffed) or stats.talks < max(
+            self.warmup_talks, staffed // 2
         ):
             return progressive
         p = stats.answer_rate()
@@ -85,7 +86,7 @@ class Predictive:
             return progressive
         abandoned, answers = stats.window(snap.now)
         rate = abandoned / answers if answers else 0.0
-        per_window = stats.answers_per_window(snap.now)
+        per_window = stats.answers_per_window(snap.now, answers)
         target = min(self.target, safe_rate(self.cap, per_window, self.risk, self.burst))
         # The budget moves with each abandon, and slowly with time: worked out again on
         # either (it cost a 300-seat shift a second).
@@ -104,10 +105,11 @@ class Predictive:
         persons = Chances(ringing.mean[:-1], ringing.variance[:-1])
         eventual = float(ringing.mean[-1])
         new = table[0, :-1]
-        ramp = max(math.ceil(self.max_growth * max(snap.in_flight, snap.staffed)), self.min_step)
+        in_flight = len(snap.ring_elapsed)
+        ramp = max(math.ceil(self.max_growth * max(in_flight, staffed)), self.min_step)
         room = min(
             snap.channel_room,
-            max(0, int(self.max_lines_per_seat * snap.staffed) - snap.in_flight),
+            max(0, int(self.max_lines_per_seat * staffed) - in_flight),
             ramp,  # no need to look past the most this decision may launch
         )
         n = most_calls(
@@ -159,12 +161,12 @@ class Predictive:
         wrap = round(stats.mean_wrap())  # whole seconds: one table, not one a call
         talking = stats.end_table("talk", snap.talk_elapsed, _talk_times(wrap))
         wrapping = stats.end_table("wrap", snap.wrap_elapsed, SEAT_TIMES)
-        return Chances.of(talking, snap.talk_elapsed) + Chances.of(wrapping, snap.wrap_elapsed)
+        return Chances.of(talking, snap.talk_elapsed).plus(Chances.of(wrapping, snap.wrap_elapsed))
 
 
-@dataclass(frozen=True, slots=True)
-class Chances:
-    """A sum of independent chances (of seats or calls), by horizon: its mean and variance."""
+class Chances(NamedTuple):
+    """A sum of independent chances (of seats or calls), by horizon: its mean and variance
+    (a tuple: five are made each decision)."""
 
     mean: NDArray[np.float64]
     variance: NDArray[np.float64]
@@ -177,7 +179,7 @@ class Chances:
         # a product with ones sums the rows several times faster than ``sum(axis=0)``
         return Chances(ones @ table.take(rows, axis=0), ones @ _variances(table).take(rows, axis=0))
 
-    def __add__(self, other: Chances) -> Chances:
+    def plus(self, other: Chances) -> Chances:
         return Chances(self.mean + other.mean, self.variance + other.variance)
 
 

@@ -267,9 +267,9 @@ class Simulation:
         cell = self._resolve(ident)
         self.stats.dial_ended(ring, answered=True)
         self.answers += 1
-        free = np.flatnonzero(self.state == FREE)
-        if len(free):
-            seat = int(free[np.argmin(self.since[free])])  # longest waiting first
+        waited = np.where(self.state == FREE, self.since, np.inf)  # free seats' "since"
+        seat = int(waited.argmin())  # longest waiting first (the lowest of equals)
+        if waited[seat] < np.inf:
             self._connect(now, seat, cell, now)
             return
         self.waiting[ident] = (now, cell)
