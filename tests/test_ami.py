@@ -7,14 +7,18 @@ import dataclasses
 import socket
 import time
 import uuid
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from panoramisk.message import Message
 
-from dialer.ami.client import AmiClient, AmiSettings, OriginateResult
+from dialer.ami.client import AmiClient, AmiSettings, OriginateResult, _Manager, _QuietLog
 from dialer.ami.errors import AmiConnectError
 from dialer.ami.events import ConferenceJoin, DialplanEvent, LinkState, parse_event
+from dialer.call.state import OriginateEnded, new_call, transition
 from dialer.campaign.runner import wait_for_operator
+from dialer.disposition import Outcome, aapor_code
 from dialer.testbed import start_testbed, stop_testbed
 from tests.conftest import TEST_AMI_PORT
 
@@ -46,13 +50,47 @@ async def test_simulated_callee_outcomes(ami: AmiClient, outcome: str, reason: i
     assert reason == result.reason
 
 
+@pytest.mark.parametrize(
+    ("outcome", "recorded", "code"),
+    [
+        ("answer", None, None),
+        ("busy", Outcome.BUSY, "3.12"),
+        ("noanswer", Outcome.NO_ANSWER, "3.13"),
+        ("congestion", Outcome.CONGESTION, "3.16"),
+        ("failed", Outcome.FAILED, "4.31"),
+    ],
+)
+@pytest.mark.parametrize("context", ["sim-pstn", "sim-trunk"])
+async def test_callee_outcomes_reach_the_right_attempt_outcome_and_code(
+    ami: AmiClient, context: str, outcome: str, recorded: Outcome | None, code: str | None
+) -> None:
+    """Through the simulated callee, and through the production path (``outbound``'s Dial
+    and its ``dial-result`` mapping, with the carrier simulated): the originate's reason
+    takes the call to the attempt outcome and AAPOR code the callee's behaviour means. An
+    answer keeps the call going (its code comes from the operator)."""
+    _, result = await _callee(ami, "390187123456", outcome, talk_s=1, context=context)
+    start = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    call, _ = transition(new_call("c", 1, start), OriginateEnded(start, result.reason))
+    if recorded is None:
+        assert 4 == result.reason
+        assert call.outcome is None
+        return
+    assert recorded is call.outcome, f"reason {result.reason}"
+    assert code == aapor_code(recorded)
+
+
 async def _callee(
-    ami: AmiClient, number: str, outcome: str = "answer", talk_s: int = 5, amd: bool = False
+    ami: AmiClient,
+    number: str,
+    outcome: str = "answer",
+    talk_s: int = 5,
+    amd: bool = False,
+    context: str = "sim-pstn",
 ) -> tuple[str, OriginateResult]:
     """Originate a simulated callee into the hold context, as the dialer does."""
     call_id = str(uuid.uuid4())
     result = await ami.originate(
-        channel=f"Local/{number}@sim-pstn",
+        channel=f"Local/{number}@{context}",
         context="dialer-hold",
         exten="s",
         channel_id=call_id,
@@ -129,7 +167,9 @@ async def test_answered_callee_is_redirected_into_a_waiting_seat(ami: AmiClient)
 
 
 async def test_callee_with_no_seat_hears_the_abandon_message_within_2_s(ami: AmiClient) -> None:
-    """Nobody redirects the answered callee: the dialplan abandons it after 2 s by itself."""
+    """Nobody redirects the answered callee: the dialplan abandons it after 2 s by itself,
+    and the callee hears the shipped message (who called, a number to call back), not a
+    stand-in: a second on, the callee's line is still playing sounds/cati-abandon."""
     callee = asyncio.create_task(_callee(ami, "390187111222", talk_s=10))
     answered = await _next(ami, DialplanEvent, "Answered")
     started = time.monotonic()
@@ -141,6 +181,12 @@ async def test_callee_with_no_seat_hears_the_abandon_message_within_2_s(ami: Ami
     assert "timeout" == abandoned.fields.get("Reason")
     assert 1.5 < waited < 2.8
     assert answered.uniqueid == (await callee)[0]
+    await asyncio.sleep(1.0)
+    channels = await ami.command("core show channels concise")
+    playing = [line for line in channels.splitlines() if line.startswith(abandoned.channel + "!")]
+    assert 1 == len(playing), channels
+    assert "!Playback!" in playing[0]
+    assert "/sounds/cati-abandon" in playing[0]
 
 
 async def test_client_reconnects_after_asterisk_restarts() -> None:
@@ -200,3 +246,25 @@ def test_events_parse_alike_from_the_wire_and_from_a_dict() -> None:
         {"Reason": "timeout"},
     ) == from_wire  # fmt: skip
     assert from_wire == parse_event(plain)
+
+
+async def test_reconnects_back_off_and_start_again_after_a_login() -> None:
+    """panoramisk's Manager as the client configures it: each failed attempt doubles the wait
+    before the next, up to the maximum; a login brings the wait back to the minimum."""
+    loop = asyncio.get_running_loop()
+    manager = _Manager(
+        lambda _ok: None, (0.5, 4.0), host="127.0.0.1", port=1, loop=loop, log=_QuietLog()
+    )
+    manager.stopped = True  # the attempts it schedules do nothing
+    waits = [manager.reconnect_timeout]
+    for _ in range(5):
+        refused: asyncio.Future[Any] = loop.create_future()
+        refused.set_exception(ConnectionRefusedError("refused"))
+        manager.connection_made(refused)
+        waits.append(manager.reconnect_timeout)
+    assert [0.5, 1.0, 2.0, 4.0, 4.0, 4.0] == waits
+    accepted: asyncio.Future[Any] = loop.create_future()
+    accepted.set_result(Message({"Response": "Success"}))
+    assert manager.login(accepted)
+    manager.close()  # its pinger
+    assert 0.5 == manager.reconnect_timeout

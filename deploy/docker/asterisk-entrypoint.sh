@@ -11,4 +11,6 @@ for f in /opt/cati/asterisk_conf/*.conf; do
         -e "s|@AMI_SECRET@|$DIALER_AMI_SECRET|g" "$f" > "$etc/$(basename "$f")"
 done
 chmod 600 "$etc/manager.conf"
+mkdir -p "$etc/sounds"
+cp /opt/cati/asterisk_conf/sounds/*.wav "$etc/sounds/"
 exec asterisk -f -C "$etc/asterisk.conf"

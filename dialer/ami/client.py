@@ -43,20 +43,39 @@ class AmiSettings:
 
 
 class _Manager(Manager):  # type: ignore[misc]
-    """panoramisk's Manager, told when to stop reconnecting and when a login fails."""
+    """panoramisk's Manager, told when to stop reconnecting and when a login fails, and
+    reconnecting with backoff: panoramisk waits its whole-second ``reconnect_timeout``
+    between attempts for ever, and reads it at each one, so the wait doubles after each
+    failed attempt (up to ``backoff[1]``) and starts again from ``backoff[0]`` once logged in.
+    """
 
-    def __init__(self, on_login_result: Callable[[bool], None], **config: Any) -> None:
+    def __init__(
+        self,
+        on_login_result: Callable[[bool], None],
+        backoff: tuple[float, float] = (0.5, 10.0),
+        **config: Any,
+    ) -> None:
         super().__init__(**config)
         self.stopped = False
         self._on_login_result = on_login_result
+        self._backoff = backoff
+        self.reconnect_timeout = backoff[0]
 
     def connect(self, *args: Any, **kwargs: Any) -> Any:
         if self.stopped:
             return None
         return super().connect(*args, **kwargs)
 
+    def connection_made(self, f: Any) -> None:
+        failed = not f.cancelled() and isinstance(f.exception(), OSError)
+        super().connection_made(f)  # a failed attempt schedules the next at the current wait
+        if failed:
+            self.reconnect_timeout = min(self.reconnect_timeout * 2, self._backoff[1])
+
     def login(self, future: Any) -> bool:
         ok = bool(super().login(future))
+        if ok:
+            self.reconnect_timeout = self._backoff[0]
         self._on_login_result(ok)
         return ok
 
@@ -93,13 +112,13 @@ class AmiClient:
         self._login = loop.create_future()
         manager = _Manager(
             self._login_result,
+            (self.settings.reconnect_min_s, self.settings.reconnect_max_s),
             host=self.settings.host,
             port=self.settings.port,
             username=self.settings.username,
             secret=self.settings.secret,
             loop=loop,
             ping_delay=3600,  # our watchdog pings; panoramisk's pinger cannot see a dead link
-            reconnect_timeout=max(1, round(self.settings.reconnect_min_s)),
             forgetable_actions=("ping", "login", "originate", "logoff"),
             on_disconnect=self._disconnected,
             log=_QuietLog(),
