@@ -19,7 +19,7 @@ from dialer.campaign.runner import CampaignRunner, CampaignSettings, CampaignSum
 from dialer.console.routes import ConsoleSettings
 from dialer.frame_import import import_frame
 from dialer.schedule.retry import RetryPolicy
-from dialer.schedule.window import CallingWindow
+from dialer.schedule.window import DAYS, CallingWindow
 from dialer.testbed import start_testbed, stop_testbed
 from sampling.survey import Survey, load_survey
 
@@ -132,6 +132,15 @@ async def ami(asterisk: AmiSettings) -> AsyncIterator[AmiClient]:
 
 
 ALWAYS_OPEN = CallingWindow.always_open()
+ALWAYS_OPEN_TOML = "\n".join(
+    [
+        *(f'{day} = "00:00-23:59"' for day in DAYS),
+        'eve_of_holiday = "00:00-23:59"',  # holidays and their eves too
+        'holidays = "none"',
+    ]
+)
+"""A campaign file's [window] open whenever the tests run (the default closes at 20:00 in
+Rome, all day on Sundays and holidays)."""
 FAST_RETRIES = RetryPolicy(
     busy_delay=timedelta(seconds=1),
     unreached_delay=timedelta(seconds=1),

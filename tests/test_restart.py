@@ -16,7 +16,7 @@ from dialer.store.db import connect
 from dialer.store.quotas import load_counts
 from dialer.store.waves import ensure_wave
 from sampling.margins import load_margins
-from tests.conftest import REPO, SurveyFactory, free_port, landline, write_frame
+from tests.conftest import ALWAYS_OPEN_TOML, REPO, SurveyFactory, free_port, landline, write_frame
 
 CAMPAIGN = """
 [campaign]
@@ -84,9 +84,6 @@ async def test_kill_9_and_restart_loses_nothing_and_never_dials_a_number_twice_a
     await import_frame(store, survey, frame, [])
     secret_file = tmp_path / "secret.txt"
     secret_file.write_text(asterisk.secret, encoding="utf-8")
-    always = "\n".join(
-        f'{day} = "00:00-23:59"' for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-    )
     token_file = tmp_path / "token.txt"
     token_file.write_text("restart-test-token-0123456789", encoding="utf-8")
     campaign = tmp_path / "campaign.toml"
@@ -94,7 +91,7 @@ async def test_kill_9_and_restart_loses_nothing_and_never_dials_a_number_twice_a
         CAMPAIGN.format(
             port=asterisk.port,
             secret_file=secret_file,
-            always=always + '\nholidays = "none"',
+            always=ALWAYS_OPEN_TOML,
             http_port=free_port(),
             token_file=token_file,
         ),

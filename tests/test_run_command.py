@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -17,7 +18,7 @@ import pytest
 from dialer.ami.client import AmiSettings
 from dialer.campaign.config import CampaignConfigError, load_campaign
 from dialer.cli import main
-from tests.conftest import REPO, SurveyFactory, free_port, landline, write_frame
+from tests.conftest import ALWAYS_OPEN_TOML, REPO, SurveyFactory, free_port, landline, write_frame
 
 CELLS = [(d, a, s) for d in ("North", "South") for a in (25, 45, 75) for s in "MF"]
 
@@ -37,6 +38,9 @@ ring_timeout_s = {ring}
 
 [seats]
 ids = ["7201", "7202"]
+
+[window]
+{always}
 
 [http]
 port = {http_port}
@@ -59,7 +63,9 @@ def write_campaign(
     (tmp_path / "secret.txt").write_text(secret, encoding="utf-8")
     (tmp_path / "token.txt").write_text(TOKEN, encoding="utf-8")
     path = tmp_path / "campaign.toml"
-    text = CAMPAIGN.format(port=port, ring=ring, simulation=simulation, http_port=http_port)
+    text = CAMPAIGN.format(
+        port=port, ring=ring, simulation=simulation, http_port=http_port, always=ALWAYS_OPEN_TOML
+    )
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -85,6 +91,12 @@ def test_campaign_file_loads(tmp_path: Path, make_survey: SurveyFactory) -> None
         ("port = 8600", "port = 0", "http.port"),
         ("[http]", "[console]\nwrap_up_s = -1\n[http]", "console.wrap_up_s"),
         ("[http]", "[console]\nidle_minutes = 0\n[http]", "console.idle_minutes"),
+        ('holidays = "none"', 'holidays = "none"\ntimezone = "Europe/Rom"', "window.timezone"),
+        ('mon = "00:00-23:59"', 'mon = "20:00-09:00"', "window.mon"),
+        ("[http]", "[retry]\nabandoned_quiet_h = -5\n[http]", "retry.abandoned_quiet_h"),
+        ("[http]", "[retry]\nmax_attempts = 0\n[http]", "retry.max_attempts"),
+        ("[http]", '[retry]\nday_parts = ["17:00", "13:00"]\n[http]', "retry.day_parts"),
+        ("[http]", "[http]\nhost = 5", "http.host"),
     ],
 )
 def test_invalid_campaign_file_names_the_key(
@@ -97,6 +109,34 @@ def test_invalid_campaign_file_names_the_key(
     with pytest.raises(CampaignConfigError) as caught:
         load_campaign(path)
     assert key == caught.value.key
+
+
+def test_campaign_file_defaults_are_the_safe_ones(
+    tmp_path: Path, make_survey: SurveyFactory
+) -> None:
+    """Left out, the API listens on loopback only, dials through the production context
+    with the rules' ring and quiet time, and calls within the Italian window."""
+    make_survey()
+    path = write_campaign(tmp_path, 15038, "s3", ring=20, simulation="")
+    text = path.read_text().replace('context = "sim-pstn"\n', "")
+    path.write_text(text.replace("ring_timeout_s = 20\n", ""), encoding="utf-8")
+    campaign = load_campaign(path)
+    assert "127.0.0.1" == campaign.http.host
+    assert "outbound" == campaign.context
+    assert campaign.ring_timeout_s >= 15
+    assert timedelta(hours=72) == campaign.retry.abandoned_quiet
+    assert "Europe/Rome" == campaign.window.timezone
+
+
+def test_short_quiet_after_an_abandon_is_refused_for_real_callees(
+    tmp_path: Path, make_survey: SurveyFactory
+) -> None:
+    """Without [simulation], redialling sooner than 72 h after an abandon is refused."""
+    make_survey()
+    path = write_campaign(tmp_path, 15038, "s3", ring=20, simulation="")
+    path.write_text(path.read_text() + "\n[retry]\nabandoned_quiet_h = 24\n", encoding="utf-8")
+    with pytest.raises(CampaignConfigError, match=re.escape("at least 72 h for real callees")):
+        load_campaign(path)
 
 
 def test_short_ring_is_refused_for_real_callees(tmp_path: Path, make_survey: SurveyFactory) -> None:
@@ -192,7 +232,8 @@ def test_supervisor_drives_dialer_run_from_the_command_line(
     tmp_path: Path, make_survey: SurveyFactory, asterisk: AmiSettings
 ) -> None:
     """`dialer run` waits for `dialer campaign start`; `status` prints the quota table; a wrong
-    token is refused; SIGTERM stops the run gracefully with its summary."""
+    token is refused; `pause` and `resume` change the state status shows; SIGTERM stops the
+    run gracefully with its summary."""
     make_survey(interviews=40)
     frame = tmp_path / "frame.csv"
     rows = [f"{landline(i)},{d},{a},{s}," for i, (d, a, s) in enumerate(CELLS * 20)]
@@ -240,6 +281,10 @@ def test_supervisor_drives_dialer_run_from_the_command_line(
         while "connected" not in _cli("campaign", "status", str(path)).stdout:
             assert time.monotonic() < deadline + 60, "no connected call"
             time.sleep(0.5)
+        for verb, state in (("pause", "paused"), ("resume", "running")):
+            said = _cli("campaign", verb, str(path))
+            assert (0, f"campaign is {state}") == (said.returncode, said.stdout.strip())
+            assert f"campaign test: {state}" in _cli("campaign", "status", str(path)).stdout
         service.send_signal(signal.SIGTERM)
         assert 0 == service.wait(60)
         watched, _ = watch.communicate(timeout=30)  # the watch ends with the campaign

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialer.ami.client import AmiSettings
 from dialer.campaign.runner import Simulation
@@ -22,6 +23,7 @@ from sampling.tomlkeys import check_keys, optional, positive_int, required, tabl
 T = TypeVar("T")
 
 MIN_RING_S = 15.0  # ring at least 15 s (or four rings) before giving up (regulation)
+MIN_QUIET_H = 72.0  # no redial within 72 h of an abandoned call (regulation)
 
 _SECTIONS: dict[str, set[str]] = {
     "campaign": {"name", "survey", "store", "mode"},
@@ -158,6 +160,12 @@ def _parse(text: str, base: Path) -> CampaignFile:
         raise CampaignConfigError(
             "trunk.ring_timeout_s", f"must be at least {MIN_RING_S:.0f} s for real callees"
         )
+    quiet = optional(table(doc, "retry"), "retry.abandoned_quiet_h", float, MIN_QUIET_H)
+    if quiet < MIN_QUIET_H and simulation is None:
+        raise CampaignConfigError(
+            "retry.abandoned_quiet_h",
+            f"must be at least {MIN_QUIET_H:.0f} h for real callees (no redial after an abandon)",
+        )
     seats = [str(s) for s in optional(table(doc, "seats"), "seats.ids", list, [])]
     if not seats or not all(s.isdigit() for s in seats) or len(set(seats)) != len(seats):
         raise CampaignConfigError("seats.ids", "must be a list of distinct numeric seat ids")
@@ -265,8 +273,15 @@ def _window(w: dict[str, Any]) -> CallingWindow:
     holidays = optional(w, "window.holidays", str, "IT")
     if holidays not in ("IT", "none"):
         raise CampaignConfigError("window.holidays", f"{holidays!r} is not 'IT' or 'none'")
+    timezone = optional(w, "window.timezone", str, default.timezone)
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CampaignConfigError(
+            "window.timezone", f"{timezone!r} is not a time zone (e.g. 'Europe/Rome')"
+        ) from None
     return CallingWindow(
-        timezone=optional(w, "window.timezone", str, default.timezone),
+        timezone=timezone,
         weekdays=days,
         eve_of_holiday=eve,
         holidays=italian_holidays if holidays == "IT" else (lambda _year: frozenset()),
@@ -290,12 +305,17 @@ def _retry(r: dict[str, Any]) -> RetryPolicy:
         unreached_delay=minutes("unreached_delay_min", d.unreached_delay),
         congestion_delay=minutes("congestion_delay_min", d.congestion_delay),
         day_parts=_day_parts(optional(r, "retry.day_parts", list, ["13:00", "17:00"])),
-        abandoned_quiet=timedelta(
-            hours=optional(
-                r, "retry.abandoned_quiet_h", float, d.abandoned_quiet.total_seconds() / 3600
-            )
-        ),
+        abandoned_quiet=timedelta(hours=_abandoned_quiet_h(r, d)),
     )
+
+
+def _abandoned_quiet_h(r: dict[str, Any], default: RetryPolicy) -> float:
+    hours = optional(
+        r, "retry.abandoned_quiet_h", float, default.abandoned_quiet.total_seconds() / 3600
+    )
+    if hours < 0:
+        raise CampaignConfigError("retry.abandoned_quiet_h", "must not be negative")
+    return hours
 
 
 def _day_parts(values: list[Any]) -> tuple[time, ...]:
