@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 import time
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from dialer.ami.client import AmiClient
@@ -19,11 +20,15 @@ async def test_short_campaign_fills_its_quotas_exactly_and_stops(
     tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
 ) -> None:
     """12 interviews over 12 cells, 4 simulated operators: every target met, none exceeded.
-    Machine detection is on: the machines among the callees end as machines, never at a seat."""
+    Machine detection is on: the machines among the callees end as machines, never at a seat.
+    The trunk takes 3 calls at once: never more are out, talking included."""
     settings = await small_campaign(tmp_path, make_survey)
     assert settings.simulation is not None
     settings = replace(
-        settings, amd=True, simulation=replace(settings.simulation, answer=0.6, machine=0.15)
+        settings,
+        amd=True,
+        simulation=replace(settings.simulation, answer=0.6, machine=0.15),
+        channel_limit=3,
     )
     store = settings.store
     summary = await run_campaign(settings, ami)
@@ -41,11 +46,26 @@ async def test_short_campaign_fills_its_quotas_exactly_and_stops(
         machines_seated = db.execute(
             "SELECT count(*) FROM attempt WHERE outcome = 'machine' AND seat IS NOT NULL"
         ).fetchone()[0]
+        spans = db.execute("SELECT started_at, ended_at FROM attempt").fetchall()
+    assert 3 == _most_at_once(spans)
     assert all(target == done for target, done in per_cell)
     assert 0 == live
     assert {"1.1", "3.14"} <= codes  # complete, answering machine
     assert 0 == machines_seated
     assert summary.attempts >= summary.completes
+
+
+def _most_at_once(spans: list[tuple[str, str]]) -> int:
+    """The most attempts under way at one moment (an end frees its line before a start)."""
+    moments = sorted(
+        [(datetime.fromisoformat(start), 1) for start, _ in spans]
+        + [(datetime.fromisoformat(end), -1) for _, end in spans]
+    )
+    most = now = 0
+    for _, step in moments:
+        now += step
+        most = max(most, now)
+    return most
 
 
 def _completes(store: Path) -> int:
@@ -72,6 +92,9 @@ async def test_campaign_survives_an_asterisk_restart(
                 assert time.monotonic() < deadline, "no completes before the restart"
                 await asyncio.sleep(0.2)
             await asyncio.to_thread(stop_testbed, port)
+            stopped = datetime.now(UTC)
+            await asyncio.sleep(3)  # an outage long enough to dial in, were it allowed
+            restarting = datetime.now(UTC)
             await asyncio.to_thread(start_testbed, port)
             summary = await asyncio.wait_for(campaign, 240)
             exposition = (await runner.metrics_text()).decode()
@@ -91,6 +114,11 @@ async def test_campaign_survives_an_asterisk_restart(
                 "SELECT count(*) FROM sample_case WHERE state = 'in_progress'"
             ).fetchone()[0]
         )
+        rows = db.execute("SELECT started_at FROM attempt").fetchall()
+    starts = [datetime.fromisoformat(started) for (started,) in rows]
+    # nothing dialled while Asterisk was down (a second allowed for the link's loss to show)
+    assert [] == [t for t in starts if stopped + timedelta(seconds=1) < t < restarting]
+    assert any(t > restarting for t in starts)  # and dialling resumed once it was back
 
 
 async def test_seats_whose_operator_lines_drop_get_them_back(

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from dialer.campaign.selection import CaseView, due_cases
 from dialer.disposition import Disposition, Outcome, aapor_code
 from dialer.schedule.retry import AttemptRecord, RetryPolicy, next_call
 from dialer.schedule.window import CallingWindow
@@ -101,3 +102,34 @@ def test_aapor_codes() -> None:
     assert "4.80" == aapor_code(Outcome.CONNECTED, Disposition.OVER_QUOTA)
     with pytest.raises(ValueError, match="disposition"):
         aapor_code(Outcome.CONNECTED)
+
+
+def test_due_cases_come_callbacks_first_then_retries_then_fresh_numbers_from_emptier_cells() -> (
+    None
+):
+    """Among the cases due now: callbacks due, then retries due, then never-dialled numbers
+    from the cell furthest from its target; cases not due yet give the next due time, and a
+    case with no call left is set apart."""
+
+    def case(case_id: int, cell: int, *history: AttemptRecord) -> CaseView:
+        return CaseView(case_id, f"+39018700000{case_id}", cell, {}, tuple(history))
+
+    earlier = MONDAY_10 - timedelta(hours=1)
+    callback = attempt(
+        earlier, Outcome.CONNECTED, disposition=Disposition.CALLBACK, callback_at=MONDAY_10
+    )
+    busy = attempt(earlier, Outcome.BUSY)
+    busy_now = attempt(MONDAY_10 - timedelta(minutes=5), Outcome.BUSY)
+    refused = attempt(earlier, Outcome.CONNECTED, disposition=Disposition.REFUSAL)
+    cases = [
+        case(1, 0),  # fresh, cell 0: half full
+        case(2, 1),  # fresh, cell 1: empty
+        case(3, 0, busy),  # a retry due
+        case(4, 1, callback),  # a callback due
+        case(5, 1, busy_now),  # busy 5 minutes ago: due in 10
+        case(6, 0, refused),  # final
+    ]
+    due, exhausted, soonest = due_cases(cases, MONDAY_10, POLICY, WINDOW, fill=[0.5, 0.0])
+    assert [4, 3, 2, 1] == [c.case_id for c in due]
+    assert [6] == [c.case_id for c in exhausted]
+    assert MONDAY_10 + timedelta(minutes=10) == soonest
