@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
+import signal
 import socket
+import subprocess
 import time
 import uuid
 from datetime import UTC, datetime
@@ -19,6 +22,7 @@ from dialer.ami.events import ConferenceJoin, DialplanEvent, LinkState, parse_ev
 from dialer.call.state import OriginateEnded, new_call, transition
 from dialer.campaign.runner import wait_for_operator
 from dialer.disposition import Outcome, aapor_code
+from dialer.testbed import SCRIPT as TESTBED_SCRIPT
 from dialer.testbed import start_testbed, stop_testbed
 from tests.conftest import TEST_AMI_PORT
 
@@ -268,3 +272,38 @@ async def test_reconnects_back_off_and_start_again_after_a_login() -> None:
     assert manager.login(accepted)
     manager.close()  # its pinger
     assert 0.5 == manager.reconnect_timeout
+
+
+async def test_watchdog_drops_a_link_that_stopped_answering() -> None:
+    """Asterisk frozen (SIGSTOP) keeps its sockets open, so only an unanswered ping can tell:
+    the watchdog drops the link, and the client is back once Asterisk runs again."""
+    port = TEST_AMI_PORT + 1  # an instance of its own, as in the restart test
+    settings = await asyncio.to_thread(start_testbed, port)
+    pid = await asyncio.to_thread(_testbed_pid, port)
+    client = AmiClient(dataclasses.replace(settings, ping_interval_s=1, action_timeout_s=1))
+    await client.connect()
+    try:
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            down = await _next(client, LinkState, within=10)
+            while down == LinkState(up=True):  # the FullyBooted of the first connection
+                down = await _next(client, LinkState, within=10)
+            assert LinkState(up=False) == down
+            assert not client.connected.is_set()
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        await asyncio.wait_for(client.connected.wait(), 20)
+        assert 1 == client.reconnects
+        assert "active call" in await client.command("core show channels count")
+    finally:
+        await client.close()
+        await asyncio.to_thread(stop_testbed, port)
+
+
+def _testbed_pid(port: int) -> int:
+    """Asterisk's pid, as the testbed script reports a running instance."""
+    done = subprocess.run(
+        [str(TESTBED_SCRIPT), "start", "--ami-port", str(port)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return int(dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)["pid"])

@@ -12,6 +12,7 @@ from pathlib import Path
 from dialer.ami.client import AmiClient
 from dialer.campaign.runner import open_campaign, run_campaign
 from dialer.pacing.predictive import Predictive
+from dialer.schedule.window import CallingWindow
 from dialer.testbed import start_testbed, stop_testbed
 from tests.conftest import TEST_AMI_PORT, SurveyFactory, small_campaign
 
@@ -47,7 +48,18 @@ async def test_short_campaign_fills_its_quotas_exactly_and_stops(
             "SELECT count(*) FROM attempt WHERE outcome = 'machine' AND seat IS NOT NULL"
         ).fetchone()[0]
         spans = db.execute("SELECT started_at, ended_at FROM attempt").fetchall()
+        connected = db.execute(
+            "SELECT started_at, answered_at, connected_at, ended_at, seat, channel, call_id"
+            " FROM attempt WHERE outcome = 'connected'"
+        ).fetchall()
     assert 3 == _most_at_once(spans)
+    assert len(connected) >= 12
+    for started, answered, seated, ended, seat, channel, call_id in connected:
+        moments = [datetime.fromisoformat(t) for t in (started, answered, seated, ended)]
+        assert moments == sorted(moments), call_id  # dialled, answered, put through, ended
+        assert seat in settings.seats
+        assert channel.startswith("Local/"), channel
+        assert channel.endswith(";1"), channel  # our side of the callee's line
     assert all(target == done for target, done in per_cell)
     assert 0 == live
     assert {"1.1", "3.14"} <= codes  # complete, answering machine
@@ -172,3 +184,25 @@ async def test_predictive_campaign_fills_its_quotas_within_the_abandon_cap(
         out += step
         peak = max(peak, out)
     assert peak > len(settings.seats)  # it dialled ahead of the seats, unlike progressive
+
+
+async def test_nothing_is_dialled_while_the_calling_window_is_closed(
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
+) -> None:
+    """A window closed all week: the campaign runs with its operators waiting, dials no
+    number, and its metrics say it may not dial now."""
+    closed = CallingWindow(
+        weekdays=(None,) * 7, eve_of_holiday=None, holidays=lambda _year: frozenset()
+    )
+    settings = replace(await small_campaign(tmp_path, make_survey), window=closed)
+    async with open_campaign(settings, ami) as runner:
+        run = asyncio.create_task(runner.run())
+        await asyncio.sleep(3)  # a dozen ticks
+        exposition = (await runner.metrics_text()).decode()
+        assert not run.done()
+        runner.abort("test over")
+        await run
+    assert f'cati_campaign_dialling{{campaign="{settings.name}"}} 0.0' in exposition.splitlines()
+    assert f'cati_seats{{campaign="{settings.name}",state="free"}} 4.0' in exposition.splitlines()
+    with sqlite3.connect(settings.store) as db:
+        assert 0 == db.execute("SELECT count(*) FROM attempt").fetchone()[0]
