@@ -3,9 +3,10 @@
     python -m bench.metrics_cost [--calls 5000] [--rounds 5] [--json]
 
 One AMI event stream (the wire text of ``--calls`` connected calls as our dialplan raises them
-and asterisk_conf/manager.conf's event filter lets through: ``UserEvent(Answered)``,
-``UserEvent(Connected)``, the callee joining and leaving the seat's conference, the two
-hangups; the ``OriginateResponse`` goes to the originate's action, not to the event path)
+and asterisk_conf/manager.conf's event filter lets through: our side ringing (``Newstate``),
+``UserEvent(Answered)``, ``UserEvent(Connected)``, the callee joining and leaving the seat's
+conference, the two hangups; the ``OriginateResponse`` goes to the originate's action, not
+to the event path)
 is fed through panoramisk's own protocol parser three ways, in the same run, measuring events
 per CPU-second (``time.process_time``):
 
@@ -75,6 +76,12 @@ def stream(calls: int) -> tuple[bytes, list[str]]:
         }
         seat = f"seat-{7001 + n % 100}"
         for name, channel, uid, extra in (
+            (
+                "Newstate",
+                f"{local};1",
+                call_id,
+                {"ChannelState": "5", "ChannelStateDesc": "Ringing"},
+            ),
             ("UserEvent", f"{local};1", call_id, {"UserEvent": "Answered", "CallId": call_id}),
             (
                 "UserEvent",
@@ -228,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     else:
         table = Table(
-            title=f"AMI events per CPU-second, {args.calls} calls x 6 events, best of {args.rounds}"
+            title=f"AMI events per CPU-second, {args.calls} calls x 7 events, best of {args.rounds}"
         )
         for column in ("path", "events / CPU-s", "of panoramisk"):
             table.add_column(column, justify="left" if column == "path" else "right")

@@ -18,9 +18,16 @@ from panoramisk.message import Message
 
 from dialer.ami.client import AmiClient, AmiSettings, OriginateResult, _Manager, _QuietLog
 from dialer.ami.errors import AmiConnectError
-from dialer.ami.events import ConferenceJoin, DialplanEvent, LinkState, parse_event
-from dialer.call.state import OriginateEnded, new_call, transition
-from dialer.campaign.runner import wait_for_operator
+from dialer.ami.events import (
+    AmiEvent,
+    ChannelRinging,
+    ConferenceJoin,
+    DialplanEvent,
+    LinkState,
+    parse_event,
+)
+from dialer.call.state import CallState, OriginateEnded, new_call, transition
+from dialer.campaign.runner import call_event_of, wait_for_operator
 from dialer.disposition import Outcome, aapor_code
 from dialer.testbed import SCRIPT as TESTBED_SCRIPT
 from dialer.testbed import start_testbed, stop_testbed
@@ -307,3 +314,26 @@ def _testbed_pid(port: int) -> int:
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     return int(dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)["pid"])
+
+
+async def test_a_ringing_callee_is_seen_ringing_before_the_answer(ami: AmiClient) -> None:
+    """The callee's phone rings: our side's channel reports it (the only Newstate the filter
+    lets through), and the call moves from dialled to ringing, then to answered."""
+    callee = asyncio.create_task(_callee(ami, "390187246800", talk_s=1))
+    seen: list[AmiEvent] = []
+    while not (seen and isinstance(seen[-1], DialplanEvent) and seen[-1].name == "Answered"):
+        event = parse_event(await asyncio.wait_for(ami.events.get(), 5))
+        if event is not None and not isinstance(event, LinkState):
+            seen.append(event)
+    call_id = (await callee)[0]
+    ours = [e for e in seen if getattr(e, "uniqueid", None) == call_id]
+    assert [ChannelRinging, DialplanEvent] == [type(e) for e in ours]
+    start = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    call = new_call(call_id, 1, start)
+    for ami_event in ours:
+        call_event = call_event_of(ami_event, start)
+        assert call_event is not None
+        call, _ = transition(call, call_event)
+        if isinstance(ami_event, ChannelRinging):
+            assert CallState.RINGING is call.state
+    assert CallState.ANSWERED is call.state

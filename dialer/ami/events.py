@@ -18,6 +18,14 @@ class ChannelHangup:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelRinging:
+    """Our side of a call out hears the callee's phone ring (Newstate, Ringing)."""
+
+    uniqueid: str
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
 class ConferenceJoin:
     """A channel joined (or left) a conference: a seat's open line."""
 
@@ -45,7 +53,7 @@ class LinkState:
     up: bool
 
 
-AmiEvent = ChannelHangup | ConferenceJoin | DialplanEvent | LinkState
+AmiEvent = ChannelHangup | ChannelRinging | ConferenceJoin | DialplanEvent | LinkState
 
 
 DIALPLAN_FIELDS = ("CallId", "Seat", "Cause", "Reason")
@@ -59,6 +67,10 @@ def parse_event(message: Mapping[str, Any]) -> AmiEvent | None:
     name = get("event")
     if name == "Hangup":
         return ChannelHangup(get("uniqueid"), get("linkedid"), get("channel"), _int(get("cause")))
+    if name == "Newstate":
+        if get("channelstatedesc") == "Ringing":
+            return ChannelRinging(get("uniqueid"), get("channel"))
+        return None
     if name in ("ConfbridgeJoin", "ConfbridgeLeave"):
         return ConferenceJoin(
             get("uniqueid"), get("channel"), get("conference"), name == "ConfbridgeJoin"

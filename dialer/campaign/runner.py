@@ -27,6 +27,7 @@ from dialer.ami.errors import AmiError
 from dialer.ami.events import (
     AmiEvent,
     ChannelHangup,
+    ChannelRinging,
     ConferenceJoin,
     DialplanEvent,
     LinkState,
@@ -45,6 +46,7 @@ from dialer.call.state import (
     OriginateEnded,
     RecordAttempt,
     ReleaseSeat,
+    Ringing,
     SeatJoined,
     new_call,
     transition,
@@ -1006,6 +1008,8 @@ def call_event_of(event: AmiEvent | None, now: datetime) -> CallEvent | None:
             return Abandoned(now)
         if event.name == "Machine":
             return MachineDetected(now)
+    elif isinstance(event, ChannelRinging):
+        return Ringing(now)
     elif isinstance(event, ConferenceJoin) and event.joined:
         return SeatJoined(now, event.conference.removeprefix("seat-"))
     elif isinstance(event, ChannelHangup):
