@@ -233,6 +233,38 @@ async def test_a_callee_sent_to_an_empty_seat_is_abandoned_not_left_alone(ami: A
     await callee
 
 
+async def test_a_callee_sent_to_a_seat_already_on_a_call_is_abandoned(ami: AmiClient) -> None:
+    """The connect guard's other half: a seat holding its operator and a callee takes no
+    second callee; that one hears the abandon message (Reason seat-busy), and the call in
+    the seat goes on."""
+    seat = "7002"
+    opened = await ami.originate(
+        channel=f"Local/{seat}@seat-sim",
+        context="seat-keepalive",
+        exten="s",
+        channel_id=str(uuid.uuid4()),
+        timeout_s=3,
+    )
+    assert 4 == opened.reason
+    await wait_for_operator(ami, seat)
+    first = asyncio.create_task(_callee(ami, "390187121212", talk_s=8))
+    answered = await _next(ami, DialplanEvent, "Answered")
+    assert isinstance(answered, DialplanEvent)
+    await ami.redirect(answered.channel, "connect", seat)
+    joined = await _next(ami, ConferenceJoin)
+    while isinstance(joined, ConferenceJoin) and joined.uniqueid != answered.uniqueid:
+        joined = await _next(ami, ConferenceJoin)
+    second = asyncio.create_task(_callee(ami, "390187343434", talk_s=5))
+    again = await _next(ami, DialplanEvent, "Answered")
+    assert isinstance(again, DialplanEvent)
+    await ami.redirect(again.channel, "connect", seat)
+    abandoned = await _next(ami, DialplanEvent, "Abandoned", within=1.5)
+    assert isinstance(abandoned, DialplanEvent)
+    assert (again.uniqueid, "seat-busy") == (abandoned.uniqueid, abandoned.fields.get("Reason"))
+    assert answered.channel in await ami.command(f"confbridge list seat-{seat}")
+    await asyncio.gather(first, second)
+
+
 def test_events_parse_alike_from_the_wire_and_from_a_dict() -> None:
     """panoramisk's Message (read through its store) and a plain mapping give the same event,
     header names in any case, a repeated header taken at its first value."""
