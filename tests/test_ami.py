@@ -208,14 +208,9 @@ async def test_client_reconnects_after_asterisk_restarts() -> None:
     await client.connect()
     try:
         await asyncio.to_thread(stop_testbed, port)
-        down = await _next(client, LinkState)
-        while down == LinkState(up=True):  # the FullyBooted of the first connection
-            down = await _next(client, LinkState)
-        assert LinkState(up=False) == down
+        await _link_lost(client)
         await asyncio.to_thread(start_testbed, port)
-        await asyncio.wait_for(client.connected.wait(), 20)
-        assert 1 == client.reconnects
-        assert "active call" in await client.command("core show channels count")
+        await _back_once(client)
     finally:
         await client.close()
         await asyncio.to_thread(stop_testbed, port)
@@ -324,19 +319,29 @@ async def test_watchdog_drops_a_link_that_stopped_answering() -> None:
     try:
         os.kill(pid, signal.SIGSTOP)
         try:
-            down = await _next(client, LinkState, within=10)
-            while down == LinkState(up=True):  # the FullyBooted of the first connection
-                down = await _next(client, LinkState, within=10)
-            assert LinkState(up=False) == down
-            assert not client.connected.is_set()
+            await _link_lost(client, within=10)
         finally:
             os.kill(pid, signal.SIGCONT)
-        await asyncio.wait_for(client.connected.wait(), 20)
-        assert 1 == client.reconnects
-        assert "active call" in await client.command("core show channels count")
+        await _back_once(client)
     finally:
         await client.close()
         await asyncio.to_thread(stop_testbed, port)
+
+
+async def _link_lost(client: AmiClient, within: float = 5.0) -> None:
+    """Wait for the client to report its link down."""
+    down = await _next(client, LinkState, within=within)
+    while down == LinkState(up=True):  # the FullyBooted of the first connection
+        down = await _next(client, LinkState, within=within)
+    assert LinkState(up=False) == down
+    assert not client.connected.is_set()
+
+
+async def _back_once(client: AmiClient) -> None:
+    """Wait for the client's first reconnect, and check the link answers."""
+    await asyncio.wait_for(client.connected.wait(), 20)
+    assert 1 == client.reconnects
+    assert "active call" in await client.command("core show channels count")
 
 
 def _testbed_pid(port: int) -> int:
