@@ -19,11 +19,11 @@ import bisect
 import itertools
 from collections import Counter as Tally
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from dialer.store.quotas import CellCounts
 from sampling.cells import CellKey
@@ -53,13 +53,10 @@ class DialerMetrics:
         def gauge(name: str, doc: str) -> Gauge:
             return Gauge(name, doc, c, registry=r).labels(campaign)
 
-        def by(
-            kind: type[Counter] | type[Gauge], name: str, doc: str, labels: Sequence[str]
-        ) -> Any:
-            return kind(name, doc, labels, registry=r)
+        def by(name: str, doc: str, labels: Sequence[str]) -> Gauge:
+            return Gauge(name, doc, labels, registry=r)
 
         path = _EventPath(campaign)
-        self.registry.register(path)
         self._launched = path.count("cati_calls_launched_total", "Calls originated.")
         self._answered = path.count(
             "cati_calls_answered_total", "Calls a person answered (put through or abandoned)."
@@ -75,7 +72,7 @@ class DialerMetrics:
             ("disposition", "aapor_code"),
         )
         self._reconnects = path.count("cati_ami_reconnects_total", "AMI links re-established.")
-        self._seats = by(Gauge, "cati_seats", "Logged-in seats by state.", (*c, "state"))
+        self._seats = by("cati_seats", "Logged-in seats by state.", (*c, "state"))
         self._ringing = gauge("cati_calls_ringing", "Calls out, not yet answered.")
         self._waiting = gauge("cati_calls_waiting", "Answered callers waiting for a seat.")
         self._dial_level = gauge(
@@ -95,39 +92,32 @@ class DialerMetrics:
         self._running = gauge(
             "cati_campaign_dialling", "1 while the campaign may dial now (running, in its window)."
         )
-        self._target = by(Gauge, "cati_quota_target", "Completes wanted in the cell.", QUOTA_LABELS)
+        self._target = by("cati_quota_target", "Completes wanted in the cell.", QUOTA_LABELS)
         self._cell_completes = by(
-            Gauge, "cati_quota_completes", "Completes counted in the cell.", QUOTA_LABELS
+            "cati_quota_completes", "Completes counted in the cell.", QUOTA_LABELS
         )
         self._cell_in_progress = by(
-            Gauge,
             "cati_quota_in_progress",
             "Interviews under way, reserved in the cell.",
             QUOTA_LABELS,
         )
-        self._cell_open = by(
-            Gauge, "cati_quota_cell_open", "1 while the cell is open.", QUOTA_LABELS
-        )
+        self._cell_open = by("cati_quota_cell_open", "1 while the cell is open.", QUOTA_LABELS)
         self._cell_released = by(
-            Gauge,
             "cati_quota_numbers_released",
             "Numbers released in the cell and not yet finished.",
             QUOTA_LABELS,
         )
         self._cell_available = by(
-            Gauge,
             "cati_quota_numbers_available",
             "Numbers of the cell's frame a release may still draw.",
             QUOTA_LABELS,
         )
         self._cell_finished = by(
-            Gauge,
             "cati_quota_numbers_finished",
             "Released numbers with a final result.",
             QUOTA_LABELS,
         )
         self._cell_yield = by(
-            Gauge,
             "cati_quota_frame_completes",
             "Completes among the cell's finished numbers (the yield's numerator).",
             QUOTA_LABELS,
@@ -154,6 +144,7 @@ class DialerMetrics:
             LAG_BUCKETS,
         )
         self._ami_up.set(0)
+        self.registry.register(path)  # once it holds its metrics: the registry learns their names
 
     # --- calls ------------------------------------------------------------------------------
 
@@ -323,7 +314,7 @@ class _EventPath(Collector):
         for name, doc, buckets in self._histograms:
             histogram = HistogramMetricFamily(name, doc, labels=("campaign",))
             cumulative = itertools.accumulate(list(buckets.counts))
-            edges = [*(repr(float(b)) for b in buckets.bounds), "+Inf"]  # as the client writes
+            edges = [*(_le(b) for b in buckets.bounds), "+Inf"]
             histogram.add_metric(
                 campaign, [(e, float(n)) for e, n in zip(edges, cumulative, strict=True)],
                 buckets.total,
@@ -332,3 +323,9 @@ class _EventPath(Collector):
 
     def describe(self) -> Iterator[Metric]:
         return self.collect()
+
+
+def _le(bound: float) -> str:
+    """A bucket's bound as prometheus-client writes it (Go's float format)."""
+    text: str = floatToGoString(bound)  # type: ignore[no-untyped-call]
+    return text

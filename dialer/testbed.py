@@ -13,6 +13,18 @@ SCRIPT = Path(__file__).resolve().parents[1] / "deploy" / "asterisk-testbed"
 
 def start_testbed(port: int) -> AmiSettings:
     """Start (or reuse) the testbed instance on ``port`` and return how to reach its AMI."""
+    info = _start(port)
+    secret = Path(info["ami_secret_file"]).read_text(encoding="utf-8").strip()
+    return AmiSettings(host=info["ami_host"], port=int(info["ami_port"]), secret=secret)
+
+
+def testbed_pid(port: int) -> int:
+    """The pid of the Asterisk running the testbed instance on ``port`` (started if not)."""
+    return int(_start(port)["pid"])
+
+
+def _start(port: int) -> dict[str, str]:
+    """The script's ``start``, and what it prints of the instance (key=value lines)."""
     if not SCRIPT.exists():
         raise AmiConnectError("testbed", f"{SCRIPT} not found: run the demo from a checkout")
     done = subprocess.run(
@@ -20,9 +32,7 @@ def start_testbed(port: int) -> AmiSettings:
     )
     if done.returncode != 0:
         raise AmiConnectError("testbed", done.stderr.strip() or "the testbed did not start")
-    info = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
-    secret = Path(info["ami_secret_file"]).read_text(encoding="utf-8").strip()
-    return AmiSettings(host=info["ami_host"], port=int(info["ami_port"]), secret=secret)
+    return dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
 
 
 def stop_testbed(port: int) -> None:

@@ -134,8 +134,8 @@ async def ami(asterisk: AmiSettings) -> AsyncIterator[AmiClient]:
 ALWAYS_OPEN = CallingWindow.always_open()
 ALWAYS_OPEN_TOML = "\n".join(
     [
-        *(f'{day} = "00:00-23:59"' for day in DAYS),
-        'eve_of_holiday = "00:00-23:59"',  # holidays and their eves too
+        *(f'{day} = "00:00-23:59:59"' for day in DAYS),
+        'eve_of_holiday = "00:00-23:59:59"',  # holidays and their eves too
         'holidays = "none"',
     ]
 )

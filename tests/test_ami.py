@@ -7,7 +7,6 @@ import dataclasses
 import os
 import signal
 import socket
-import subprocess
 import time
 import uuid
 from datetime import UTC, datetime
@@ -29,8 +28,7 @@ from dialer.ami.events import (
 from dialer.call.state import CallState, OriginateEnded, new_call, transition
 from dialer.campaign.runner import call_event_of, wait_for_operator
 from dialer.disposition import Outcome, aapor_code
-from dialer.testbed import SCRIPT as TESTBED_SCRIPT
-from dialer.testbed import start_testbed, stop_testbed
+from dialer.testbed import start_testbed, stop_testbed, testbed_pid
 from tests.conftest import TEST_AMI_PORT
 
 
@@ -258,6 +256,7 @@ async def test_a_callee_sent_to_a_seat_already_on_a_call_is_abandoned(ami: AmiCl
     assert (again.uniqueid, "seat-busy") == (abandoned.uniqueid, abandoned.fields.get("Reason"))
     assert answered.channel in await ami.command(f"confbridge list seat-{seat}")
     await asyncio.gather(first, second)
+    await ami.hangup(f"/^Local\\/{seat}@seat-sim-/")  # the operator's line: the seat is free
 
 
 def test_events_parse_alike_from_the_wire_and_from_a_dict() -> None:
@@ -287,25 +286,42 @@ def test_events_parse_alike_from_the_wire_and_from_a_dict() -> None:
 
 
 async def test_reconnects_back_off_and_start_again_after_a_login() -> None:
-    """panoramisk's Manager as the client configures it: each failed attempt doubles the wait
-    before the next, up to the maximum; a login brings the wait back to the minimum."""
+    """panoramisk's Manager as the client configures it, its scheduling recorded: after the
+    link is lost, each failed attempt (refused, or accepted and dropped before a login)
+    doubles the wait before the next, up to the maximum; a login brings it back."""
     loop = asyncio.get_running_loop()
+    waits: list[float] = []
+
+    class Recording:
+        """The loop, with the waits before each reconnect written down (and nothing run)."""
+
+        def call_later(self, delay: float, callback: Any, *_: Any) -> None:
+            if getattr(callback, "__name__", "") == "connect":  # not its pinger
+                waits.append(delay)
+
+        def call_soon(self, *_: Any) -> None: ...
+
     manager = _Manager(
-        lambda _ok: None, (0.5, 4.0), host="127.0.0.1", port=1, loop=loop, log=_QuietLog()
+        lambda _ok: None, (0.5, 4.0), host="127.0.0.1", port=1, loop=Recording(), log=_QuietLog()
     )
-    manager.stopped = True  # the attempts it schedules do nothing
-    waits = [manager.reconnect_timeout]
-    for _ in range(5):
+    assert manager.login(_logged_in(loop))
+    manager.connection_lost(None)  # the link was up, logged in: the first wait is the least
+    for _ in range(4):
         refused: asyncio.Future[Any] = loop.create_future()
         refused.set_exception(ConnectionRefusedError("refused"))
         manager.connection_made(refused)
-        waits.append(manager.reconnect_timeout)
+    manager.connection_lost(None)  # accepted, then dropped before a login
     assert [0.5, 1.0, 2.0, 4.0, 4.0, 4.0] == waits
+    assert manager.login(_logged_in(loop))
+    manager.connection_lost(None)
+    assert 0.5 == waits[-1]
+
+
+def _logged_in(loop: asyncio.AbstractEventLoop) -> asyncio.Future[Any]:
+    """A login action's reply, as panoramisk hands it to ``Manager.login``."""
     accepted: asyncio.Future[Any] = loop.create_future()
     accepted.set_result(Message({"Response": "Success"}))
-    assert manager.login(accepted)
-    manager.close()  # its pinger
-    assert 0.5 == manager.reconnect_timeout
+    return accepted
 
 
 async def test_watchdog_drops_a_link_that_stopped_answering() -> None:
@@ -313,7 +329,7 @@ async def test_watchdog_drops_a_link_that_stopped_answering() -> None:
     the watchdog drops the link, and the client is back once Asterisk runs again."""
     port = TEST_AMI_PORT + 1  # an instance of its own, as in the restart test
     settings = await asyncio.to_thread(start_testbed, port)
-    pid = await asyncio.to_thread(_testbed_pid, port)
+    pid = await asyncio.to_thread(testbed_pid, port)
     client = AmiClient(dataclasses.replace(settings, ping_interval_s=1, action_timeout_s=1))
     await client.connect()
     try:
@@ -342,15 +358,6 @@ async def _back_once(client: AmiClient) -> None:
     await asyncio.wait_for(client.connected.wait(), 20)
     assert 1 == client.reconnects
     assert "active call" in await client.command("core show channels count")
-
-
-def _testbed_pid(port: int) -> int:
-    """Asterisk's pid, as the testbed script reports a running instance."""
-    done = subprocess.run(
-        [str(TESTBED_SCRIPT), "start", "--ami-port", str(port)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return int(dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)["pid"])
 
 
 async def test_a_ringing_callee_is_seen_ringing_before_the_answer(ami: AmiClient) -> None:

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
@@ -140,6 +141,11 @@ def test_event_path_counts_expose_as_prometheus_client_would() -> None:
     names = ("cati_ring_to_answer", "cati_ami_event_lag", "cati_calls_answered", "cati_attempts")
     from prometheus_client import generate_latest
 
+    # the registry knows the event path's names: scrapes by name, and no duplicate series
+    named = ours.registry.restricted_registry(["cati_calls_answered_total"])
+    assert ["cati_calls_answered"] == [family.name for family in named.collect()]
+    with pytest.raises(ValueError, match="Duplicated timeseries"):
+        Counter("cati_calls_answered", "", ["campaign"], registry=ours.registry)
     expected = scraped(generate_latest(registry), names)
     # each histogram: its buckets, +Inf, count and sum; one answered count; two outcomes
     assert (len(RING_BUCKETS) + 3) + (len(LAG_BUCKETS) + 3) + 1 + 2 == len(expected)

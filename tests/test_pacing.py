@@ -13,6 +13,7 @@ import pytest
 
 from dialer.campaign.pace import snapshot_of
 from dialer.cli import main
+from dialer.pacing import stats as stats_module
 from dialer.pacing.cells import CellNeed, spread
 from dialer.pacing.issabel import Issabel
 from dialer.pacing.predictive import Predictive, safe_rate
@@ -306,3 +307,21 @@ def test_every_shipped_scenario_loads() -> None:
     folder = Path(__file__).parents[1] / "bench" / "scenarios"
     loaded = {(s.seats, round(s.answer * 100)) for s in map(load_scenario, folder.glob("*.toml"))}
     assert {(s, a) for s in (5, 10, 20, 50, 100, 300) for a in (15, 30, 50)} == loaded
+
+
+def test_end_tables_read_whole_seconds_as_a_search_of_every_cell_would() -> None:
+    """The Kaplan-Meier end tables' shortcut (one search over whole seconds, then slices)
+    gives exactly what searching every row x horizon gives, and other horizons (fractions,
+    an infinite one, none) still take the search."""
+    rng = np.random.default_rng(4)
+    for within in (
+        np.array([0.0, 3, 5, 7, 9, 12, 16]),
+        np.array([2.5, 7.0]),
+        np.array([np.inf, 1.0]),
+        np.array([]),
+    ):
+        durations = np.sort(rng.exponential(200.0, 300))
+        survival = stats_module._survival(durations, rng.exponential(100.0, 40))
+        e = np.arange(np.ceil(durations[-1]) + 2)
+        grid = survival[np.searchsorted(durations, e[:, None] + within[None, :], side="right")]
+        assert np.array_equal(grid, stats_module._survival_by(survival, durations, e, within))

@@ -18,6 +18,7 @@ import pytest
 from dialer.ami.client import AmiSettings
 from dialer.campaign.config import CampaignConfigError, load_campaign
 from dialer.cli import main
+from dialer.schedule.window import CallingWindow
 from tests.conftest import ALWAYS_OPEN_TOML, REPO, SurveyFactory, free_port, landline, write_frame
 
 CELLS = [(d, a, s) for d in ("North", "South") for a in (25, 45, 75) for s in "MF"]
@@ -92,8 +93,11 @@ def test_campaign_file_loads(tmp_path: Path, make_survey: SurveyFactory) -> None
         ("[http]", "[console]\nwrap_up_s = -1\n[http]", "console.wrap_up_s"),
         ("[http]", "[console]\nidle_minutes = 0\n[http]", "console.idle_minutes"),
         ('holidays = "none"', 'holidays = "none"\ntimezone = "Europe/Rom"', "window.timezone"),
-        ('mon = "00:00-23:59"', 'mon = "20:00-09:00"', "window.mon"),
+        ('mon = "00:00-23:59:59"', 'mon = "20:00-09:00"', "window.mon"),
         ("[http]", "[retry]\nabandoned_quiet_h = -5\n[http]", "retry.abandoned_quiet_h"),
+        ("[http]", "[retry]\nabandoned_quiet_h = nan\n[http]", "retry.abandoned_quiet_h"),
+        ("ring_timeout_s = 3", "ring_timeout_s = nan", "trunk.ring_timeout_s"),
+        ('holidays = "none"', 'holidays = "none"\ntimezone = "Europe"', "window.timezone"),
         ("[http]", "[retry]\nmax_attempts = 0\n[http]", "retry.max_attempts"),
         ("[http]", '[retry]\nday_parts = ["17:00", "13:00"]\n[http]', "retry.day_parts"),
         ("[http]", "[http]\nhost = 5", "http.host"),
@@ -119,13 +123,18 @@ def test_campaign_file_defaults_are_the_safe_ones(
     make_survey()
     path = write_campaign(tmp_path, 15038, "s3", ring=20, simulation="")
     text = path.read_text().replace('context = "sim-pstn"\n', "")
-    path.write_text(text.replace("ring_timeout_s = 20\n", ""), encoding="utf-8")
+    text = text.replace("ring_timeout_s = 20\n", "").replace(f"[window]\n{ALWAYS_OPEN_TOML}", "")
+    path.write_text(text, encoding="utf-8")
     campaign = load_campaign(path)
     assert "127.0.0.1" == campaign.http.host
     assert "outbound" == campaign.context
-    assert campaign.ring_timeout_s >= 15
+    assert 20.0 == campaign.ring_timeout_s
     assert timedelta(hours=72) == campaign.retry.abandoned_quiet
-    assert "Europe/Rome" == campaign.window.timezone
+    italian = CallingWindow()
+    window = campaign.window
+    assert (italian.timezone, italian.weekdays) == (window.timezone, window.weekdays)
+    assert italian.eve_of_holiday == window.eve_of_holiday
+    assert window.holidays(2026) == italian.holidays(2026) != frozenset()
 
 
 def test_short_quiet_after_an_abandon_is_refused_for_real_callees(

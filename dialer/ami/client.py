@@ -60,24 +60,34 @@ class _Manager(Manager):  # type: ignore[misc]
         self._on_login_result = on_login_result
         self._backoff = backoff
         self.reconnect_timeout = backoff[0]
+        self._logged_in = False  # since the last connection attempt
 
     def connect(self, *args: Any, **kwargs: Any) -> Any:
         if self.stopped:
             return None
+        self._logged_in = False
         return super().connect(*args, **kwargs)
 
     def connection_made(self, f: Any) -> None:
-        failed = not f.cancelled() and isinstance(f.exception(), OSError)
-        super().connection_made(f)  # a failed attempt schedules the next at the current wait
-        if failed:
-            self.reconnect_timeout = min(self.reconnect_timeout * 2, self._backoff[1])
+        if not f.cancelled() and isinstance(f.exception(), OSError):
+            self._back_off()  # before panoramisk schedules the next attempt at that wait
+        super().connection_made(f)
+
+    def connection_lost(self, exc: Any) -> None:
+        if not self._logged_in:  # accepted, then dropped before any login: a failed attempt
+            self._back_off()
+        super().connection_lost(exc)
 
     def login(self, future: Any) -> bool:
         ok = bool(super().login(future))
         if ok:
+            self._logged_in = True
             self.reconnect_timeout = self._backoff[0]
         self._on_login_result(ok)
         return ok
+
+    def _back_off(self) -> None:
+        self.reconnect_timeout = min(self.reconnect_timeout * 2, self._backoff[1])
 
 
 @dataclass(frozen=True, slots=True)

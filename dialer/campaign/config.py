@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from sampling.tomlkeys import check_keys, optional, positive_int, required, tabl
 T = TypeVar("T")
 
 MIN_RING_S = 15.0  # ring at least 15 s (or four rings) before giving up (regulation)
-MIN_QUIET_H = 72.0  # no redial within 72 h of an abandoned call (regulation)
+MIN_QUIET_H = 72.0  # no redial within 72 h of an abandoned call (UK Ofcom; the issue's rule)
 
 _SECTIONS: dict[str, set[str]] = {
     "campaign": {"name", "survey", "store", "mode"},
@@ -156,15 +157,11 @@ def _parse(text: str, base: Path) -> CampaignFile:
     simulation = _simulation(sim) if "simulation" in doc else None
     trunk = table(doc, "trunk")
     ring = optional(trunk, "trunk.ring_timeout_s", float, 20.0)
+    if not math.isfinite(ring) or ring <= 0:
+        raise CampaignConfigError("trunk.ring_timeout_s", "must be a number of seconds above 0")
     if ring < MIN_RING_S and simulation is None:
         raise CampaignConfigError(
             "trunk.ring_timeout_s", f"must be at least {MIN_RING_S:.0f} s for real callees"
-        )
-    quiet = optional(table(doc, "retry"), "retry.abandoned_quiet_h", float, MIN_QUIET_H)
-    if quiet < MIN_QUIET_H and simulation is None:
-        raise CampaignConfigError(
-            "retry.abandoned_quiet_h",
-            f"must be at least {MIN_QUIET_H:.0f} h for real callees (no redial after an abandon)",
         )
     seats = [str(s) for s in optional(table(doc, "seats"), "seats.ids", list, [])]
     if not seats or not all(s.isdigit() for s in seats) or len(set(seats)) != len(seats):
@@ -182,7 +179,7 @@ def _parse(text: str, base: Path) -> CampaignFile:
         ring_timeout_s=ring,
         amd=optional(trunk, "trunk.amd", bool, False),
         window=_window(table(doc, "window")),
-        retry=_retry(table(doc, "retry")),
+        retry=_retry(table(doc, "retry"), real=simulation is None),
         seats=tuple(seats),
         simulation=simulation,
         http=_http(table(doc, "http"), base),
@@ -276,7 +273,7 @@ def _window(w: dict[str, Any]) -> CallingWindow:
     timezone = optional(w, "window.timezone", str, default.timezone)
     try:
         ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a directory
         raise CampaignConfigError(
             "window.timezone", f"{timezone!r} is not a time zone (e.g. 'Europe/Rome')"
         ) from None
@@ -288,7 +285,8 @@ def _window(w: dict[str, Any]) -> CallingWindow:
     )
 
 
-def _retry(r: dict[str, Any]) -> RetryPolicy:
+def _retry(r: dict[str, Any], real: bool) -> RetryPolicy:
+    """The retry policy; ``real``: for real callees, whom the rules protect."""
     d = RetryPolicy()
 
     def minutes(key: str, default: timedelta) -> timedelta:
@@ -305,16 +303,20 @@ def _retry(r: dict[str, Any]) -> RetryPolicy:
         unreached_delay=minutes("unreached_delay_min", d.unreached_delay),
         congestion_delay=minutes("congestion_delay_min", d.congestion_delay),
         day_parts=_day_parts(optional(r, "retry.day_parts", list, ["13:00", "17:00"])),
-        abandoned_quiet=timedelta(hours=_abandoned_quiet_h(r, d)),
+        abandoned_quiet=timedelta(hours=_abandoned_quiet_h(r, d, real)),
     )
 
 
-def _abandoned_quiet_h(r: dict[str, Any], default: RetryPolicy) -> float:
-    hours = optional(
-        r, "retry.abandoned_quiet_h", float, default.abandoned_quiet.total_seconds() / 3600
-    )
-    if hours < 0:
-        raise CampaignConfigError("retry.abandoned_quiet_h", "must not be negative")
+def _abandoned_quiet_h(r: dict[str, Any], default: RetryPolicy, real: bool) -> float:
+    key = "retry.abandoned_quiet_h"
+    hours = optional(r, key, float, default.abandoned_quiet.total_seconds() / 3600)
+    if not math.isfinite(hours) or hours < 0:
+        raise CampaignConfigError(key, "must be a number of hours, not negative")
+    if real and hours < MIN_QUIET_H:
+        raise CampaignConfigError(
+            key,
+            f"must be at least {MIN_QUIET_H:.0f} h for real callees (no redial after an abandon)",
+        )
     return hours
 
 

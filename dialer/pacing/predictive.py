@@ -105,7 +105,7 @@ class Predictive:
         persons = Chances(ringing.mean[:-1], ringing.variance[:-1])
         eventual = float(ringing.mean[-1])
         new = table[0, :-1]
-        in_flight = len(snap.ring_elapsed)
+        in_flight = snap.in_flight
         ramp = max(math.ceil(self.max_growth * max(in_flight, staffed)), self.min_step)
         room = min(
             snap.channel_room,
@@ -156,7 +156,8 @@ class Predictive:
 
     @staticmethod
     def _seat_chances(snap: Snapshot) -> Chances:
-        """Seats x ``SEAT_TIMES``: the chance each busy or wrapping seat is free by each."""
+        """Busy and wrapping seats freeing by each of ``SEAT_TIMES``: the sum of their
+        chances (its mean and variance)."""
         stats = snap.stats
         wrap = round(stats.mean_wrap())  # whole seconds: one table, not one a call
         talking = stats.end_table("talk", snap.talk_elapsed, _talk_times(wrap))
@@ -266,8 +267,9 @@ def most_calls(
     """The largest n <= room whose worst expected overflow (answers so far over seats so far,
     at each horizon) stays within alpha x the expected answers of all calls out.
 
-    ``seats`` is seats x horizons, ``persons`` calls in flight x horizons (chance of an answer
-    by then), ``eventual`` the calls' expected answers at all, ``new`` a new call's chance
+    ``seats`` are the busy seats freeing by each horizon, ``persons`` the calls in flight
+    answered by then (sums of independent chances), ``eventual`` the calls' expected answers
+    at all, ``new`` a new call's chance
     of an answer by each horizon, ``p`` of an answer at all; the overflow never exceeds
     ``most_abandons`` (what is left of the window's budget).
     """

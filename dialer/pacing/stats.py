@@ -211,9 +211,6 @@ class CallStats:
         within each of ``within`` s (calls x times)."""
         return self._ends_by("talk", elapsed, within)
 
-    def wrap_ends_by(self, elapsed: Floats, within: Floats) -> Floats:
-        return self._ends_by("wrap", elapsed, within)
-
     def end_table(self, name: str, elapsed: Floats, within: Floats) -> Floats:
         """The table behind ``talk_ends_by`` (``name`` "talk") or ``wrap_ends_by`` ("wrap"):
         a row per whole second elapsed (``table_rows``), with ``elapsed`` the ones going."""
@@ -275,7 +272,7 @@ def table_rows(elapsed: Floats, rows: int) -> NDArray[np.intp]:
 
 class _Ring:
     """The last ``size`` values (order does not matter here). A C array, not a numpy one:
-    appends, one per call event, cost a third as much, and numpy reads it without a copy."""
+    appends, one per call event, cost a third as much; ``values`` copies them out."""
 
     __slots__ = ("_buffer", "_count", "_size", "_sum")
 
@@ -295,11 +292,6 @@ class _Ring:
 
     def __len__(self) -> int:
         return self._count if self._count < self._size else self._size
-
-    @property
-    def added(self) -> int:
-        """Values appended since the start (the sample's version)."""
-        return self._count
 
     def values(self) -> Floats:
         return np.frombuffer(self._buffer, count=len(self)).copy()
@@ -365,7 +357,7 @@ def _survival_by(survival: Floats, durations: Floats, e: Floats, within: Floats)
     Whole-second ``within`` (the pacer's horizons): one search over the whole seconds, and
     each column a slice of it; searching the rows x columns grid itself took most of a
     table's rebuild."""
-    if not np.all(within == np.round(within)):
+    if not (len(within) and np.isfinite(within).all() and (within == np.round(within)).all()):
         at: Floats = survival[
             np.searchsorted(durations, e[:, None] + within[None, :], side="right")
         ]

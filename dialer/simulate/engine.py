@@ -257,8 +257,7 @@ class Simulation:
         return cell
 
     def _unanswered(self, ident: int, ring: float) -> None:
-        del self.flight[ident]  # as _resolve: an unanswered dial has no answer time
-        self.in_flight_cell[self.flight_cell.pop(ident)] -= 1
+        self._resolve(ident)
         self.stats.dial_ended(ring, answered=False)
 
     # --- persons, seats, interviews ----------------------------------------------------------
