@@ -18,7 +18,7 @@ def start_testbed(port: int) -> AmiSettings:
     return AmiSettings(host=info["ami_host"], port=int(info["ami_port"]), secret=secret)
 
 
-def testbed_pid(port: int) -> int:
+def asterisk_pid(port: int) -> int:
     """The pid of the Asterisk running the testbed instance on ``port`` (started if not)."""
     return int(_start(port)["pid"])
 

@@ -28,7 +28,7 @@ from dialer.ami.events import (
 from dialer.call.state import CallState, OriginateEnded, new_call, transition
 from dialer.campaign.runner import call_event_of, wait_for_operator
 from dialer.disposition import Outcome, aapor_code
-from dialer.testbed import start_testbed, stop_testbed, testbed_pid
+from dialer.testbed import asterisk_pid, start_testbed, stop_testbed
 from tests.conftest import TEST_AMI_PORT
 
 
@@ -329,7 +329,7 @@ async def test_watchdog_drops_a_link_that_stopped_answering() -> None:
     the watchdog drops the link, and the client is back once Asterisk runs again."""
     port = TEST_AMI_PORT + 1  # an instance of its own, as in the restart test
     settings = await asyncio.to_thread(start_testbed, port)
-    pid = await asyncio.to_thread(testbed_pid, port)
+    pid = await asyncio.to_thread(asterisk_pid, port)
     client = AmiClient(dataclasses.replace(settings, ping_interval_s=1, action_timeout_s=1))
     await client.connect()
     try:
