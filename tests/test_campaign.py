@@ -13,7 +13,11 @@ from dialer.ami.client import AmiClient
 from dialer.campaign.runner import open_campaign, run_campaign
 from dialer.pacing.predictive import Predictive
 from dialer.schedule.window import CallingWindow
+from dialer.store.db import connect
+from dialer.store.releases import make_release
+from dialer.store.waves import ensure_wave
 from dialer.testbed import start_testbed, stop_testbed
+from sampling.margins import load_margins
 from tests.conftest import TEST_AMI_PORT, SurveyFactory, small_campaign
 
 
@@ -180,6 +184,37 @@ async def test_predictive_campaign_fills_its_quotas_within_the_abandon_cap(
         intervals = db.execute("SELECT started_at, ended_at FROM attempt").fetchall()
     # it dialled ahead of the seats, unlike progressive
     assert _most_at_once(intervals) > len(settings.seats)
+
+
+async def test_a_cell_whose_last_numbers_wait_72_hours_gets_more_numbers(
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
+) -> None:
+    """Every number of the first release was abandoned a minute ago, so none may be called
+    for 72 hours: the campaign releases more numbers for the cells they were all that was
+    left of, and fills its quotas, instead of idling until the time limit."""
+    settings = await small_campaign(tmp_path, make_survey)
+    a_minute_ago = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    async with connect(settings.store) as db:
+        margins = load_margins(settings.survey.margins_path, settings.survey.grid)
+        wave = await ensure_wave(db, settings.survey, margins)
+        first = [int(i) for i in (await make_release(db, settings.survey, wave, seed=7)).case_ids]
+        await db.executemany(
+            "INSERT INTO attempt (case_id, call_id, started_at, answered_at, ended_at, outcome,"
+            " aapor_code) VALUES (?, ?, ?, ?, ?, 'abandoned', '3.21')",
+            [(i, f"earlier-{i}", a_minute_ago, a_minute_ago, a_minute_ago) for i in first],
+        )
+        await db.commit()
+    summary = await run_campaign(settings, ami)
+    assert ("quotas full", 0) == (summary.finished, summary.overshoot)
+    with sqlite3.connect(settings.store) as db:
+        redialled = db.execute(
+            f"SELECT count(*) FROM attempt WHERE case_id IN ({','.join('?' * len(first))})"
+            " AND call_id NOT LIKE 'earlier-%'",
+            first,
+        ).fetchone()[0]
+        releases = db.execute("SELECT count(*) FROM release").fetchone()[0]
+    assert 0 == redialled  # the abandoned numbers kept their 72 hours of quiet
+    assert releases >= 2
 
 
 async def test_nothing_is_dialled_while_the_calling_window_is_closed(

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dialer.campaign.selection import CaseView, due_cases
+from dialer.campaign.selection import CaseView, due_cases, held_back
 from dialer.disposition import Disposition, Outcome, aapor_code
 from dialer.schedule.retry import AttemptRecord, RetryPolicy, next_call
 from dialer.schedule.window import CallingWindow
@@ -133,3 +133,44 @@ def test_due_cases_come_callbacks_first_then_retries_then_fresh_numbers_from_emp
     assert [4, 3, 2, 1] == [c.case_id for c in due]
     assert [6] == [c.case_id for c in exhausted]
     assert MONDAY_10 + timedelta(minutes=10) == soonest
+
+
+def test_a_case_held_by_an_operator_is_neither_due_nor_exhausted() -> None:
+    """A case whose callee hung up on its last allowed attempt while the operator is still
+    on the interview (no disposition yet) is left to that disposition: not finished as
+    exhausted under the operator (whose disposition then failed and left the campaign
+    waiting for it for ever), not dialled, and not the next due time."""
+    earlier = MONDAY_10 - timedelta(hours=1)
+    unanswered = [attempt(earlier - timedelta(hours=n), Outcome.NO_ANSWER) for n in range(5, 0, -1)]
+    held = (*unanswered, attempt(earlier, Outcome.CONNECTED))  # the 6th: no disposition yet
+    retry = (attempt(MONDAY_10 - timedelta(minutes=5), Outcome.BUSY),)
+    cases = [CaseView(7, "+390187000007", 0, {}, held), CaseView(8, "+390187000008", 0, {}, retry)]
+    assert POLICY.max_attempts == len(held)
+    _, exhausted, _ = due_cases(cases, MONDAY_10, POLICY, WINDOW, fill=[0.0])
+    assert [7] == [c.case_id for c in exhausted]  # as the tick saw it before
+    due, exhausted, soonest = due_cases(cases, MONDAY_10, POLICY, WINDOW, fill=[0.0], busy={7, 8})
+    assert ([], [], None) == (due, exhausted, soonest)
+    due, exhausted, soonest = due_cases(cases, MONDAY_10, POLICY, WINDOW, fill=[0.0], busy={7})
+    assert ([], [], MONDAY_10 + timedelta(minutes=10)) == (due, exhausted, soonest)
+
+
+def test_held_back_counts_per_cell_the_cases_not_callable_before_a_time() -> None:
+    """Cases quiet after an abandoned call, or with a retry after ``until``, are held back
+    in their cell; cases due by then, exhausted cases and cases an operator holds are not."""
+    earlier = MONDAY_10 - timedelta(hours=1)
+    abandoned = (attempt(earlier, Outcome.ABANDONED),)
+    busy_now = (attempt(MONDAY_10, Outcome.BUSY),)  # due again in 15 minutes
+    refused = (attempt(earlier, Outcome.CONNECTED, disposition=Disposition.REFUSAL),)
+    cases = [
+        CaseView(1, "+390187000001", 0, {}, abandoned),
+        CaseView(2, "+390187000002", 1, {}, abandoned),
+        CaseView(3, "+390187000003", 1, {}, abandoned),
+        CaseView(4, "+390187000004", 1, {}, busy_now),
+        CaseView(5, "+390187000005", 2, {}, ()),
+        CaseView(6, "+390187000006", 2, {}, refused),
+    ]
+    in_5_min = MONDAY_10 + timedelta(minutes=5)
+    assert [1, 3, 0] == held_back(cases, in_5_min, POLICY, WINDOW, cells=3)
+    assert [1, 2, 0] == held_back(cases, in_5_min, POLICY, WINDOW, cells=3, busy={3})
+    in_20_min = MONDAY_10 + timedelta(minutes=20)
+    assert [1, 2, 0] == held_back(cases, in_20_min, POLICY, WINDOW, cells=3)

@@ -13,13 +13,15 @@ import contextlib
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import numpy as np
+import numpy.typing as npt
 import structlog
 
 from dialer.ami.client import AmiClient
@@ -63,7 +65,7 @@ from dialer.campaign.control import (
 )
 from dialer.campaign.dispositions import DispositionError, OperatorDisposition, check
 from dialer.campaign.pace import cell_rooms, snapshot_of
-from dialer.campaign.selection import CaseView, due_cases
+from dialer.campaign.selection import CaseView, due_cases, held_back
 from dialer.campaign.status import (
     CampaignStatus,
     RatesStatus,
@@ -122,6 +124,10 @@ from sampling.phone import mask
 from sampling.survey import Survey
 
 log = structlog.get_logger(__name__)
+
+IDLE_RELEASE = timedelta(minutes=5)
+"""Nothing to dial and nothing under way until a retry further off than this: the numbers
+waiting that long stop counting toward their cells' need, and a release tops them up."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +242,7 @@ class CampaignRunner:
         self.changes = Changes()  # wakes the operators' consoles
         self._epoch = 0  # counts interviews started and ended
         self._shown: tuple[SeatBoard, int] = (self.board, 0)
+        self._idle_for: frozenset[int] = frozenset()  # what waited when a release drew none
 
     async def run(self) -> CampaignSummary:
         # Every log line of the run (and of the tasks it starts) names the campaign.
@@ -248,6 +255,12 @@ class CampaignRunner:
             await asyncio.wait_for(self._consume(), self.s.max_duration_s)
         except TimeoutError:
             self.finished = "time limit"
+            log.warning(
+                "time limit", state=self.state.value, calls=len(self.calls),
+                interviews=len(self.interviews),
+                seats={k: v.state.value for k, v in self.board.seats.items()},
+                call_states=sorted(c.state.value for c in self.calls.values()),
+            )  # fmt: skip
         finally:
             pump.cancel()
             ticker.cancel()
@@ -540,19 +553,25 @@ class CampaignRunner:
             float(c) / t if t else 1.0 for c, t in zip(counts.completes, counts.target, strict=True)
         ]
         cases = await dialable_cases(self.db, self.wave.wave_id)
-        due, exhausted, soonest = due_cases(cases, now, self.s.retry, self.s.window, fill)
+        busy = {v.case_id for v in self.cases.values()}
+        busy.update(i.case.case_id for i in self.interviews.values())
+        due, exhausted, soonest = due_cases(cases, now, self.s.retry, self.s.window, fill, busy)
         for case in exhausted:
             last = case.history[-1].outcome if case.history else None
             result = "ineligible" if last is Outcome.FAILED else "other"
             await finish_case(self.db, self.s.survey, self.wave, case.case_id, result)
-        busy = {v.case_id for v in self.cases.values()}
-        busy.update(i.case.case_id for i in self.interviews.values())
-        due = [c for c in due if c.case_id not in busy]
-        if not due and not self.calls and not self.interviews and soonest is None:
-            release = await make_release(self.db, self.s.survey, self.wave, self.release_seed)
-            self.release_seed += 1
-            if release.size == 0 and not exhausted:
-                self.state, self.finished = RunState.FINISHED, "sample exhausted"
+        if not due and not self.calls and not self.interviews:
+            if soonest is None:  # every released number is done with: the next release
+                if await self._release() == 0 and not exhausted:
+                    self.state, self.finished = RunState.FINISHED, "sample exhausted"
+            elif soonest - now > IDLE_RELEASE and self._idle_for != (waiting := _ids_of(cases)):
+                # Operators would wait long for the numbers left (after an abandoned call, a
+                # callback days ahead): release more where those were all a cell had left
+                # (a release that drew none is not redone while the same numbers wait).
+                until = now + IDLE_RELEASE
+                later = held_back(cases, until, self.s.retry, self.s.window, len(fill), busy)
+                drawn = await self._release(np.array(later, dtype=np.int64))
+                self._idle_for = frozenset() if drawn else waiting
             return
         rooms = cell_rooms(counts, self.s.survey, (c.cell for c in self.cases.values()))
         for case in due:
@@ -562,6 +581,15 @@ class CampaignRunner:
                 rooms[case.cell] -= 1
                 launch -= 1
                 await self._dial(case, now)
+
+    async def _release(self, held_back: npt.NDArray[np.int64] | None = None) -> int:
+        """Draw and store the next release; the numbers it drew."""
+        release = await make_release(
+            self.db, self.s.survey, self.wave, self.release_seed, held_back=held_back
+        )
+        self.release_seed += 1
+        log.info("release", release_id=release.release_id, numbers=release.size)
+        return release.size
 
     def _ids(self, call_id: str) -> dict[str, Any]:
         """What every log line about a call names: its case, attempt and channel (the call id
@@ -906,9 +934,16 @@ class CampaignRunner:
         self._spawn(fire())
 
     def _spawn(self, coroutine: Any) -> None:
-        task = asyncio.create_task(coroutine)
+        task = asyncio.create_task(coroutine, name=getattr(coroutine, "__qualname__", None))
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        """A task of the run that failed says so (it would otherwise fail unseen, and what
+        it was doing, a disposition or a seat's line, would never happen)."""
+        self.tasks.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("task failed", task=task.get_name(), exc_info=error)
 
     async def _outcomes(self) -> dict[str, int]:
         async with self.db.execute(
@@ -1057,6 +1092,10 @@ def attempt_fields(call: Call) -> dict[str, Any]:
         "wait_s": seconds(call.answered, call.connected),
         "talk_s": seconds(call.connected, call.ended),
     }
+
+
+def _ids_of(cases: Iterable[CaseView]) -> frozenset[int]:
+    return frozenset(case.case_id for case in cases)
 
 
 def _seat_gauge_state(seat: Seat) -> str:

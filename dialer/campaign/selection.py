@@ -5,7 +5,7 @@ Callbacks due first, then retries due, then fresh numbers from the cells furthes
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,15 +39,20 @@ def due_cases(
     policy: RetryPolicy,
     window: CallingWindow,
     fill: Sequence[float],
+    busy: Collection[int] = frozenset(),
 ) -> tuple[list[CaseView], list[CaseView], datetime | None]:
     """(cases due now in priority order, cases never to be called again, next due time).
 
     ``fill`` is each cell's completes over target: fresh numbers from emptier cells go first.
+    Cases in ``busy`` (on a call, or in an interview awaiting its disposition) are none of
+    these: an operator still holds them, and their last attempt has no disposition yet.
     """
     due: list[Due] = []
     exhausted: list[CaseView] = []
     soonest: datetime | None = None
     for case in cases:
+        if case.case_id in busy:
+            continue
         when = next_call(case.history, now, policy, window)
         if when is None:
             exhausted.append(case)
@@ -67,3 +72,23 @@ def _rank(case: CaseView, fill: Sequence[float]) -> tuple[int, float, int]:
     else:
         kind = 2
     return kind, fill[case.cell] if case.cell < len(fill) else 1.0, case.case_id
+
+
+def held_back(
+    cases: Sequence[CaseView],
+    until: datetime,
+    policy: RetryPolicy,
+    window: CallingWindow,
+    cells: int,
+    busy: Collection[int] = frozenset(),
+) -> list[int]:
+    """Per cell, the cases not callable before ``until`` (quiet after an abandoned call, a
+    callback or a retry later than that), leaving out those an operator holds."""
+    counts = [0] * cells
+    for case in cases:
+        if case.case_id in busy:
+            continue
+        when = next_call(case.history, until, policy, window)
+        if when is not None and when > until:
+            counts[case.cell] += 1
+    return counts

@@ -28,6 +28,8 @@ class ReleasePlan:
     need: Ints
     expected_yield: Floats
     requested: Ints
+    outstanding: Ints
+    """Numbers released, unfinished and callable soon enough to count toward the need."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +47,18 @@ class ReleaseResult:
         return int(self.drawn.sum())
 
 
-def plan_release(counts: CellCounts, survey: Survey) -> ReleasePlan:
-    """Size the next release from the cells' counts (pure)."""
+def plan_release(counts: CellCounts, survey: Survey, held_back: Ints | None = None) -> ReleasePlan:
+    """Size the next release from the cells' counts (pure).
+
+    ``held_back`` counts, per cell, released numbers that may not be called for a long
+    while (after an abandoned call, or a callback days ahead): they do not count toward the
+    need, so a cell whose last numbers wait is topped up instead of waiting with them.
+    """
     quota = counts.quota(survey.quotas.allowance)
     expected = estimate_yield(counts.frame_completes, counts.finished, survey.yield_prior)
-    requested = release_sizes(quota, expected, counts.released, counts.available)
-    return ReleasePlan(counts, quota.need, expected, requested)
+    outstanding = counts.released if held_back is None else counts.released - held_back
+    requested = release_sizes(quota, expected, outstanding, counts.available)
+    return ReleasePlan(counts, quota.need, expected, requested, outstanding)
 
 
 async def candidates(
@@ -75,13 +83,15 @@ async def make_release(
     wave: WaveRef,
     seed: int,
     now: str | None = None,
+    held_back: Ints | None = None,
 ) -> ReleaseResult:
-    """Plan, draw and store the next release in one transaction.
+    """Plan, draw and store the next release in one transaction (``held_back``: as
+    ``plan_release``).
 
     The same frame, store state and seed give the same release.
     """
     async with transaction(db):
-        plan = plan_release(await load_counts(db, survey, wave), survey)
+        plan = plan_release(await load_counts(db, survey, wave), survey, held_back)
         ids, cells = await candidates(db, survey, wave)
         draw = draw_stratified(
             cells, np.ones(len(ids), dtype=bool), plan.requested, np.random.default_rng(seed)
@@ -101,7 +111,7 @@ async def make_release(
                     cell_id,
                     int(plan.need[i]),
                     float(plan.expected_yield[i]),
-                    int(plan.counts.released[i]),
+                    int(plan.outstanding[i]),
                     int(plan.counts.available[i]),
                     int(plan.requested[i]),
                     int(draw.per_cell[i]),
