@@ -125,6 +125,10 @@ from sampling.survey import Survey
 
 log = structlog.get_logger(__name__)
 
+LATEST_SEAT_S = 1.5
+"""The longest after its answer that a waiting callee is still put through: the dialplan
+plays the abandon message at 2 s (ABANDON_AFTER), and the Redirect must land before."""
+
 IDLE_RELEASE = timedelta(minutes=5)
 """Nothing to dial and nothing under way until a retry further off than this: the numbers
 waiting that long stop counting toward their cells' need, and a release tops them up."""
@@ -226,6 +230,7 @@ class CampaignRunner:
         self.interviews: dict[str, Interview] = {}  # put through, disposition awaited
         self.interview_at: dict[str, str] = {}  # seat -> the call whose disposition it owes
         self.seat_of: dict[str, str] = {}
+        self.unseated: dict[str, None] = {}  # answered, no seat free yet: oldest first
         self.attempt_of: dict[str, int] = {}  # until the call's disposition
         self.board = SeatBoard()
         self.opening: set[str] = set()  # seats whose line is being opened
@@ -360,6 +365,8 @@ class CampaignRunner:
             elif kind in ("control", "seat", "dispose"):
                 payload, answer = item
                 await self._answer(kind, payload, answer)
+            if self.unseated:
+                self._seat_waiting()
             self._show()
         self.changes.notify()  # the consoles see the campaign's end
         ended = ControlError(f"the campaign has ended ({self.finished})")
@@ -415,11 +422,8 @@ class CampaignRunner:
     async def _effect(self, call: Call, effect: Effect) -> None:
         now = self.s.clock()
         if isinstance(effect, ConnectToSeat):
-            self.board, seat = take(self.board, call.call_id, now)
-            if seat is None:
-                return  # the dialplan abandons the call after 2 s with the message
-            self.seat_of[call.call_id] = seat.seat_id
-            self._spawn(self._redirect(call.call_id, effect.channel, seat.seat_id))
+            if not self._put_through(call.call_id, effect.channel, now):
+                self.unseated[call.call_id] = None  # the first seat to come free takes it
         elif isinstance(effect, ReleaseSeat):
             with contextlib.suppress(SeatError):
                 self.board = end_call(self.board, effect.seat, now)
@@ -440,6 +444,36 @@ class CampaignRunner:
             self.cases.pop(call.call_id, None)
             if call.call_id not in self.interviews:
                 self.attempt_of.pop(call.call_id, None)
+
+    def _put_through(self, call_id: str, channel: str, now: datetime) -> bool:
+        """Give the answered callee the longest-waiting free seat; False when none is free."""
+        self.board, seat = take(self.board, call_id, now)
+        if seat is None:
+            return False
+        self.seat_of[call_id] = seat.seat_id
+        self._spawn(self._redirect(call_id, channel, seat.seat_id))
+        return True
+
+    def _seat_waiting(self) -> None:
+        """Seats come free (a wrap-up over, a callee who never arrived, an operator back)
+        take the answered callees still waiting, oldest first, as long as the dialplan will
+        not have given up on them (ABANDON_AFTER, 2 s) before the Redirect lands."""
+        now = self.s.clock()
+        for call_id in list(self.unseated):
+            call = self.calls.get(call_id)
+            if (
+                call is None
+                or call.state is not CallState.ANSWERED
+                or call.channel is None
+                or call.answered is None
+                or (now - call.answered).total_seconds() > LATEST_SEAT_S
+            ):
+                del self.unseated[call_id]  # put through, gone, or about to hear the message
+            elif self._put_through(call_id, call.channel, now):
+                del self.unseated[call_id]
+                log.debug("put through late", **self._ids(call_id))
+            else:
+                return  # no seat free
 
     def _learn(self, before: CallState, call: Call) -> None:
         learn(self.stats, self.metrics, before, call, self.s.clock())
