@@ -42,7 +42,7 @@ from rich.table import Table
 from dialer.ami.events import parse_event
 from dialer.call.state import Call, CallEvent, RecordAttempt, new_call, transition
 from dialer.campaign.runner import attempt_fields, call_event_of, learn
-from dialer.logs import configure
+from dialer.logs import configure, debug_enabled
 from dialer.metrics import DialerMetrics
 from dialer.pacing.stats import CallStats
 
@@ -138,6 +138,7 @@ class DialerPath:
     log: Any
     clock: datetime = T0
     events: int = 0
+    tracing: bool = True
 
     def handle(self, message: Any) -> None:
         self.events += 1
@@ -156,16 +157,20 @@ class DialerPath:
         call, effects = transition(call, event)
         self.calls[call.call_id] = call
         learn(self.stats, self.metrics, before, call, self.clock)
-        ids = {"call_id": call.call_id, "case_id": call.case_id, "attempt_id": 1}
-        if call.state is not before:
+        if self.tracing and call.state is not before:
             self.log.debug(
-                "call", **ids, channel=call.channel, trigger=type(event).__name__,
+                "call", **_ids(call), channel=call.channel, trigger=type(event).__name__,
                 **{"from": before.value}, to=call.state.value, seat=call.seat,
             )  # fmt: skip
         for effect in effects:
             if isinstance(effect, RecordAttempt):
                 self.metrics.attempt_ended(effect.outcome.value, None)
-                self.log.info("attempt", **ids, channel=call.channel, **attempt_fields(call))
+                self.log.info("attempt", **_ids(call), channel=call.channel, **attempt_fields(call))
+
+
+def _ids(call: Call) -> dict[str, Any]:
+    """What the runner's lines about a call name (``CampaignRunner._ids``)."""
+    return {"call_id": call.call_id, "case_id": call.case_id, "attempt_id": 1}
 
 
 def _bare_round(data: bytes, _ids: list[str]) -> int:
@@ -188,7 +193,8 @@ def _dialer_round(data: bytes, ids: list[str], instrumented: bool) -> int:
             calls={i: new_call(i, n, T0) for n, i in enumerate(ids)},
             metrics=DialerMetrics("bench") if instrumented else _NoMetrics("bench"),
             stats=CallStats(),
-            log=structlog.get_logger("bench").bind(),  # as the runner holds it
+            log=(log := structlog.get_logger("bench").bind()),  # as the runner holds it
+            tracing=debug_enabled(log),
         )
         if instrumented:
             for _ in ids:  # the runner's per-call work before any event: dial (debug), launched

@@ -71,3 +71,10 @@ def configure(
         logger_factory=lambda *_: structlog.PrintLogger(target or sys.stderr),
         cache_logger_on_first_use=False,
     )
+
+
+def debug_enabled(logger: Any) -> bool:
+    """Whether ``logger`` writes debug lines: a hot path builds the fields of its debug
+    lines only then (building them cost more than the filtered call itself)."""
+    enabled = getattr(logger, "is_enabled_for", None)
+    return bool(enabled(logging.DEBUG)) if enabled is not None else True

@@ -145,20 +145,32 @@ async def _next(ami: AmiClient, want: type, name: str | None = None, within: flo
             return event
 
 
+async def _open_seat(ami: AmiClient, seat: str) -> None:
+    """A simulated operator's line into the seat's conference, the operator in it."""
+    opened = await ami.originate(
+        channel=f"Local/{seat}@seat-sim",
+        context="seat-keepalive",
+        exten="s",
+        channel_id=str(uuid.uuid4()),
+        timeout_s=3,
+    )
+    assert 4 == opened.reason
+    await wait_for_operator(ami, seat)
+
+
+async def _hears_the_abandon_message(ami: AmiClient, channel: str) -> None:
+    """The callee's line (our side, ``channel``) is playing the shipped abandon message."""
+    channels = await ami.command("core show channels concise")
+    playing = [line for line in channels.splitlines() if line.startswith(channel + "!")]
+    assert 1 == len(playing), channels
+    assert "!Playback!" in playing[0]
+    assert "/sounds/cati-abandon" in playing[0]
+
+
 async def test_answered_callee_is_redirected_into_a_waiting_seat(ami: AmiClient) -> None:
     """An operator waits in a seat conference; an answered callee is brought in with Redirect."""
     seat = "7001"
-    seat_call = asyncio.create_task(
-        ami.originate(
-            channel=f"Local/{seat}@seat-sim",
-            context="seat-keepalive",
-            exten="s",
-            channel_id=str(uuid.uuid4()),
-            timeout_s=3,
-        )
-    )
-    assert 4 == (await seat_call).reason
-    await wait_for_operator(ami, seat)
+    await _open_seat(ami, seat)
     callee = asyncio.create_task(_callee(ami, "390187654321", talk_s=5))
     answered = await _next(ami, DialplanEvent, "Answered")
     assert isinstance(answered, DialplanEvent)
@@ -191,11 +203,7 @@ async def test_callee_with_no_seat_hears_the_abandon_message_within_2_s(ami: Ami
     assert 1.5 < waited < 2.8
     assert answered.uniqueid == (await callee)[0]
     await asyncio.sleep(1.0)
-    channels = await ami.command("core show channels concise")
-    playing = [line for line in channels.splitlines() if line.startswith(abandoned.channel + "!")]
-    assert 1 == len(playing), channels
-    assert "!Playback!" in playing[0]
-    assert "/sounds/cati-abandon" in playing[0]
+    await _hears_the_abandon_message(ami, abandoned.channel)
 
 
 async def test_client_reconnects_after_asterisk_restarts() -> None:
@@ -231,15 +239,7 @@ async def test_a_callee_sent_to_a_seat_already_on_a_call_is_abandoned(ami: AmiCl
     second callee; that one hears the abandon message (Reason seat-busy), and the call in
     the seat goes on."""
     seat = "7002"
-    opened = await ami.originate(
-        channel=f"Local/{seat}@seat-sim",
-        context="seat-keepalive",
-        exten="s",
-        channel_id=str(uuid.uuid4()),
-        timeout_s=3,
-    )
-    assert 4 == opened.reason
-    await wait_for_operator(ami, seat)
+    await _open_seat(ami, seat)
     first = asyncio.create_task(_callee(ami, "390187121212", talk_s=8))
     answered = await _next(ami, DialplanEvent, "Answered")
     assert isinstance(answered, DialplanEvent)
@@ -256,6 +256,27 @@ async def test_a_callee_sent_to_a_seat_already_on_a_call_is_abandoned(ami: AmiCl
     assert (again.uniqueid, "seat-busy") == (abandoned.uniqueid, abandoned.fields.get("Reason"))
     assert answered.channel in await ami.command(f"confbridge list seat-{seat}")
     await asyncio.gather(first, second)
+    await ami.hangup(f"/^Local\\/{seat}@seat-sim-/")  # the operator's line: the seat is free
+
+
+async def test_a_redirect_landing_after_the_abandon_leaves_the_callee_to_the_message(
+    ami: AmiClient,
+) -> None:
+    """A seat came free just as the callee's 2 s ran out: the dialer's Redirect lands while
+    the abandon message plays. The callee does not join the seat (the dialer has already
+    recorded the call as abandoned and handed the seat back); the message goes on."""
+    seat = "7003"
+    await _open_seat(ami, seat)
+    callee = asyncio.create_task(_callee(ami, "390187565656", talk_s=10))
+    answered = await _next(ami, DialplanEvent, "Answered")
+    abandoned = await _next(ami, DialplanEvent, "Abandoned")
+    assert isinstance(answered, DialplanEvent)
+    assert isinstance(abandoned, DialplanEvent)
+    await ami.redirect(answered.channel, "connect", seat)
+    await asyncio.sleep(1.0)
+    assert answered.channel not in await ami.command(f"confbridge list seat-{seat}")
+    await _hears_the_abandon_message(ami, answered.channel)
+    await callee
     await ami.hangup(f"/^Local\\/{seat}@seat-sim-/")  # the operator's line: the seat is free
 
 

@@ -228,7 +228,8 @@ async def test_a_callee_waiting_for_a_seat_gets_the_first_seat_to_come_free(
         ]
     assert 0 == summary.outcomes.get("abandoned", 0)
     assert len(waits) >= 12
-    assert sum(wait > 0.2 for wait in waits) >= len(waits) // 3  # the second of each pair
+    # the second of each pair waited for the first's talk (0.2 s or more) and wrap-up (0.1 s)
+    assert sum(wait > 0.3 for wait in waits) >= len(waits) // 3
     assert max(waits) < 2
 
 

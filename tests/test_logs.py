@@ -13,12 +13,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import httpx
+import structlog
 
 from dialer.ami.client import AmiClient, AmiSettings
 from dialer.api.app import build_app
 from dialer.api.server import ApiServer
 from dialer.campaign.runner import open_campaign
-from dialer.logs import configure
+from dialer.logs import configure, debug_enabled
 from tests.conftest import SurveyFactory, free_port, small_campaign
 
 TOKEN = "log-test-token-0123456789abcdef"
@@ -73,3 +74,15 @@ async def test_a_campaigns_logs_name_every_call_and_hide_numbers_and_secrets(
     assert asterisk.secret
     assert asterisk.secret not in text
     assert TOKEN not in text
+
+
+def test_debug_lines_are_known_to_be_written_or_not() -> None:
+    """The event path builds its transition lines only when debug lines are written."""
+    try:
+        configure(json=True, level=logging.INFO, stream=io.StringIO())
+        assert not debug_enabled(structlog.get_logger("t").bind())
+        configure(json=True, level=logging.DEBUG, stream=io.StringIO())
+        assert debug_enabled(structlog.get_logger("t").bind())
+    finally:
+        configure()
+    assert debug_enabled(object())  # a logger that cannot tell: build them

@@ -215,7 +215,7 @@ async def test_numbers_held_back_do_not_count_toward_a_cells_need(
 ) -> None:
     """Released numbers that may not be called for a long while (72 hours after an abandoned
     call) are left out of what a cell has in play: the next release tops the cell up as if
-    they were not there, and records them out of its outstanding numbers."""
+    they were not there, and records them beside its outstanding numbers."""
     wave = await setup(tmp_path, survey, db_path)
     async with connect(db_path) as db:
         first = await make_release(db, survey, wave, seed=1)
@@ -225,11 +225,12 @@ async def test_numbers_held_back_do_not_count_toward_a_cells_need(
         waiting[0] = 0  # cell 0's numbers are callable; every other cell's all wait
         plan = plan_release(counts, survey, held_back=waiting)
         again = await make_release(db, survey, wave, seed=2, held_back=waiting)
-        stored = [r[0] for r in await db.execute_fetchall(
-            "SELECT outstanding FROM release_cell WHERE release_id = ? ORDER BY cell_id",
+        stored = [tuple(r) for r in await db.execute_fetchall(
+            "SELECT outstanding, held_back FROM release_cell WHERE release_id = ?"
+            " ORDER BY cell_id",
             (again.release_id,),
         )]  # fmt: skip
     assert 0 == plan.requested[0]
     assert first.drawn[1:].tolist() == plan.requested[1:].tolist()
     assert plan.requested.tolist() == again.drawn.tolist()
-    assert [int(first.drawn[0])] + [0] * (len(stored) - 1) == stored
+    assert list(zip(first.drawn.tolist(), waiting.tolist(), strict=True)) == stored

@@ -156,7 +156,7 @@ def test_a_case_held_by_an_operator_is_neither_due_nor_exhausted() -> None:
 
 def test_held_back_counts_per_cell_the_cases_not_callable_before_a_time() -> None:
     """Cases quiet after an abandoned call, or with a retry after ``until``, are held back
-    in their cell; cases due by then, exhausted cases and cases an operator holds are not."""
+    in their cell; cases due by then and exhausted cases are not."""
     earlier = MONDAY_10 - timedelta(hours=1)
     abandoned = (attempt(earlier, Outcome.ABANDONED),)
     busy_now = (attempt(MONDAY_10, Outcome.BUSY),)  # due again in 15 minutes
@@ -170,7 +170,11 @@ def test_held_back_counts_per_cell_the_cases_not_callable_before_a_time() -> Non
         CaseView(6, "+390187000006", 2, {}, refused),
     ]
     in_5_min = MONDAY_10 + timedelta(minutes=5)
-    assert [1, 3, 0] == held_back(cases, in_5_min, POLICY, WINDOW, cells=3)
-    assert [1, 2, 0] == held_back(cases, in_5_min, POLICY, WINDOW, cells=3, busy={3})
+    assert [1, 3, 0] == held_back(cases, MONDAY_10, in_5_min, POLICY, WINDOW, cells=3)
     in_20_min = MONDAY_10 + timedelta(minutes=20)
-    assert [1, 2, 0] == held_back(cases, in_20_min, POLICY, WINDOW, cells=3)
+    assert [1, 2, 0] == held_back(cases, MONDAY_10, in_20_min, POLICY, WINDOW, cells=3)
+    # ``until`` at night, the window closed: only the 72 hours of quiet go past it
+    tonight = rome(2026, 11, 23, 23, 0)
+    assert [1, 2, 0] == held_back(cases, MONDAY_10, tonight, POLICY, WINDOW, cells=3)
+    in_3_days = MONDAY_10 + timedelta(days=3, hours=1)
+    assert [0, 0, 0] == held_back(cases, MONDAY_10, in_3_days, POLICY, WINDOW, cells=3)

@@ -78,6 +78,7 @@ from dialer.campaign.status import (
 from dialer.console.changes import Changes
 from dialer.console.view import CaseCard, SeatView, case_card, seat_view
 from dialer.disposition import Disposition, Outcome, aapor_code
+from dialer.logs import debug_enabled
 from dialer.metrics import DialerMetrics
 from dialer.pacing.progressive import Progressive
 from dialer.pacing.registry import Pacer
@@ -130,8 +131,12 @@ LATEST_SEAT_S = 1.5
 plays the abandon message at 2 s (ABANDON_AFTER), and the Redirect must land before."""
 
 IDLE_RELEASE = timedelta(minutes=5)
-"""Nothing to dial and nothing under way until a retry further off than this: the numbers
-waiting that long stop counting toward their cells' need, and a release tops them up."""
+"""Nothing to dial and nothing under way until a retry further off than this: a release tops
+up the cells whose numbers left wait longer than LONG_WAIT."""
+LONG_WAIT = timedelta(hours=24)
+"""Numbers not callable within a day (72 h after an abandoned call, a callback days ahead)
+do not count toward their cell's need when operators have nothing to dial; retries after a
+busy line or no answer (at the latest the next day's opening, bar a weekend) still do."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +249,7 @@ class CampaignRunner:
         self.stats = CallStats(window_s=settings.abandon_window_s)
         self.metrics = DialerMetrics(settings.name)
         self.log = log.bind()  # resolved now: each call on the module's proxy re-binds
+        self.tracing = debug_enabled(self.log)  # transition lines: built only if written
         self.changes = Changes()  # wakes the operators' consoles
         self._epoch = 0  # counts interviews started and ended
         self._shown: tuple[SeatBoard, int] = (self.board, 0)
@@ -253,6 +259,7 @@ class CampaignRunner:
         # Every log line of the run (and of the tasks it starts) names the campaign.
         structlog.contextvars.bind_contextvars(campaign=self.s.name)
         self.log = log.bind()  # with the logging configured now
+        self.tracing = debug_enabled(self.log)  # transition lines: built only if written
         await self._open_seats()
         pump = asyncio.create_task(self._pump(), name="ami-pump")
         ticker = asyncio.create_task(self._ticker(), name="ticker")
@@ -411,7 +418,7 @@ class CampaignRunner:
         call, effects = transition(call, event)
         self.calls[call_id] = call
         self._learn(before, call)
-        if call.state is not before:
+        if self.tracing and call.state is not before:
             self.log.debug(
                 "call", **self._ids(call_id), trigger=type(event).__name__,
                 **{"from": before.value}, to=call.state.value, seat=call.seat,
@@ -598,14 +605,10 @@ class CampaignRunner:
             if soonest is None:  # every released number is done with: the next release
                 if await self._release() == 0 and not exhausted:
                     self.state, self.finished = RunState.FINISHED, "sample exhausted"
-            elif soonest - now > IDLE_RELEASE and self._idle_for != (waiting := _ids_of(cases)):
-                # Operators would wait long for the numbers left (after an abandoned call, a
-                # callback days ahead): release more where those were all a cell had left
-                # (a release that drew none is not redone while the same numbers wait).
-                until = now + IDLE_RELEASE
-                later = held_back(cases, until, self.s.retry, self.s.window, len(fill), busy)
-                drawn = await self._release(np.array(later, dtype=np.int64))
-                self._idle_for = frozenset() if drawn else waiting
+            elif soonest - now > IDLE_RELEASE:
+                done = _ids_of(exhausted)
+                left = [c for c in cases if c.case_id not in done]
+                await self._idle_release(left, now, len(fill))
             return
         rooms = cell_rooms(counts, self.s.survey, (c.cell for c in self.cases.values()))
         for case in due:
@@ -615,6 +618,18 @@ class CampaignRunner:
                 rooms[case.cell] -= 1
                 launch -= 1
                 await self._dial(case, now)
+
+    async def _idle_release(self, waiting: list[CaseView], now: datetime, cells: int) -> None:
+        """Operators wait for retries: release more for the cells whose numbers left may not
+        be called for a long while (LONG_WAIT: 72 h after an abandoned call, a callback days
+        ahead); numbers due again sooner (busy, no answer) still count as out. A release
+        that drew none is not redone while the same numbers wait."""
+        if self._idle_for == (ids := _ids_of(waiting)):
+            return
+        until = now + LONG_WAIT
+        later = held_back(waiting, now, until, self.s.retry, self.s.window, cells)
+        drawn = await self._release(np.array(later, dtype=np.int64))
+        self._idle_for = frozenset() if drawn else ids
 
     async def _release(self, held_back: npt.NDArray[np.int64] | None = None) -> int:
         """Draw and store the next release; the numbers it drew."""

@@ -76,19 +76,17 @@ def _rank(case: CaseView, fill: Sequence[float]) -> tuple[int, float, int]:
 
 def held_back(
     cases: Sequence[CaseView],
+    now: datetime,
     until: datetime,
     policy: RetryPolicy,
     window: CallingWindow,
     cells: int,
-    busy: Collection[int] = frozenset(),
 ) -> list[int]:
-    """Per cell, the cases not callable before ``until`` (quiet after an abandoned call, a
-    callback or a retry later than that), leaving out those an operator holds."""
+    """Per cell, the cases next callable (from ``now``) only after ``until``: quiet after an
+    abandoned call, a callback or a retry later than that."""
     counts = [0] * cells
     for case in cases:
-        if case.case_id in busy:
-            continue
-        when = next_call(case.history, until, policy, window)
+        when = next_call(case.history, now, policy, window)
         if when is not None and when > until:
             counts[case.cell] += 1
     return counts

@@ -28,8 +28,9 @@ class ReleasePlan:
     need: Ints
     expected_yield: Floats
     requested: Ints
-    outstanding: Ints
-    """Numbers released, unfinished and callable soon enough to count toward the need."""
+    held_back: Ints
+    """Numbers released and unfinished that may not be called for a long while: not counted
+    toward the need (``counts.released`` less these are the ones that count)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +57,9 @@ def plan_release(counts: CellCounts, survey: Survey, held_back: Ints | None = No
     """
     quota = counts.quota(survey.quotas.allowance)
     expected = estimate_yield(counts.frame_completes, counts.finished, survey.yield_prior)
-    outstanding = counts.released if held_back is None else counts.released - held_back
-    requested = release_sizes(quota, expected, outstanding, counts.available)
-    return ReleasePlan(counts, quota.need, expected, requested, outstanding)
+    held = np.zeros_like(counts.released) if held_back is None else held_back
+    requested = release_sizes(quota, expected, counts.released - held, counts.available)
+    return ReleasePlan(counts, quota.need, expected, requested, held)
 
 
 async def candidates(
@@ -104,14 +105,15 @@ async def make_release(
         release_id = int(cursor.lastrowid or 0)
         await db.executemany(
             "INSERT INTO release_cell (release_id, cell_id, need, expected_yield, outstanding,"
-            " available, requested, drawn) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " held_back, available, requested, drawn) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     release_id,
                     cell_id,
                     int(plan.need[i]),
                     float(plan.expected_yield[i]),
-                    int(plan.outstanding[i]),
+                    int(plan.counts.released[i]),
+                    int(plan.held_back[i]),
                     int(plan.counts.available[i]),
                     int(plan.requested[i]),
                     int(draw.per_cell[i]),

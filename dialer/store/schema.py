@@ -137,6 +137,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE attempt ADD COLUMN note TEXT;
     """,
+    # 5: a release's numbers held back: released, unfinished and not callable for a long while
+    # (after an abandoned call, a callback days ahead), not counted among those outstanding.
+    """
+    ALTER TABLE release_cell ADD COLUMN held_back INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
