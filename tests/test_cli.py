@@ -7,12 +7,14 @@ import json
 import logging
 import socket
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import structlog
 
-from dialer.cli import main
+from dialer.cli import COMMANDS, main
 from dialer.logs import configure
 
 
@@ -156,3 +158,29 @@ def test_logs_mask_every_number_whoever_logs_it() -> None:
     )
     assert "12345678-1234-4234-9234-123456789012" == line["call_id"]
     assert "1795426501.792341" == line["ami_time"]
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listed = capsys.readouterr().out
+    for command in COMMANDS:
+        assert f"    {command} " in listed
+
+
+def test_a_command_imports_only_its_own_module() -> None:
+    """``dialer simulate`` loads neither the web app, its HTTP client nor the AMI client."""
+    probe = (
+        "import sys\n"
+        "from dialer.cli import main\n"
+        "try:\n"
+        "    main(['simulate', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in ('fastapi', 'httpx', 'panoramisk') if m in sys.modules))\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert "--scenario" in ran.stdout
+    assert ran.stdout.strip().splitlines()[-1] == "[]"

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from dialer.campaign.config import HttpSettings, load_http
-from dialer.commands.sampling import console
+from dialer.commands.output import console
 
 ENDED = ("stopped", "finished")
 

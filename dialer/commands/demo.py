@@ -19,11 +19,11 @@ from rich.table import Table
 
 from dialer.ami.client import AmiClient
 from dialer.campaign.runner import CampaignSettings, CampaignSummary, Simulation, run_campaign
+from dialer.commands.output import console
 from dialer.commands.results import load_results, print_rates, write_results
 from dialer.commands.sampling import (
     _counts,
     _import_with_progress,
-    console,
     make_frame,
     print_import,
     print_quotas,

@@ -6,16 +6,15 @@ import argparse
 import asyncio
 import secrets
 import shutil
-import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from dialer.commands.output import console
 from dialer.frame_import import ImportReport, import_frame
 from dialer.store.db import connect
 from dialer.store.quotas import CellCounts, load_counts
@@ -28,9 +27,6 @@ from sampling.synth import synthesize
 
 CITIES = {"la-spezia": "la_spezia"}
 PROGRESS_FROM_LINES = 100_000  # about two seconds of validation: show a bar past this
-
-# Tables are wide: outside a terminal (logs, CI) do not squeeze them into 80 columns.
-console = Console(width=None if sys.stdout.isatty() else 160)
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from dialer.commands.sampling import console
+from dialer.commands.output import console
 from dialer.simulate.engine import simulate
 from dialer.simulate.oracle import SIMULATED_PACERS, simulated_pacer
 from dialer.simulate.scenario import load_scenario
