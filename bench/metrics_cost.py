@@ -11,8 +11,9 @@ is fed through panoramisk's own protocol parser three ways, in the same run, mea
 per CPU-second (``time.process_time``):
 
 - ``panoramisk``: parsing only, every event dispatched to a callback that does nothing;
-- ``dialer, bare``: the dialer's path as the runner takes it (``parse_event``, the call state
-  machine, the pacer's statistics), metrics off and logs filtered out;
+- ``dialer, bare``: the dialer's path as the runner takes it (a call's events read into the
+  call model's, the rest through ``parse_event``; the call state machine, the pacer's
+  statistics), metrics off and logs filtered out;
 - ``dialer, metrics + logs``: the same with the runner's metrics (``DialerMetrics``) and its
   JSON log lines at info level (structlog, numbers masked: one line per attempt, with its
   outcome; the dial and the transitions between are debug lines) written to a memory stream.
@@ -27,6 +28,7 @@ import argparse
 import io
 import json
 import logging
+import random
 import time
 import uuid
 from collections.abc import Callable
@@ -39,9 +41,9 @@ from panoramisk.ami_protocol import AMIProtocol
 from rich.console import Console
 from rich.table import Table
 
-from dialer.ami.events import parse_event
+from dialer.ami.events import call_event_of, parse_event
 from dialer.call.state import Call, CallEvent, RecordAttempt, new_call, transition
-from dialer.campaign.runner import attempt_fields, call_event_of, learn
+from dialer.campaign.runner import attempt_fields, learn
 from dialer.logs import configure, debug_enabled
 from dialer.metrics import DialerMetrics
 from dialer.pacing.stats import CallStats
@@ -59,8 +61,9 @@ def stream(calls: int) -> tuple[bytes, list[str]]:
     """The wire text of ``calls`` calls, and their call ids (the originate's ChannelId)."""
     parts = ["Asterisk Call Manager/9.0.0\r\n"]
     ids = []
+    rng = random.Random(1)  # ids like the runner's (uuid4), the same in every run
     for n in range(calls):
-        call_id, other = str(uuid.UUID(int=2 * n + 1)), str(uuid.UUID(int=2 * n + 2))
+        call_id, other = (str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in "12")
         ids.append(call_id)
         local = f"Local/0187{200000 + n:06d}@sim-pstn-{n:08x}"
         common = {
@@ -129,8 +132,8 @@ class _NoMetrics(DialerMetrics):
 
 @dataclass
 class DialerPath:
-    """The runner's handling of call events (its own functions: ``parse_event``,
-    ``call_event_of``, the call state machine, ``learn``), its log lines and metrics."""
+    """The runner's handling of call events (its own functions: ``call_event_of`` and
+    ``parse_event``, the call state machine, ``learn``), its log lines and metrics."""
 
     calls: dict[str, Call]
     metrics: DialerMetrics
@@ -144,12 +147,12 @@ class DialerPath:
         self.events += 1
         self.clock += timedelta(milliseconds=50)
         arrived = time.monotonic()
-        event = parse_event(message)
-        call_event = call_event_of(event, self.clock)
-        uniqueid = getattr(event, "uniqueid", None)
-        call = self.calls.get(uniqueid) if uniqueid else None
-        if call is not None and call_event is not None:
-            self._apply(call, call_event)
+        ours = call_event_of(message, self.clock, self.calls)
+        if ours is not None:
+            if ours[1] is not None:
+                self._apply(self.calls[ours[0]], ours[1])
+        else:
+            parse_event(message)  # the link's and the seats' lines' events
         self.metrics.event_handled(time.monotonic() - arrived)
 
     def _apply(self, call: Call, event: CallEvent) -> None:

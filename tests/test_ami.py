@@ -23,10 +23,11 @@ from dialer.ami.events import (
     ConferenceJoin,
     DialplanEvent,
     LinkState,
+    call_event_of,
     parse_event,
 )
 from dialer.call.state import CallState, OriginateEnded, new_call, transition
-from dialer.campaign.runner import call_event_of, wait_for_operator
+from dialer.campaign.runner import wait_for_operator
 from dialer.disposition import Outcome, aapor_code
 from dialer.testbed import asterisk_pid, start_testbed, stop_testbed
 from tests.conftest import TEST_AMI_PORT
@@ -385,20 +386,24 @@ async def test_a_ringing_callee_is_seen_ringing_before_the_answer(ami: AmiClient
     """The callee's phone rings: our side's channel reports it (the only Newstate the filter
     lets through), and the call moves from dialled to ringing, then to answered."""
     callee = asyncio.create_task(_callee(ami, "390187246800", talk_s=1))
-    seen: list[AmiEvent] = []
-    while not (seen and isinstance(seen[-1], DialplanEvent) and seen[-1].name == "Answered"):
-        event = parse_event(await asyncio.wait_for(ami.events.get(), 5))
+    seen: list[tuple[AmiEvent, Any]] = []
+    while not (seen and isinstance(seen[-1][0], DialplanEvent) and seen[-1][0].name == "Answered"):
+        message = await asyncio.wait_for(ami.events.get(), 5)
+        event = parse_event(message)
         if event is not None and not isinstance(event, LinkState):
-            seen.append(event)
+            seen.append((event, message))
     call_id = (await callee)[0]
-    ours = [e for e in seen if getattr(e, "uniqueid", None) == call_id]
-    assert [ChannelRinging, DialplanEvent] == [type(e) for e in ours]
+    ours = [(e, m) for e, m in seen if getattr(e, "uniqueid", None) == call_id]
+    assert [ChannelRinging, DialplanEvent] == [type(e) for e, _ in ours]
     start = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
     call = new_call(call_id, 1, start)
-    for ami_event in ours:
-        call_event = call_event_of(ami_event, start)
-        assert call_event is not None
-        call, _ = transition(call, call_event)
+    for ami_event, message in ours:
+        assert call_event_of(message, start, {"another call"}) is None
+        read = call_event_of(message, start, {call_id})
+        assert read is not None
+        assert read[0] == call_id
+        assert read[1] is not None
+        call, _ = transition(call, read[1])
         if isinstance(ami_event, ChannelRinging):
             assert CallState.RINGING is call.state
     assert CallState.ANSWERED is call.state

@@ -10,16 +10,18 @@ import json
 import logging
 import sqlite3
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import pytest
 import structlog
 
 from dialer.ami.client import AmiClient, AmiSettings
 from dialer.api.app import build_app
 from dialer.api.server import ApiServer
 from dialer.campaign.runner import open_campaign
-from dialer.logs import configure, debug_enabled
+from dialer.logs import add_timestamp, configure, debug_enabled
 from tests.conftest import SurveyFactory, free_port, small_campaign
 
 TOKEN = "log-test-token-0123456789abcdef"
@@ -86,3 +88,12 @@ def test_debug_lines_are_known_to_be_written_or_not() -> None:
     finally:
         configure()
     assert debug_enabled(object())  # a logger that cannot tell: build them
+
+
+def test_time_stamps_are_iso_utc_to_the_microsecond(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Within a second and across the next, the stamp is the time as ISO 8601 in UTC."""
+    for now in (1795000000.25, 1795000000.5, 1795000001.000002, 1795086400.75):
+        monkeypatch.setattr("dialer.logs.time.time", lambda now=now: now)
+        stamp = add_timestamp(None, "info", {})["timestamp"]
+        expected = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        assert expected == stamp

@@ -1,10 +1,27 @@
-"""AMI events as frozen dataclasses: raw dicts stop here and never reach the core."""
+"""AMI events as typed values: raw messages stop here and never reach the core.
+
+The events of a call the dialer placed (its Uniqueid is the call's id) are read straight into
+the call model's own events (``call_event_of``): that is most of the stream, and one object
+per event instead of two. Everything else (the link, seats' lines) becomes an ``AmiEvent``
+(``parse_event``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+from dialer.call.state import (
+    Abandoned,
+    Answered,
+    CallEvent,
+    HungUp,
+    MachineDetected,
+    Ringing,
+    SeatJoined,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,22 +80,34 @@ UserEvent's headers describe its channel."""
 
 def parse_event(message: Mapping[str, Any]) -> AmiEvent | None:
     """The typed event for a raw AMI message, or None for events the dialer does not use."""
-    get = _getter(message)
-    name = get("event")
+    headers = _headers(message)
+    name = _text(headers, "event")
     if name == "Hangup":
-        return ChannelHangup(get("uniqueid"), get("linkedid"), get("channel"), _int(get("cause")))
+        return ChannelHangup(
+            _text(headers, "uniqueid"),
+            _text(headers, "linkedid"),
+            _text(headers, "channel"),
+            _int(_text(headers, "cause")),
+        )
     if name == "Newstate":
-        if get("channelstatedesc") == "Ringing":
-            return ChannelRinging(get("uniqueid"), get("channel"))
+        if _text(headers, "channelstatedesc") == "Ringing":
+            return ChannelRinging(_text(headers, "uniqueid"), _text(headers, "channel"))
         return None
     if name in ("ConfbridgeJoin", "ConfbridgeLeave"):
         return ConferenceJoin(
-            get("uniqueid"), get("channel"), get("conference"), name == "ConfbridgeJoin"
+            _text(headers, "uniqueid"),
+            _text(headers, "channel"),
+            _text(headers, "conference"),
+            name == "ConfbridgeJoin",
         )
     if name == "UserEvent":
-        fields = {key: value for key in DIALPLAN_FIELDS if (value := get(key.lower()))}
+        fields = {key: value for key in DIALPLAN_FIELDS if (value := _text(headers, key.lower()))}
         return DialplanEvent(
-            get("uniqueid"), get("linkedid"), get("channel"), get("userevent"), fields
+            _text(headers, "uniqueid"),
+            _text(headers, "linkedid"),
+            _text(headers, "channel"),
+            _text(headers, "userevent"),
+            fields,
         )
     if name in ("DialerReconnected", "FullyBooted"):
         return LinkState(up=True)
@@ -87,28 +116,57 @@ def parse_event(message: Mapping[str, Any]) -> AmiEvent | None:
     return None
 
 
-def _store(message: Mapping[str, Any]) -> dict[str, tuple[str, Any]] | None:
-    """panoramisk 1.4's Message keeps (key, value) pairs under lowercased keys in ``_store``:
-    reading it directly halves the cost of an event's header lookups (bench/metrics_cost.py).
-    None for our own messages (plain dicts) and any other mapping."""
+def call_event_of(
+    message: Mapping[str, Any], now: datetime, calls: Container[str]
+) -> tuple[str, CallEvent | None] | None:
+    """For an AMI message about one of ``calls`` (its Uniqueid is the call's id): the id
+    and what the message means to the call at ``now`` (our side ringing, the dialplan's
+    Answered, Abandoned or Machine, the callee joining a seat's conference, the hangup; None
+    for the rest of a call's events). None for any other message, which ``parse_event``
+    reads: most of the stream is the calls', and read once."""
+    headers = _headers(message)
+    call_id = _text(headers, "uniqueid")
+    if call_id not in calls:
+        return None
+    name = _text(headers, "event")
+    event: CallEvent | None = None
+    if name == "Hangup":
+        event = HungUp(now, _int(_text(headers, "cause")))
+    elif name == "UserEvent":
+        kind = _text(headers, "userevent")
+        if kind == "Answered":
+            event = Answered(now, _text(headers, "channel"))
+        elif kind == "Abandoned":
+            event = Abandoned(now, _text(headers, "reason"))
+        elif kind == "Machine":
+            event = MachineDetected(now)
+    elif name == "Newstate":
+        if _text(headers, "channelstatedesc") == "Ringing":
+            event = Ringing(now)
+    elif name == "ConfbridgeJoin":
+        event = SeatJoined(now, _text(headers, "conference").removeprefix("seat-"))
+    return call_id, event
+
+
+_MISSING = ("", "")
+
+
+def _headers(message: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
+    """(key, value) pairs by lowercased key. panoramisk 1.4's Message keeps exactly that in
+    ``_store``: reading it directly halves the cost of an event's header lookups
+    (bench/metrics_cost.py). Our own messages (plain dicts) are rare, and copied."""
     store = getattr(message, "_store", None)
-    return store if isinstance(store, dict) else None
+    if isinstance(store, dict):
+        return store
+    return {key.lower(): (key, value) for key, value in message.items()}
 
 
-def _getter(message: Mapping[str, Any]) -> Callable[[str], str]:
+def _text(headers: dict[str, tuple[str, Any]], key: str) -> str:
     """A header's value as text by its lowercased name (the first value of a repeated one)."""
-    store = _store(message)
-    if store is None:  # our own messages and tests' dicts: rare, so copied with lowered keys
-        store = {key.lower(): (key, value) for key, value in message.items()}
-    missing = ("", "")
-
-    def get(key: str) -> str:
-        value = store.get(key, missing)[1]
-        if value.__class__ is str:
-            return value
-        return str(value[0] if isinstance(value, list) and value else value)
-
-    return get
+    value = headers.get(key, _MISSING)[1]
+    if value.__class__ is str:
+        return value
+    return str(value[0] if isinstance(value, list) and value else value)
 
 
 def _int(text: str) -> int:

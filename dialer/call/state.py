@@ -50,9 +50,11 @@ class SeatJoined:
 
 @dataclass(frozen=True, slots=True)
 class Abandoned:
-    """The dialplan gave up waiting for a seat and played the abandon message."""
+    """The dialplan gave up waiting for a seat and played the abandon message; ``reason``:
+    the dialplan's (``timeout``, or ``no-operator`` when the seat's conference was empty)."""
 
     at: datetime
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,28 +27,23 @@ import structlog
 from dialer.ami.client import AmiClient
 from dialer.ami.errors import AmiError
 from dialer.ami.events import (
-    AmiEvent,
-    ChannelHangup,
-    ChannelRinging,
     ConferenceJoin,
     DialplanEvent,
     LinkState,
+    call_event_of,
     parse_event,
 )
 from dialer.call.state import (
     Abandoned,
-    Answered,
     Call,
     CallEvent,
     CallState,
     ConnectToSeat,
     Effect,
     HungUp,
-    MachineDetected,
     OriginateEnded,
     RecordAttempt,
     ReleaseSeat,
-    Ringing,
     SeatJoined,
     new_call,
     transition,
@@ -490,8 +485,24 @@ class CampaignRunner:
         return sim.wrap_s if sim is not None and sim.operators else self.s.wrap_up_s
 
     async def _on_ami(self, message: Any) -> None:
-        event = parse_event(message)
         now = self.s.clock()
+        ours = call_event_of(message, now, self.calls)
+        if ours is not None:
+            call_id, call_event = ours
+            if call_event is None:
+                return
+            seat = self.seat_of.get(call_id)
+            await self._apply(call_id, call_event)
+            if isinstance(call_event, SeatJoined):
+                await self._start_interview(call_id, call_event.seat)
+            elif (
+                isinstance(call_event, Abandoned)
+                and seat is not None
+                and call_event.reason == "no-operator"
+            ):
+                self._line_lost(seat, "the seat's conference had no operator")
+            return
+        event = parse_event(message)
         if isinstance(event, LinkState):
             if event.up and self.link_lost:
                 self.metrics.ami_reconnected()
@@ -500,20 +511,6 @@ class CampaignRunner:
             elif self.link_lost:
                 self.link_lost = False
                 await self._resync(now)
-            return
-        call_event = call_event_of(event, now)
-        if call_event is not None and event is not None and event.uniqueid in self.calls:
-            seat = self.seat_of.get(event.uniqueid)
-            await self._apply(event.uniqueid, call_event)
-            if isinstance(call_event, SeatJoined):
-                await self._start_interview(event.uniqueid, call_event.seat)
-            elif (
-                isinstance(call_event, Abandoned)
-                and seat is not None
-                and isinstance(event, DialplanEvent)
-                and event.fields.get("Reason") == "no-operator"
-            ):
-                self._line_lost(seat, "the seat's conference had no operator")
         elif isinstance(event, DialplanEvent) and event.name == "SeatReady":
             if self.s.simulation is None:  # simulated lines are opened by the dialer itself
                 self._phone_login(event.fields.get("Seat", ""))
@@ -1081,24 +1078,6 @@ async def _recover(db: aiosqlite.Connection, ami: AmiClient, now: datetime) -> N
             await ami.hangup(channels[call_id])
     if orphans or interrupted:
         log.warning("recovered after restart", orphan_calls=len(orphans), interviews=interrupted)
-
-
-def call_event_of(event: AmiEvent | None, now: datetime) -> CallEvent | None:
-    """What an AMI event means to the call whose unique id it carries, if anything."""
-    if isinstance(event, DialplanEvent):
-        if event.name == "Answered":
-            return Answered(now, event.channel)
-        if event.name == "Abandoned":
-            return Abandoned(now)
-        if event.name == "Machine":
-            return MachineDetected(now)
-    elif isinstance(event, ChannelRinging):
-        return Ringing(now)
-    elif isinstance(event, ConferenceJoin) and event.joined:
-        return SeatJoined(now, event.conference.removeprefix("seat-"))
-    elif isinstance(event, ChannelHangup):
-        return HungUp(now, event.cause)
-    return None
 
 
 def learn(
