@@ -18,6 +18,7 @@ from dialer.pacing.cells import CellNeed, spread
 from dialer.pacing.issabel import Issabel
 from dialer.pacing.predictive import Predictive, safe_rate
 from dialer.pacing.progressive import Progressive
+from dialer.pacing.registry import make_pacer
 from dialer.pacing.snapshot import Snapshot
 from dialer.pacing.stats import CallStats
 from dialer.pacing.vicidial import Vicidial
@@ -189,19 +190,37 @@ def test_vicidial_adapts_its_level_every_15_s() -> None:
     assert round(1.5 * 10) - (2 + 5) == placed
 
 
-def test_vicidial_tapers_when_the_days_drops_exceed_3_percent() -> None:
-    """ADAPT_TAPERED at 15:00 with 5% drops today: the level is cut by (2100 - 1500) / 1000."""
+@pytest.mark.parametrize(
+    ("method", "level"),
+    [
+        ("ADAPT_TAPERED", 2.0 * 0.6),  # cut by (2100 - 1500) / 1000 at 15:00
+        ("ADAPT_AVERAGE", 2.0 / 2),
+        ("ADAPT_HARD_LIMIT", 1.0),
+    ],
+)
+def test_vicidial_cuts_its_level_when_the_days_drops_exceed_3_percent(
+    method: str, level: float
+) -> None:
+    """At 15:00 with 5% drops today (and no agent ready), each dial method's own cut."""
     stats = CallStats()
     for _ in range(60):
         stats.dial_ended(10.0, answered=True)
     for i in range(100):
         stats.live_answer(float(i), abandoned=i < 5)
-    pacer = Vicidial(level=2.0)
+    pacer = Vicidial(level=2.0, dial_method=method)
     six_hours = 6 * 3600.0
     snap = Snapshot(now=six_hours, free=0, talk_elapsed=np.full(10, 30.0), stats=stats)
     pacer._next_adapt = six_hours
     pacer.launch(snap)
-    assert 2.0 * 0.6 == pytest.approx(pacer.level)
+    assert level == pytest.approx(pacer.level)
+
+
+def test_vicidial_names_its_dial_methods() -> None:
+    with pytest.raises(ValueError, match="ADAPT_HARD"):
+        Vicidial(dial_method="ADAPT_HARD")
+    hard = make_pacer("vicidial-hard-limit")
+    assert isinstance(hard, Vicidial)
+    assert ("vicidial-hard-limit", "ADAPT_HARD_LIMIT") == (hard.name, hard.dial_method)
 
 
 def test_issabel_counts_agents_about_to_free_and_overcommits() -> None:

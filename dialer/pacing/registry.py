@@ -9,7 +9,7 @@ from dialer.pacing.issabel import Issabel
 from dialer.pacing.predictive import Predictive
 from dialer.pacing.progressive import Progressive
 from dialer.pacing.snapshot import Snapshot
-from dialer.pacing.vicidial import Vicidial
+from dialer.pacing.vicidial import Vicidial, hard_limit
 
 
 class Pacer(Protocol):
@@ -25,6 +25,7 @@ PACERS: dict[str, Callable[[], Pacer]] = {
     "predictive": Predictive,
     "vicidial": Vicidial,
     "issabel": Issabel,
+    "vicidial-hard-limit": hard_limit,
 }
 
 

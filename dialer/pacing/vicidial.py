@@ -1,7 +1,11 @@
-"""VICIdial's adaptive dial level, ADAPT_TAPERED: a faithful re-implementation, a baseline only.
+"""VICIdial's adaptive dial level: a faithful re-implementation, a baseline only.
 
 From bin/AST_VDadapt.pl (calculate_dial_level) and AST_VDauto_dial.pl, as ../shared/BASELINES.md
 describes them; not improved. ``now`` is seconds since ``day_start_hhmm`` (the shift's start).
+``dial_method`` is what VICIdial does once the day's drops pass ``adaptive_dropped_percentage``:
+ADAPT_TAPERED (the benchmark's ``vicidial``) cuts the level only as the day's end nears;
+ADAPT_HARD_LIMIT (``vicidial-hard-limit``) drops it to one line per agent at once, the setting
+that keeps nearest the cap.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from dialer.pacing.snapshot import Snapshot
+
+DIAL_METHODS = ("ADAPT_TAPERED", "ADAPT_AVERAGE", "ADAPT_HARD_LIMIT")
 
 
 @dataclass
@@ -20,6 +26,8 @@ class Vicidial:
     adaptive_dropped_percentage: float = 3.0
     latest_server_time: int = 2100
     day_start_hhmm: int = 900
+    dial_method: str = "ADAPT_TAPERED"
+    """ADAPT_TAPERED, ADAPT_AVERAGE or ADAPT_HARD_LIMIT."""
     name: str = "vicidial"
     level: float = 1.0
     _samples: deque[tuple[int, int, int]] = field(default_factory=lambda: deque(maxlen=15))
@@ -28,6 +36,10 @@ class Vicidial:
     _next_place: float = 0.0
     _next_drop_refresh: float = 0.0
     _drop_pct_today: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.dial_method not in DIAL_METHODS:
+            raise ValueError(f"dial_method {self.dial_method!r} is not one of {DIAL_METHODS}")
 
     def launch(self, snap: Snapshot) -> int:
         now = snap.now
@@ -68,11 +80,21 @@ class Vicidial:
             new = new / 2
         stats = snap.stats
         if stats.dials_total > 50 and self._drop_pct_today > self.adaptive_dropped_percentage:
-            left = self.latest_server_time - self._hhmm(snap.now)  # plain HHMM arithmetic
-            new = 1.0 if left < 0 else new * min(1.0, left / 1000)
+            if self.dial_method == "ADAPT_HARD_LIMIT":
+                new = 1.0
+            elif self.dial_method == "ADAPT_AVERAGE":
+                new = new / 2
+            else:
+                left = self.latest_server_time - self._hhmm(snap.now)  # plain HHMM arithmetic
+                new = 1.0 if left < 0 else new * min(1.0, left / 1000)
         return max(new, 1.0)
 
     def _hhmm(self, now: float) -> int:
         start = (self.day_start_hhmm // 100) * 60 + self.day_start_hhmm % 100
         minutes = start + int(now // 60)
         return (minutes // 60) * 100 + minutes % 60
+
+
+def hard_limit() -> Vicidial:
+    """VICIdial with ADAPT_HARD_LIMIT: one line per agent while the day's drops exceed 3%."""
+    return Vicidial(dial_method="ADAPT_HARD_LIMIT", name="vicidial-hard-limit")
