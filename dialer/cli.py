@@ -49,8 +49,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def _command(argv: Sequence[str]) -> str | None:
-    """The command named on the line (its first word that is not an option), if any."""
-    return next((word for word in argv if not word.startswith("-")), None)
+    """The command named on the line (its first word that is not an option), if any; None
+    when help is asked before it (``dialer -h simulate`` lists every command)."""
+    for word in argv:
+        if word in ("-h", "--help"):
+            return None
+        if not word.startswith("-"):
+            return word
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -43,14 +43,16 @@ def add_timestamp(
     """The time, ISO 8601 in UTC to the microsecond (``2026-11-23T09:00:00.250000Z``), as
     structlog's ``TimeStamper(fmt="iso", utc=True)`` writes it, with the date and the whole
     seconds formatted once a second: the stamp cost a third as much (bench/metrics_cost.py)."""
+    global _second  # one tuple, swapped whole: no thread sees half of it
     second, micro = divmod(round(time.time() * 1e6), 1_000_000)
-    if second != _second[0]:
-        _second[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))]
-    event["timestamp"] = f"{_second[1]}.{micro:06d}Z"
+    cached = _second
+    if second != cached[0]:
+        cached = _second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    event["timestamp"] = f"{cached[1]}.{micro:06d}Z"
     return event
 
 
-_second: list[Any] = [None, ""]  # the last whole second stamped, and its text
+_second: tuple[int, str] = (-1, "")  # the last whole second stamped, and its text
 
 
 def _dumps(event: Any, **kw: Any) -> str:

@@ -26,7 +26,19 @@ from dialer.ami.events import (
     call_event_of,
     parse_event,
 )
-from dialer.call.state import CallState, OriginateEnded, new_call, transition
+from dialer.call.state import (
+    Abandoned,
+    Answered,
+    CallEvent,
+    CallState,
+    HungUp,
+    MachineDetected,
+    OriginateEnded,
+    Ringing,
+    SeatJoined,
+    new_call,
+    transition,
+)
 from dialer.campaign.runner import wait_for_operator
 from dialer.disposition import Outcome, aapor_code
 from dialer.testbed import asterisk_pid, start_testbed, stop_testbed
@@ -279,6 +291,41 @@ async def test_a_redirect_landing_after_the_abandon_leaves_the_callee_to_the_mes
     await _hears_the_abandon_message(ami, answered.channel)
     await callee
     await ami.hangup(f"/^Local\\/{seat}@seat-sim-/")  # the operator's line: the seat is free
+
+
+_CALL = "1795426501.42"
+_AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"Event": "Newstate", "ChannelStateDesc": "Ringing"}, Ringing(_AT)),
+        ({"Event": "Newstate", "ChannelStateDesc": "Up"}, None),
+        (
+            {"Event": "UserEvent", "UserEvent": "Answered", "Channel": "Local/1@x;1"},
+            Answered(_AT, "Local/1@x;1"),
+        ),
+        (
+            {"Event": "UserEvent", "UserEvent": "Abandoned", "Reason": "no-operator"},
+            Abandoned(_AT, "no-operator"),
+        ),
+        ({"Event": "UserEvent", "UserEvent": "Machine"}, MachineDetected(_AT)),
+        ({"Event": "UserEvent", "UserEvent": "Connected", "Seat": "7001"}, None),
+        ({"Event": "ConfbridgeJoin", "Conference": "seat-7001"}, SeatJoined(_AT, "7001")),
+        ({"Event": "ConfbridgeLeave", "Conference": "seat-7001"}, None),
+        ({"Event": "Hangup", "Cause": "17", "Cause-txt": "User busy"}, HungUp(_AT, 17)),
+    ],
+)
+def test_a_calls_events_read_into_the_call_model(
+    headers: dict[str, str], expected: CallEvent | None
+) -> None:
+    """From the wire and from a dict alike: each event of a call the dialer placed, as the
+    call model's event (None for those it ignores); another channel's events are not read."""
+    wire = "\r\n".join(f"{k}: {v}" for k, v in {**headers, "Uniqueid": _CALL}.items())
+    for message in (Message.from_line(wire), {**headers, "Uniqueid": _CALL}):
+        assert (_CALL, expected) == call_event_of(message, _AT, {_CALL})
+        assert call_event_of(message, _AT, {"1795426501.43"}) is None
 
 
 def test_events_parse_alike_from_the_wire_and_from_a_dict() -> None:

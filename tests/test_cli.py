@@ -160,12 +160,21 @@ def test_logs_mask_every_number_whoever_logs_it() -> None:
     assert "1795426501.792341" == line["ami_time"]
 
 
-def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("argv", [["--help"], ["-h", "simulate"], ["--log-json", "--help"]])
+def test_help_lists_every_command(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
-        main(["--help"])
+        main(argv)
     listed = capsys.readouterr().out
     for command in COMMANDS:
         assert f"    {command} " in listed
+
+
+def test_a_command_after_a_global_option_gets_its_own_parser(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["--log-json", "simulate", "--help"])
+    assert "--scenario" in capsys.readouterr().out
 
 
 def test_a_command_imports_only_its_own_module() -> None:

@@ -97,3 +97,17 @@ def test_time_stamps_are_iso_utc_to_the_microsecond(monkeypatch: pytest.MonkeyPa
         stamp = add_timestamp(None, "info", {})["timestamp"]
         expected = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         assert expected == stamp
+
+
+def test_json_lines_carry_the_time_stamp() -> None:
+    sink = io.StringIO()
+    configure(json=True, stream=sink)
+    try:
+        before = datetime.now(UTC)
+        structlog.get_logger("t").info("stamped")
+        after = datetime.now(UTC)
+    finally:
+        configure()
+    stamp = json.loads(sink.getvalue())["timestamp"]
+    assert stamp.endswith("Z")
+    assert before <= datetime.fromisoformat(stamp) <= after

@@ -193,8 +193,8 @@ def test_vicidial_adapts_its_level_every_15_s() -> None:
 @pytest.mark.parametrize(
     ("method", "level"),
     [
-        ("ADAPT_TAPERED", 2.0 * 0.6),  # cut by (2100 - 1500) / 1000 at 15:00
-        ("ADAPT_AVERAGE", 2.0 / 2),
+        ("ADAPT_TAPERED", 3.0 * 0.6),  # cut by (2100 - 1500) / 1000 at 15:00
+        ("ADAPT_AVERAGE", 3.0 / 2),
         ("ADAPT_HARD_LIMIT", 1.0),
     ],
 )
@@ -207,7 +207,7 @@ def test_vicidial_cuts_its_level_when_the_days_drops_exceed_3_percent(
         stats.dial_ended(10.0, answered=True)
     for i in range(100):
         stats.live_answer(float(i), abandoned=i < 5)
-    pacer = Vicidial(level=2.0, dial_method=method)
+    pacer = Vicidial(level=3.0, dial_method=method)
     six_hours = 6 * 3600.0
     snap = Snapshot(now=six_hours, free=0, talk_elapsed=np.full(10, 30.0), stats=stats)
     pacer._next_adapt = six_hours
