@@ -150,6 +150,34 @@ async def test_full_cell_closes_and_withdraws_undialled_numbers(
     assert {"finished": target, "withdrawn": len(mine) - target, "frame": 30 - len(mine)} == states
 
 
+async def test_a_closing_cell_keeps_a_case_whose_disposition_is_owed(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """A callee put through when the cell had no place left hangs up; before the operator
+    posts the disposition, the cell's last complete closes it. The case is not withdrawn
+    under the operator: its disposition (over quota) still finishes it."""
+    wave = await setup(tmp_path, survey, db_path)
+    cell = CellKey("South", "18-34", "M")
+    position = survey.grid.index(cell)
+    async with connect(db_path) as db:
+        release = await make_release(db, survey, wave, seed=3)
+        target = int(release.plan.counts.target[position])
+        mine = [int(i) for i in release.case_ids if await _cell_of(db_path, int(i)) == position]
+        owed, undialled = mine[target], mine[target + 1 :]
+        await db.execute(
+            "INSERT INTO attempt (case_id, call_id, started_at, connected_at, ended_at, outcome)"
+            " VALUES (?, 'owed', '2026-11-23T10:00:00Z', '2026-11-23T10:00:20Z',"
+            " '2026-11-23T10:01:00Z', 'connected')",
+            (owed,),
+        )
+        for case_id in mine[:target]:
+            assert await start_interview(db, survey, wave, case_id)
+            closing = await finish_case(db, survey, wave, case_id, "complete", cell)
+        assert (cell,) == closing.closed_cells
+        assert len(undialled) == closing.withdrawn
+        assert "over_quota" == (await finish_case(db, survey, wave, owed, "over_quota")).result
+
+
 async def _cell_of(db_path: Path, case_id: int) -> int:
     with sqlite3.connect(db_path) as db:
         row = db.execute(

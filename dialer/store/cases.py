@@ -79,7 +79,8 @@ async def finish_case(
     A complete counts in the respondent's ``verified`` cell. When that cell has no place left
     (its completes and other interviews in progress reach its cap), the interview is stored as
     ``over_quota`` and counts nowhere. A cell whose completes reach its target closes, and its
-    released numbers not being dialled or in an interview are withdrawn.
+    released numbers not being dialled or in an interview (a connected call whose disposition
+    is owed) are withdrawn.
     """
     if result not in CASE_RESULTS:
         raise StoreError(f"result {result!r} is not one of {', '.join(CASE_RESULTS)}")
@@ -124,10 +125,11 @@ async def finish_case(
         for position in closed:
             closed_id = wave.cell_ids[position]
             await db.execute("UPDATE cell SET closed_at = ? WHERE id = ?", (stamp, closed_id))
-            cursor = await db.execute(
+            cursor = await db.execute(  # not while dialled, nor while a disposition is owed
                 "UPDATE sample_case SET state = 'withdrawn'"
                 " WHERE cell_id = ? AND state = 'released' AND NOT EXISTS (SELECT 1 FROM attempt a"
-                " WHERE a.case_id = sample_case.id AND a.ended_at IS NULL)",
+                " WHERE a.case_id = sample_case.id AND (a.ended_at IS NULL"
+                " OR (a.outcome = 'connected' AND a.disposition IS NULL)))",
                 (closed_id,),
             )
             withdrawn += cursor.rowcount
