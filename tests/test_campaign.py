@@ -14,6 +14,7 @@ from dialer.campaign.runner import open_campaign, run_campaign
 from dialer.pacing.predictive import Predictive
 from dialer.pacing.snapshot import Snapshot
 from dialer.schedule.window import CallingWindow
+from dialer.seats import SeatBoard, SeatState, end_call, log_in, ready, take
 from dialer.store.db import connect
 from dialer.store.releases import make_release
 from dialer.store.waves import ensure_wave
@@ -284,3 +285,29 @@ async def test_nothing_is_dialled_while_the_calling_window_is_closed(
     assert f'cati_seats{{campaign="{settings.name}",state="free"}} 4.0' in exposition.splitlines()
     with sqlite3.connect(settings.store) as db:
         assert 0 == db.execute("SELECT count(*) FROM attempt").fetchone()[0]
+
+
+async def test_a_wrap_up_timer_ends_only_its_own_wrap_up(
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
+) -> None:
+    """Call A ends and its wrap-up timer is set; the operator makes the seat ready early, it
+    takes call B, B's callee hangs up and the seat wraps up B (whose disposition is owed).
+    A's timer firing then leaves the seat in B's wrap-up; B's own timer ends it."""
+    settings = await small_campaign(tmp_path, make_survey)
+    t0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    async with open_campaign(settings, ami) as runner:
+        board = log_in(SeatBoard(), "7001", t0)
+        board, _ = take(board, "call-a", t0)
+        runner.board = end_call(board, "7001", t0 + timedelta(seconds=60))
+        a_since = runner.board.seats["7001"].since  # A's wrap-up, as its timer records it
+        board = ready(runner.board, "7001", t0 + timedelta(seconds=62))
+        board, _ = take(board, "call-b", t0 + timedelta(seconds=63))
+        runner.board = end_call(board, "7001", t0 + timedelta(seconds=66))
+        runner._wrapped_up("7001", a_since)
+        assert (SeatState.WRAP_UP, "call-b") == _seat(runner.board)
+        runner._wrapped_up("7001", runner.board.seats["7001"].since)
+        assert (SeatState.FREE, None) == _seat(runner.board)
+
+
+def _seat(board: SeatBoard) -> tuple[SeatState, str | None]:
+    return board.seats["7001"].state, board.seats["7001"].call_id

@@ -187,6 +187,20 @@ def test_a_callback_outside_the_calling_window_is_refused(survey: Survey) -> Non
     assert monday == check(entry, survey.grid, NOW, window=window).callback_at
 
 
+@pytest.mark.parametrize(
+    "at",
+    [
+        datetime(9999, 12, 31, 23, 30, tzinfo=UTC),  # Rome's time of it is in year 10000
+        NOW + timedelta(days=91),
+    ],
+)
+def test_a_callback_months_ahead_is_refused(survey: Survey, at: datetime) -> None:
+    entry = OperatorDisposition(Disposition.CALLBACK, callback_at=at)
+    with pytest.raises(DispositionError, match="more than 90 days ahead") as caught:
+        check(entry, survey.grid, NOW, window=CallingWindow())
+    assert "callback_at" == caught.value.field
+
+
 def test_a_note_is_trimmed_and_bounded(survey: Survey) -> None:
     """The operator's note is kept trimmed; an overlong one is refused, naming the field."""
     at = NOW + timedelta(days=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from dialer.disposition import Disposition
@@ -32,6 +32,10 @@ CASE_RESULT: dict[Disposition, str] = {
 
 MAX_NOTE = 500
 """Characters in an operator's note."""
+
+MAX_CALLBACK_AHEAD = timedelta(days=90)
+"""The furthest a callback may be set: a wave's fieldwork lasts weeks, not years (and a date
+near the calendar's end overflowed when taken to the window's time zone)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +129,11 @@ def _check_callback(callback: datetime | None, now: datetime, window: CallingWin
         raise DispositionError("callback_at", "give the time with its UTC offset")
     if callback <= now:
         raise DispositionError("callback_at", f"{callback.isoformat()} is in the past")
+    if callback > now + MAX_CALLBACK_AHEAD:
+        raise DispositionError(
+            "callback_at",
+            f"{callback.isoformat()} is more than {MAX_CALLBACK_AHEAD.days} days ahead",
+        )
     if window is not None and not window.is_open(callback):
         opens = window.next_open(callback).astimezone(callback.tzinfo)
         raise DispositionError(

@@ -351,13 +351,7 @@ class CampaignRunner:
                 call_id, event = item
                 await self._apply(call_id, event)
             elif kind == "seat_ready":
-                seat = self.board.seats.get(item)
-                if seat is not None and seat.state is SeatState.WRAP_UP:
-                    wrap = (self.s.clock() - seat.since).total_seconds()
-                    self.stats.wrap_ended(wrap)
-                    self.metrics.wrap_ended(wrap)
-                with contextlib.suppress(SeatError):  # logged out meanwhile
-                    self.board = wrapped_up(self.board, item, self.s.clock())
+                self._wrapped_up(*item)
             elif kind == "seat_in":
                 self._seat_in(*item)
             elif kind == "line_back":
@@ -397,6 +391,11 @@ class CampaignRunner:
             if not answer.done():
                 answer.set_exception(exc)
             return
+        except Exception as exc:  # a bug or the store failing: the asker hears, dialling goes on
+            log.exception("request failed", request=kind)
+            if not answer.done():
+                answer.set_exception(exc)
+            return
         if result is not None and not answer.done():
             answer.set_result(result)
 
@@ -431,7 +430,7 @@ class CampaignRunner:
                 self.board = end_call(self.board, effect.seat, now)
             self.seat_of.pop(call.call_id, None)
             if call.call_id not in self.interviews:  # disposed of already (or never put through)
-                self._later(self._wrap_s(), "seat_ready", effect.seat)
+                self._wrap_up_later(effect.seat)
         elif isinstance(effect, RecordAttempt):
             taken = self.seat_of.pop(call.call_id, None)
             if taken is not None:  # taken for a callee who never arrived
@@ -931,8 +930,26 @@ class CampaignRunner:
         if call is not None and call.channel:  # still on the line: the operator ends the call
             self._spawn(self._hang_up(call.channel))
         elif self._in_wrap_up(interview.seat):  # the call ended first: wrap-up is over
-            self._later(self._wrap_s(), "seat_ready", interview.seat)
+            self._wrap_up_later(interview.seat)
         return result
+
+    def _wrap_up_later(self, seat_id: str) -> None:
+        """The seat's wrap-up ends after the wrap-up time, if it is still this wrap-up then."""
+        seat = self.board.seats.get(seat_id)
+        if seat is not None:
+            self._later(self._wrap_s(), "seat_ready", (seat_id, seat.since))
+
+    def _wrapped_up(self, seat_id: str, since: datetime) -> None:
+        """A wrap-up timer fired: the seat is free (or paused), unless it moved on meanwhile
+        (made ready, took another call, and may be wrapping up that one, whose disposition
+        its operator still owes)."""
+        seat = self.board.seats.get(seat_id)
+        if seat is None or seat.state is not SeatState.WRAP_UP or seat.since != since:
+            return
+        wrap = (self.s.clock() - seat.since).total_seconds()
+        self.stats.wrap_ended(wrap)
+        self.metrics.wrap_ended(wrap)
+        self.board = wrapped_up(self.board, seat_id, self.s.clock())
 
     def _in_wrap_up(self, seat_id: str) -> bool:
         seat = self.board.seats.get(seat_id)
