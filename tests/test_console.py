@@ -22,7 +22,7 @@ from dialer.campaign.runner import CampaignRunner, CampaignSummary, open_campaig
 from dialer.campaign.selection import CaseView
 from dialer.console.operators import OperatorsFileError, check_secret, hash_secret, load_operators
 from dialer.console.routes import ConsoleSettings
-from dialer.console.sessions import SessionError, Sessions
+from dialer.console.sessions import SessionError, Sessions, TooManyFailures
 from dialer.console.view import case_card, seat_view
 from dialer.disposition import Disposition, Outcome
 from dialer.schedule.retry import AttemptRecord
@@ -58,6 +58,23 @@ def test_a_session_expires_after_its_lifetime_or_when_idle() -> None:
         sessions.seat(long, T0 + timedelta(minutes=minutes))
     with pytest.raises(SessionError, match="expired"):
         sessions.seat(long, T0 + timedelta(hours=10, minutes=1))
+
+
+def test_wrong_secrets_lock_a_seat_for_their_address_a_while() -> None:
+    """Five wrong secrets for a seat from one address within five minutes: its logins wait
+    until five minutes after the first; other addresses and seats are not held up, and a
+    login clears the count."""
+    sessions = Sessions()
+    for second in range(5):
+        sessions.admit("7101", "10.0.0.9", T0 + timedelta(seconds=second))
+        sessions.failed("7101", "10.0.0.9", T0 + timedelta(seconds=second))
+    with pytest.raises(TooManyFailures, match=r"seat 7101: try after 2026-11-23T09:05:00\+00:00"):
+        sessions.admit("7101", "10.0.0.9", T0 + timedelta(minutes=1))
+    sessions.admit("7101", "10.0.0.7", T0 + timedelta(minutes=1))
+    sessions.admit("7102", "10.0.0.9", T0 + timedelta(minutes=1))
+    sessions.admit("7101", "10.0.0.9", T0 + timedelta(minutes=5, seconds=1))
+    sessions.open("7101", T0 + timedelta(minutes=1))
+    sessions.admit("7101", "10.0.0.9", T0 + timedelta(minutes=1))
 
 
 def test_one_session_per_seat_and_logout() -> None:
@@ -208,7 +225,7 @@ async def _view_with_call(client: httpx.AsyncClient, within_s: float = 60) -> di
 
 async def test_console_refuses_bad_logins_and_expired_sessions(console: Console) -> None:
     """A wrong secret or seat is 401 with one message; without a session every route is
-    401; an expired session says so."""
+    401; an expired session says so; after five wrong secrets a seat's logins wait (429)."""
     async with httpx.AsyncClient(base_url=console.url) as anonymous:
         page = await anonymous.get("/console")
         assert 200 == page.status_code
@@ -226,13 +243,26 @@ async def test_console_refuses_bad_logins_and_expired_sessions(console: Console)
         assert (401, "the session has expired: log in again") == (
             expired.status_code, expired.json()["detail"],
         )  # fmt: skip
+    async with httpx.AsyncClient(base_url=console.url) as guesser:
+        for _ in range(5):
+            guess = {"seat": "7101", "secret": "guess"}
+            assert 401 == (await guesser.post("/console/login", json=guess)).status_code
+        right = {"seat": "7101", "secret": SECRET}
+        held = await guesser.post("/console/login", json=right)
+        assert 429 == held.status_code
+        assert "too many wrong secrets for seat 7101" in held.json()["detail"]
+        console.shift(timedelta(minutes=6))
+        assert 200 == (await guesser.post("/console/login", json=right)).status_code
 
 
 async def test_a_disposition_needs_a_call_and_answers_in_range(console: Console) -> None:
     """No call on the seat: 409. An answer out of range: 422 naming the question, and
-    nothing stored; a complete without its answers is refused, naming them."""
+    nothing stored; a complete without its answers is refused, naming them; a disposition
+    for another call than the seat's (a page behind the seat) is 409, and nothing stored."""
     async with _logged_in(console) as client:
-        idle = await client.post("/console/disposition", json={"disposition": "refusal"})
+        idle = await client.post(
+            "/console/disposition", json={"call_id": "gone", "disposition": "refusal"}
+        )
         assert (409, "seat 7101 has no call awaiting a disposition") == (
             idle.status_code, idle.json()["detail"],
         )  # fmt: skip
@@ -244,12 +274,20 @@ async def test_a_disposition_needs_a_call_and_answers_in_range(console: Console)
         assert "answer to q3.a: 9 is not a rating from 1 to 4" == bad.json()["detail"]
         await console.api.post("/campaign/start")
         view = await _view_with_call(client)
+        call_id = view["call"]["call_id"]
         incomplete = await client.post(
             "/console/disposition",
-            json={"disposition": "complete", **_frame(view), "answers": {"q1": "A"}},
-        )
+            json={"call_id": call_id, "disposition": "complete", **_frame(view),
+                  "answers": {"q1": "A"}},
+        )  # fmt: skip
         assert 422 == incomplete.status_code
         assert "answers.q3: not answered" in incomplete.json()["detail"]
+        stale = await client.post(  # a page still showing the seat's previous call
+            "/console/disposition", json={"call_id": "an-earlier-call", "disposition": "refusal"}
+        )
+        assert (409, f"call an-earlier-call is no longer on seat 7101: it has call {call_id}") == (
+            stale.status_code, stale.json()["detail"],
+        )  # fmt: skip
         with sqlite3.connect(console.store) as db:
             assert [(None,)] == db.execute("SELECT disposition FROM attempt").fetchall()
             assert [(0,)] == db.execute("SELECT count(*) FROM response").fetchall()

@@ -30,6 +30,9 @@ from sampling.cells import CellGrid
 
 COOKIE = "cati_console"
 HEARTBEAT_S = 15.0
+CHECKS_AT_ONCE = 2
+"""Secrets checked at once (each in a thread): a flood of logins queues, and the dialer's
+loop goes on."""
 # A hash to check unknown seats against: a wrong seat costs the same time as a wrong secret.
 _NOBODY = "scrypt$00000000000000000000000000000000$" + "00" * 64
 
@@ -70,6 +73,9 @@ class NextIn(BaseModel):
 
 
 class ConsoleDisposition(BaseModel):
+    call_id: str = Field(
+        min_length=1, max_length=100, description="the call the operator disposes of, as shown"
+    )
     disposition: Disposition
     district: str | None = None
     age_band: str | None = None
@@ -94,13 +100,26 @@ def console_router(controller: ConsoleController, settings: ConsoleSettings) -> 
     async def console_page() -> HTMLResponse:
         return HTMLResponse(page)
 
+    checking = asyncio.Semaphore(CHECKS_AT_ONCE)
+
     @router.post("/login", summary="log in to a seat with its operator's secret")
-    async def login(body: LoginIn, response: Response) -> dict[str, Any]:
+    async def login(body: LoginIn, request: Request, response: Response) -> dict[str, Any]:
+        address = request.client.host if request.client else ""
+        try:
+            settings.sessions.admit(body.seat, address, settings.clock())
+        except SessionError as exc:
+            raise HTTPException(429, str(exc)) from None
         stored = settings.operators.get(body.seat)
-        if not check_secret(body.secret, stored or _NOBODY) or stored is None:
+        async with checking:  # scrypt takes ~50 ms of CPU: off the loop that dials
+            right = await asyncio.to_thread(check_secret, body.secret, stored or _NOBODY)
+        if not right or stored is None:
+            settings.sessions.failed(body.seat, address, settings.clock())
             raise HTTPException(401, "wrong seat or secret")
         token = settings.sessions.open(body.seat, settings.clock())
-        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/console")
+        secure = request.url.scheme == "https"  # behind a TLS proxy (deploy/README.md)
+        response.set_cookie(
+            COOKIE, token, httponly=True, samesite="strict", path="/console", secure=secure
+        )
         return {"seat": body.seat, **_meta(settings)}
 
     @router.post("/logout", summary="end the session")
@@ -160,6 +179,10 @@ def console_router(controller: ConsoleController, settings: ConsoleSettings) -> 
         card = controller.console_view(seat).call
         if card is None:
             raise HTTPException(409, f"seat {seat} has no call awaiting a disposition")
+        if card.call_id != body.call_id:  # a page behind the seat: never dispose another call
+            raise HTTPException(
+                409, f"call {body.call_id} is no longer on seat {seat}: it has call {card.call_id}"
+            )
         entry = OperatorDisposition(
             body.disposition, body.district, body.age_band, body.sex, body.callback_at,
             body.answers, body.note,
