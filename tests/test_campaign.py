@@ -8,8 +8,12 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from dialer.ami.client import AmiClient
+from dialer.ami.errors import AmiError
 from dialer.campaign.runner import open_campaign, run_campaign
 from dialer.pacing.predictive import Predictive
 from dialer.pacing.snapshot import Snapshot
@@ -311,3 +315,27 @@ async def test_a_wrap_up_timer_ends_only_its_own_wrap_up(
 
 def _seat(board: SeatBoard) -> tuple[SeatState, str | None]:
     return board.seats["7001"].state, board.seats["7001"].call_id
+
+
+async def test_a_failed_resync_is_tried_again(
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asterisk fails to list its channels after a reconnect: the resync is tried again
+    (what it does with the channels: test_campaign_survives_an_asterisk_restart)."""
+    settings = await small_campaign(tmp_path, make_survey)
+    monkeypatch.setattr("dialer.campaign.runner.RESYNC_RETRY_S", 0.05)
+    answers: list[list[Any] | AmiError] = [AmiError("CoreShowChannels", "timed out"), []]
+
+    async def channels() -> list[Any]:
+        answer = answers.pop(0)
+        if isinstance(answer, AmiError):
+            raise answer
+        return answer
+
+    async with open_campaign(settings, ami) as runner:
+        monkeypatch.setattr(runner.ami, "core_show_channels", channels)
+        await runner._resync(datetime.now(UTC))
+        assert [[]] == answers
+        assert ("resync", None) == await asyncio.wait_for(runner.inbox.get(), 5)
+        await runner._resync(datetime.now(UTC))
+    assert [] == answers

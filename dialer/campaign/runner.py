@@ -125,6 +125,10 @@ LATEST_SEAT_S = 1.5
 """The longest after its answer that a waiting callee is still put through: the dialplan
 plays the abandon message at 2 s (ABANDON_AFTER), and the Redirect must land before."""
 
+RESYNC_RETRY_S = 5.0
+"""A resync that failed (Asterisk slow to list its channels, the link flapping) is tried
+again this much later: until it runs, calls whose hangup was missed stay open."""
+
 IDLE_RELEASE = timedelta(minutes=5)
 """Nothing to dial and nothing under way until a retry further off than this: a release tops
 up the cells whose numbers left wait longer than LONG_WAIT."""
@@ -356,6 +360,9 @@ class CampaignRunner:
                 self._seat_in(*item)
             elif kind == "line_back":
                 self._line_back(item)
+            elif kind == "resync":
+                if not self.link_lost:  # else the reconnect resyncs
+                    await self._resync(self.s.clock())
             elif kind == "abort":
                 self.finished = item
             elif kind in ("control", "seat", "dispose"):
@@ -523,8 +530,9 @@ class CampaignRunner:
         ended while we could not hear it. Calls not yet answered end through their originate."""
         try:
             channels = await self.ami.core_show_channels()
-        except AmiError as exc:
-            log.warning("resync failed", error=str(exc))
+        except AmiError as exc:  # tried again soon: calls whose hangup was missed stay open
+            log.warning("resync failed", error=str(exc), retry_s=RESYNC_RETRY_S)
+            self._later(RESYNC_RETRY_S, "resync", None)
             return
         live = {str(m.get("Uniqueid")) for m in channels}
         for call_id, call in list(self.calls.items()):
