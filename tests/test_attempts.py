@@ -6,6 +6,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiosqlite
 import pytest
 
 from dialer.call.state import Abandoned, Answered, HungUp, SeatJoined, new_call, transition
@@ -18,7 +19,7 @@ from dialer.store.attempts import (
     open_attempt,
     set_disposition,
 )
-from dialer.store.db import StoreError, connect
+from dialer.store.db import StoreError, connect, transaction
 from sampling.survey import Survey
 from tests.conftest import landline, write_frame
 
@@ -71,3 +72,30 @@ async def test_closed_attempts_keep_outcome_code_and_history(
     with sqlite3.connect(db_path) as db:
         codes = [r[0] for r in db.execute("SELECT aapor_code FROM attempt ORDER BY id")]
     assert ["3.21", "2.21"] == codes
+
+
+async def test_writes_inside_a_transaction_are_stored_with_it_or_not_at_all(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """The runner stores a disposition and the case's result in one transaction: when a
+    later write fails, the disposition already written is undone with it."""
+    case_id = await _case(tmp_path, survey, db_path)
+    call = new_call("call-1", case_id, T0)
+    for event in (Answered(T0, "ch-1"), SeatJoined(T0, "7001"), HungUp(T0, 16)):
+        call, _ = transition(call, event)
+    async with connect(db_path) as db:
+        await open_attempt(db, case_id, "call-1", T0)
+        await close_attempt(db, call)
+        with pytest.raises(RuntimeError, match="the case's result failed"):
+            await _dispose_then_fail(db)
+        assert not db.in_transaction
+        async with transaction(db):
+            await set_disposition(db, "call-1", Disposition.REFUSAL)
+    with sqlite3.connect(db_path) as db:
+        assert [("refusal",)] == db.execute("SELECT disposition FROM attempt").fetchall()
+
+
+async def _dispose_then_fail(db: aiosqlite.Connection) -> None:
+    async with transaction(db):
+        await set_disposition(db, "call-1", Disposition.COMPLETE)
+        raise RuntimeError("the case's result failed")

@@ -58,7 +58,12 @@ from dialer.campaign.control import (
     dials,
     settle,
 )
-from dialer.campaign.dispositions import DispositionError, OperatorDisposition, check
+from dialer.campaign.dispositions import (
+    CheckedDisposition,
+    DispositionError,
+    OperatorDisposition,
+    check,
+)
 from dialer.campaign.pace import cell_rooms, snapshot_of
 from dialer.campaign.selection import CaseView, due_cases, held_back
 from dialer.campaign.status import (
@@ -104,7 +109,7 @@ from dialer.store.attempts import (
     set_disposition,
 )
 from dialer.store.cases import cancel_interview, finish_case, start_interview, withdraw_if_closed
-from dialer.store.db import StoreError, open_store
+from dialer.store.db import StoreError, open_store, transaction
 from dialer.store.outcomes import case_codes
 from dialer.store.quotas import load_counts
 from dialer.store.releases import make_release
@@ -900,28 +905,7 @@ class CampaignRunner:
             )
         except DispositionError as exc:
             raise Invalid(exc.field, exc.problem) from None
-        case_id = interview.case.case_id
-        await set_disposition(
-            self.db, call_id, checked.disposition, checked.callback_at, checked.note
-        )
-        if checked.case_result is None:
-            await cancel_interview(self.db, self.wave, case_id)
-            result = "callback"
-        else:
-            answers = (
-                Answers(self.questionnaire.id, checked.answers)
-                if self.questionnaire is not None and checked.answers is not None
-                else None
-            )
-            finished = await finish_case(
-                self.db, self.s.survey, self.wave, case_id, checked.case_result, checked.verified,
-                answers=answers,
-            )  # fmt: skip
-            result = finished.result
-        disposition = checked.disposition
-        if disposition is Disposition.COMPLETE and result == "over_quota":
-            disposition = Disposition.OVER_QUOTA  # the verified cell was full: AAPOR 4.80
-            await set_disposition(self.db, call_id, disposition, note=checked.note)
+        result, disposition = await self._store_disposition(call_id, interview, checked)
         del self.interviews[call_id]
         if self.interview_at.get(interview.seat) == call_id:
             del self.interview_at[interview.seat]
@@ -940,6 +924,34 @@ class CampaignRunner:
         elif self._in_wrap_up(interview.seat):  # the call ended first: wrap-up is over
             self._wrap_up_later(interview.seat)
         return result
+
+    async def _store_disposition(
+        self, call_id: str, interview: Interview, checked: CheckedDisposition
+    ) -> tuple[str, Disposition]:
+        """The attempt's disposition, the case's result and a complete's answers, in one
+        transaction: all stored, or none (the operator can post again)."""
+        case_id = interview.case.case_id
+        async with transaction(self.db):
+            await set_disposition(
+                self.db, call_id, checked.disposition, checked.callback_at, checked.note
+            )
+            if checked.case_result is None:
+                await cancel_interview(self.db, self.wave, case_id)
+                return "callback", checked.disposition
+            answers = (
+                Answers(self.questionnaire.id, checked.answers)
+                if self.questionnaire is not None and checked.answers is not None
+                else None
+            )
+            finished = await finish_case(
+                self.db, self.s.survey, self.wave, case_id, checked.case_result, checked.verified,
+                answers=answers,
+            )  # fmt: skip
+            if checked.disposition is Disposition.COMPLETE and finished.result == "over_quota":
+                # the verified cell was full: AAPOR 4.80
+                await set_disposition(self.db, call_id, Disposition.OVER_QUOTA, note=checked.note)
+                return finished.result, Disposition.OVER_QUOTA
+            return finished.result, checked.disposition
 
     def _wrap_up_later(self, seat_id: str) -> None:
         """The seat's wrap-up ends after the wrap-up time, if it is still this wrap-up then."""

@@ -66,7 +66,11 @@ async def migrate(db: aiosqlite.Connection) -> int:
 
 @asynccontextmanager
 async def transaction(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
-    """One write transaction (taken at once, so concurrent writers queue rather than fail)."""
+    """One write transaction (taken at once, so concurrent writers queue rather than fail).
+    Inside another, it is part of that one: the outermost commits, or undoes it all."""
+    if db.in_transaction:
+        yield db
+        return
     await db.execute("BEGIN IMMEDIATE")
     try:
         yield db
