@@ -196,4 +196,5 @@ async def small_campaign(
         simulation=Simulation(answer=0.7, busy=0.1, congestion=0.05, complete=0.7, seed=3),
         ring_timeout_s=3,
         max_duration_s=240,
+        release_seed=1,
     )

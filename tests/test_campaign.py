@@ -339,3 +339,45 @@ async def test_a_failed_resync_is_tried_again(
         assert ("resync", None) == await asyncio.wait_for(runner.inbox.get(), 5)
         await runner._resync(datetime.now(UTC))
     assert [] == answers
+
+
+async def test_a_restart_keeps_the_windows_abandons(
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
+) -> None:
+    """A new run starts with the live answers the store holds from the last 24 h (the
+    regulatory window): the abandon a dead run made still counts against the cap, one
+    older than the window does not, and unanswered calls are no live answers."""
+    settings = await small_campaign(tmp_path, make_survey)
+    now = datetime.now(UTC)
+    with sqlite3.connect(settings.store) as db:
+        cases = [row[0] for row in db.execute("SELECT id FROM sample_case LIMIT 4")]
+        for case_id, outcome, hours in zip(
+            cases, ("connected", "abandoned", "abandoned", "busy"), (1, 2, 25, 1), strict=True
+        ):
+            at = (now - timedelta(hours=hours)).isoformat()
+            connected = at if outcome == "connected" else None
+            db.execute(
+                "INSERT INTO attempt (case_id, call_id, started_at, connected_at, ended_at,"
+                " outcome) VALUES (?, ?, ?, ?, ?, ?)",
+                (case_id, f"call-{case_id}", at, connected, at, outcome),
+            )
+    async with open_campaign(settings, ami) as runner:
+        assert (1, 2) == runner.stats.window(now.timestamp())
+
+
+async def test_releases_draw_fresh_seeds_unless_one_is_set(
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
+) -> None:
+    """Without a seed set, each release draws with a seed of its own (stored with it): a
+    fixed default drew the same numbers in every wave. With one set, they count up from it."""
+    settings = await small_campaign(tmp_path, make_survey)
+    for chosen in (None, 7):
+        async with open_campaign(replace(settings, release_seed=chosen), ami) as runner:
+            await runner._release()
+            await runner._release()
+    with sqlite3.connect(settings.store) as db:
+        seeds = [int(row[0]) for row in db.execute("SELECT seed FROM release ORDER BY id")]
+    assert 4 == len(seeds)
+    assert seeds[0] != seeds[1]
+    assert {1, 2}.isdisjoint(seeds[:2])
+    assert [7, 8] == seeds[2:]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -104,6 +105,7 @@ from dialer.seats import (
 from dialer.store.attempts import (
     close_attempt,
     dialable_cases,
+    live_answers_since,
     open_attempt,
     recover_after_restart,
     set_disposition,
@@ -181,7 +183,10 @@ class CampaignSettings:
     """The regulatory window the abandon rate is held over (Ofcom: 24 hours)."""
     abandon_cap: float = 0.03
     """Abandoned over live answers that the law allows over the window (FACTS.md)."""
-    release_seed: int = 1
+    release_seed: int | None = None
+    """The first release's seed, the next ones counting up (a reproducible run: the demo, the
+    tests); None: a fresh random seed for each release. Either way each release stores its
+    seed, so it can be drawn again. One fixed default drew the same numbers in every wave."""
     wrap_up_s: float = 0.0
     """After a disposition, the longest an operator's seat stays in wrap-up (finishing
     notes) before it is free; the operator's Ready ends it sooner."""
@@ -258,6 +263,14 @@ class CampaignRunner:
         self._epoch = 0  # counts interviews started and ended
         self._shown: tuple[SeatBoard, int] = (self.board, 0)
         self._idle_for: frozenset[int] = frozenset()  # what waited when a release drew none
+
+    async def recall_window(self) -> None:
+        """The regulatory window's live answers, from the store: after a restart the pacer
+        and the abandon-rate gauge still count the abandons the cap counts (a new process
+        started from none, and could breach the cap while its alerts stayed silent)."""
+        since = self.s.clock() - timedelta(seconds=self.s.abandon_window_s)
+        for at, abandoned in await live_answers_since(self.db, self.wave.wave_id, since):
+            self.stats.live_answer(at.timestamp(), abandoned)
 
     async def run(self) -> CampaignSummary:
         # Every log line of the run (and of the tasks it starts) names the campaign.
@@ -642,11 +655,11 @@ class CampaignRunner:
 
     async def _release(self, held_back: npt.NDArray[np.int64] | None = None) -> int:
         """Draw and store the next release; the numbers it drew."""
-        release = await make_release(
-            self.db, self.s.survey, self.wave, self.release_seed, held_back=held_back
-        )
-        self.release_seed += 1
-        log.info("release", release_id=release.release_id, numbers=release.size)
+        seed = self.release_seed if self.release_seed is not None else secrets.randbits(63)
+        release = await make_release(self.db, self.s.survey, self.wave, seed, held_back=held_back)
+        if self.release_seed is not None:
+            self.release_seed += 1
+        log.info("release", release_id=release.release_id, numbers=release.size, seed=seed)
         return release.size
 
     def _ids(self, call_id: str) -> dict[str, Any]:
@@ -1093,7 +1106,9 @@ async def open_campaign(
         population = load_margins(settings.survey.margins_path, settings.survey.grid)
         wave = await ensure_wave(db, settings.survey, population)
         await _recover(db, ami, settings.clock())
-        yield CampaignRunner(settings, ami, db, wave, questionnaire)
+        runner = CampaignRunner(settings, ami, db, wave, questionnaire)
+        await runner.recall_window()
+        yield runner
     finally:
         await db.close()
 

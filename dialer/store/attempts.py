@@ -98,6 +98,26 @@ async def live_call_ids(db: aiosqlite.Connection) -> list[str]:
         return [str(row[0]) async for row in cursor]
 
 
+async def live_answers_since(
+    db: aiosqlite.Connection, wave_id: int, since: datetime
+) -> list[tuple[datetime, bool]]:
+    """The wave's live answers from ``since`` on, oldest first, as (when, abandoned): a call
+    put through at its connection, an abandoned one at its end (as the pacer counted them)."""
+    async with db.execute(
+        "SELECT a.outcome, a.connected_at, a.ended_at FROM attempt a"
+        " JOIN sample_case c ON c.id = a.case_id"
+        " WHERE c.wave_id = ? AND a.outcome IN ('connected', 'abandoned')",
+        (wave_id,),
+    ) as cursor:
+        rows = list(await cursor.fetchall())
+    answers = []
+    for outcome, connected, ended in rows:
+        stamp = connected if outcome == "connected" else ended
+        if stamp is not None and (at := datetime.fromisoformat(stamp)) >= since:
+            answers.append((at, outcome == "abandoned"))
+    return sorted(answers)
+
+
 def _record(
     started: str,
     outcome: str,
