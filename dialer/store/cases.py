@@ -13,7 +13,7 @@ import aiosqlite
 from dialer.store.db import StoreError, transaction, utc_now
 from dialer.store.quotas import load_counts
 from dialer.store.responses import Answers, record_response
-from dialer.store.waves import WaveRef
+from dialer.store.waves import WITHDRAWABLE, WaveRef
 from sampling.cells import CellKey
 from sampling.quota import complete, newly_closed, reserve
 from sampling.survey import RESULTS, Survey
@@ -125,11 +125,8 @@ async def finish_case(
         for position in closed:
             closed_id = wave.cell_ids[position]
             await db.execute("UPDATE cell SET closed_at = ? WHERE id = ?", (stamp, closed_id))
-            cursor = await db.execute(  # not while dialled, nor while a disposition is owed
-                "UPDATE sample_case SET state = 'withdrawn'"
-                " WHERE cell_id = ? AND state = 'released' AND NOT EXISTS (SELECT 1 FROM attempt a"
-                " WHERE a.case_id = sample_case.id AND (a.ended_at IS NULL"
-                " OR (a.outcome = 'connected' AND a.disposition IS NULL)))",
+            cursor = await db.execute(
+                f"UPDATE sample_case SET state = 'withdrawn' WHERE cell_id = ? AND {WITHDRAWABLE}",
                 (closed_id,),
             )
             withdrawn += cursor.rowcount

@@ -85,6 +85,15 @@ async def ensure_wave(
     return WaveRef(survey_id, wave_id, survey.wave, cell_ids)
 
 
+WITHDRAWABLE = (
+    "state = 'released' AND NOT EXISTS (SELECT 1 FROM attempt a"
+    " WHERE a.case_id = sample_case.id AND (a.ended_at IS NULL"
+    " OR (a.outcome = 'connected' AND a.disposition IS NULL)))"
+)
+"""A ``sample_case`` a closing cell gives up: released, neither being dialled nor in an
+interview whose disposition its operator still owes."""
+
+
 async def _reclose(db: aiosqlite.Connection, wave_id: int, now: str) -> None:
     """After targets changed: a cell is closed exactly when its completes reach its target, and
     a cell that closed now gives up its released numbers not being dialled."""
@@ -95,10 +104,8 @@ async def _reclose(db: aiosqlite.Connection, wave_id: int, now: str) -> None:
         (now, wave_id),
     )
     await db.execute(
-        "UPDATE sample_case SET state = 'withdrawn' WHERE wave_id = ? AND state = 'released'"
-        " AND cell_id IN (SELECT id FROM cell WHERE wave_id = ? AND closed_at IS NOT NULL)"
-        " AND NOT EXISTS (SELECT 1 FROM attempt a WHERE a.case_id = sample_case.id"
-        " AND a.ended_at IS NULL)",
+        f"UPDATE sample_case SET state = 'withdrawn' WHERE wave_id = ? AND {WITHDRAWABLE}"
+        " AND cell_id IN (SELECT id FROM cell WHERE wave_id = ? AND closed_at IS NOT NULL)",
         (wave_id, wave_id),
     )
 
