@@ -169,16 +169,35 @@ def _check_chunk(
 def numbered_records(
     source: io.StringIO, first_line: int, name: str
 ) -> Iterator[tuple[int, list[str]]]:
-    """CSV records with the file line each starts on; a malformed file is a FrameFileError."""
+    """CSV records with the file line each starts on; a malformed file is a FrameFileError,
+    and so is a field whose quote was left open, swallowing the records after it (their
+    numbers were neither imported nor rejected). A quoted line break in a note is kept."""
     reader = csv.reader(source)
     previous_end = 0
     try:
         for fields in reader:
+            if reader.line_num - previous_end > 1 and _swallows_records(fields):
+                start, end = first_line + previous_end, first_line + reader.line_num - 1
+                raise FrameFileError(
+                    f"{name}: lines {start}-{end}: a quote left open makes them one record"
+                )
             yield first_line + previous_end, fields
             previous_end = reader.line_num
     except csv.Error as exc:
         line = first_line + previous_end
         raise FrameFileError(f"{name}: line {line}: not a valid CSV record ({exc})") from None
+
+
+def _swallows_records(fields: list[str]) -> bool:
+    """Whether a field runs over a line that has a whole record's commas: the lines of
+    records a quote left open swallowed, not a note's line break."""
+    separators = len(fields) - 1
+    return any(
+        line.count(",") >= separators
+        for field in fields
+        if "\n" in field
+        for line in field.split("\n")[1:]
+    )
 
 
 def body_line(text: str, body: int) -> int:

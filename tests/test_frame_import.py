@@ -224,6 +224,26 @@ async def test_a_malformed_csv_file_is_one_clear_error(
     assert not db_path.exists() or 0 == len(stored_phones(db_path))
 
 
+async def test_a_quote_left_open_over_whole_records_is_one_clear_error(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """An address whose quote is never closed, with a quote further down closing it: the
+    records between would read as one field of one row. One error naming the lines, and
+    nothing stored."""
+    frame = tmp_path / "open.csv"
+    frame.write_text(
+        "phone,district,age,sex,note\n"
+        f'{landline(1)},North,30,M,"Via Roma\n'
+        f"{landline(2)},North,31,F,ok\n"
+        f"{landline(3)},South,32,M,ok\n"
+        f'{landline(4)},South,33,F,12" tv"\n'
+        f"{landline(5)},South,34,M,ok\n"
+    )
+    with pytest.raises(FrameFileError, match="lines 2-5: a quote left open"):
+        await import_frame(db_path, survey, frame, [])
+    assert not db_path.exists() or 0 == len(stored_phones(db_path))
+
+
 async def test_parallel_import_matches_the_serial_one(
     tmp_path: Path, survey: Survey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
