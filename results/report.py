@@ -136,7 +136,9 @@ def _question(
     columns = [("all", "all"), *groups]
     cell = {(e.answer, e.group, e.value): e for e in found}
     answers = list(dict.fromkeys(e.answer for e in found))
-    chart = "".join(_bar(labels.get(a, a), cell[(a, "all", "all")], results, t) for a in answers)
+    chart = "".join(
+        _bar(labels.get(a, a), cell[(a, "all", "all")], results, t, item.scale) for a in answers
+    )
     head = "".join(
         f"<th>{t['all'] if g == 'all' else escape(t[g] + ' ' + v)}</th>" for g, v in columns
     )
@@ -154,9 +156,13 @@ def _question(
     )
 
 
-def _bar(label: str, e: Estimate, results: WaveResults, t: dict[str, str]) -> str:
+def _bar(
+    label: str, e: Estimate, results: WaveResults, t: dict[str, str], scale: tuple[int, int]
+) -> str:
+    """A share's bar is the share; a mean rating's, its place on the item's scale."""
     share = e.measure == "share"
-    width = 100 * (e.estimate if share else (e.estimate - 1) / 3)
+    low, high = scale
+    width = 100 * (e.estimate if share else (e.estimate - low) / max(high - low, 1))
     text = _pct(e.estimate) if share else f"{t['mean']} {e.estimate:.2f}"
     before = results.previous.get(key(e))
     previous = ""
@@ -165,7 +171,7 @@ def _bar(label: str, e: Estimate, results: WaveResults, t: dict[str, str]) -> st
         previous = f" <span class='prev'>({t['previous']}: {then})</span>"
     return (
         f"<div class='row'><span class='label'>{escape(label)}</span>"
-        f"<span class='bar' style='width:{max(width, 0):.1f}%'></span>"
+        f"<span class='bar' style='width:{min(max(width, 0), 100):.1f}%'></span>"
         f"<span class='value'>{text} ± {_moe(e)}{previous}</span></div>"
     )
 

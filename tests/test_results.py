@@ -6,6 +6,8 @@ import asyncio
 import csv
 import io
 import json
+import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +128,20 @@ def test_the_html_report_shows_every_question_in_its_language() -> None:
         assert f"<h3>{question}. " in italian
     empty = summarise("s", 1, LA_SPEZIA, [], [], POPULATION)
     assert "Nessuna intervista completa" in html_report(empty, "it")
+
+
+@pytest.mark.parametrize("scale", [(1, 4), (1, 5), (0, 10)])
+def test_a_grid_rows_bar_is_its_mean_on_the_items_scale(scale: tuple[int, int]) -> None:
+    """A rating's bar spans the item's own scale, whatever its ends."""
+    items = tuple(replace(i, scale=scale) if i.id == "q3" else i for i in LA_SPEZIA.items)
+    result = summarise("s", 1, replace(LA_SPEZIA, items=items), [], RESPONDENTS, POPULATION)
+    section = html_report(result, "en").split("<h3>q3. ")[1].split("</section>")[0]
+    chart = section.split("<div class='chart'>")[1].split("<table>")[0]
+    low, high = scale
+    means = [e.estimate for e in result.estimates if (e.question, e.group) == ("q3", "all")]
+    assert [f"{100 * (m - low) / (high - low):.1f}" for m in means] == re.findall(
+        r"width:([\d.]+)%", chart
+    )
 
 
 async def test_the_results_command_on_a_store(
