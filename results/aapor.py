@@ -65,10 +65,22 @@ def category(code: str) -> Category:
     raise ValueError(f"not an AAPOR final disposition code: {code!r}")
 
 
+NON_WORKING = "4.31"
+"""The dialer's own reading of a call that failed before any answer (a dead number's
+cause). Unlike the operators' ineligible codes it is no finding about a person: a person's
+answer on another attempt proves the number works, and outranks it."""
+
+
 def final_code(codes: Iterable[str]) -> str:
     """A case's final code from its attempts' codes (none: the case was never dialled)."""
-    ranked = sorted(codes, key=lambda code: _PRECEDENCE.index(category(code)))
+    ranked = sorted(codes, key=_rank)
     return ranked[0] if ranked else NOT_DIALLED
+
+
+def _rank(code: str) -> float:
+    if code == NON_WORKING:  # after contacts and answers, before the calls nobody answered
+        return _PRECEDENCE.index(Category.UO) + 0.5
+    return _PRECEDENCE.index(category(code))
 
 
 @dataclass(frozen=True, slots=True)

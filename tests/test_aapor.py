@@ -98,6 +98,10 @@ def test_a_code_that_is_not_aapor_is_refused(code: str) -> None:
         (["2.11", "3.13", "1.1"], "1.1"),  # converted refusal
         (["2.11", "4.51"], "4.51"),  # found to be a business: not eligible
         (["1.2", "2.12"], "1.2"),
+        (["2.21", "4.31"], "2.21"),  # a callback agreed: the number works whatever failed later
+        (["3.21", "4.31"], "3.21"),  # a person answered (and was abandoned)
+        (["3.13", "4.31"], "4.31"),  # no answer, then a dead number's cause
+        (["2.11", "4.20"], "4.20"),  # an operator's finding still outranks a refusal
     ],
 )
 def test_a_case_s_final_code_is_its_most_informative_attempt(
