@@ -121,6 +121,31 @@ async def test_draw_excludes_dnc_added_after_import(
     assert "+39" + landline(0) not in phones
 
 
+async def test_a_released_number_put_on_the_dnc_list_is_withdrawn_and_replaced(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """A later import's do-not-call list names a released number: it is withdrawn (never
+    dialled, no longer out) and the next release draws its cell another."""
+    wave = await setup(tmp_path, survey, db_path)
+    async with connect(db_path) as db:
+        first = await make_release(db, survey, wave, seed=1)
+    listed = int(first.case_ids[0])
+    with sqlite3.connect(db_path) as db:
+        phone, position = db.execute(
+            "SELECT c.phone, k.position FROM sample_case c JOIN cell k ON k.id = c.cell_id"
+            " WHERE c.id = ?",
+            (listed,),
+        ).fetchone()
+    (tmp_path / "dnc.csv").write_text(f"phone\n{phone}\n", encoding="utf-8")
+    await import_frame(db_path, survey, write_frame(tmp_path / "g.csv", []), [tmp_path / "dnc.csv"])
+    async with connect(db_path) as db:
+        second = await make_release(db, survey, wave, seed=2)
+    with sqlite3.connect(db_path) as db:
+        state = db.execute("SELECT state FROM sample_case WHERE id = ?", (listed,)).fetchone()
+    assert ("withdrawn",) == state
+    assert 1 == int(second.drawn[position])
+
+
 async def test_full_cell_closes_and_withdraws_undialled_numbers(
     tmp_path: Path, survey: Survey, db_path: Path
 ) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import aiosqlite
 
 from dialer.store.db import transaction, utc_now
-from dialer.store.waves import WaveRef
+from dialer.store.waves import WITHDRAWABLE, WaveRef
 from sampling.frame_file import FrameReading
 
 
@@ -55,6 +55,12 @@ async def write_import(
         await db.executemany(
             "INSERT OR IGNORE INTO dnc_number (phone, source, added_at) VALUES (?, ?, ?)",
             [(phone, source, stamp) for phone in sorted(new_dnc)],
+        )
+        # Released numbers now on the list are never dialled: withdrawn, they stop counting
+        # as out, and their cells get more (they blocked them for good).
+        await db.execute(
+            f"UPDATE sample_case SET state = 'withdrawn' WHERE {WITHDRAWABLE}"
+            " AND phone IN (SELECT phone FROM dnc_number)"
         )
         cursor = await db.execute(
             "INSERT INTO frame_import (wave_id, source, sha256, imported_at, rows_read,"

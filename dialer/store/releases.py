@@ -64,7 +64,7 @@ def plan_release(counts: CellCounts, survey: Survey, held_back: Ints | None = No
 
 async def candidates(
     db: aiosqlite.Connection, survey: Survey, wave: WaveRef
-) -> tuple[Ints, npt.NDArray[np.int16]]:
+) -> tuple[Ints, npt.NDArray[np.int32]]:
     """Case ids and cell positions a release may draw, grouped by cell, ascending case id."""
     where, args = eligible_sql(survey, wave)
     sql = (
@@ -74,7 +74,8 @@ async def candidates(
     async with db.execute(sql, args) as cursor:
         rows = list(await cursor.fetchall())
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    cells = np.fromiter((r[1] for r in rows), dtype=np.int16, count=len(rows))
+    # int32: a grid of comuni x age bands x sexes passes int16's 32,767 cells
+    cells = np.fromiter((r[1] for r in rows), dtype=np.int32, count=len(rows))
     return ids, cells
 
 
