@@ -46,7 +46,8 @@ class Estimate:
     value: str  # the group's category ("all" for everyone)
     estimate: float
     moe: float
-    """Half-width of the 95% confidence interval, with the design effect."""
+    """Half-width of the 95% confidence interval, with the design effect of the weights of
+    the respondents it is estimated from."""
     base: int
     """Respondents asked the question, in the group."""
 
@@ -126,7 +127,9 @@ def _item_estimates(
         return []
     w = weighting.weights[asked]
     answers = [respondents[n].answers[item.id] for n in asked]
-    deff = weighting.design_effect
+    # Kish's design effect of the base's own weights: within a district or an age band the
+    # raked weights vary little, and the whole sample's would overstate their margins
+    deff = design_effect(w)
 
     def share(answer: str, chosen: Iterable[bool]) -> Estimate:
         hit = np.fromiter(chosen, dtype=bool, count=len(answers))

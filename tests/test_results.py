@@ -62,8 +62,8 @@ def _find(found: list[Any], question: str, answer: str, group: str = "all") -> A
 
 
 def test_estimates_are_weighted_shares_and_means() -> None:
-    """Shares and means use the raked weights; the margin of error carries the design effect;
-    a question's base is the respondents its routing asked."""
+    """Shares and means use the raked weights; the margin of error carries the design effect
+    of its base's weights; a question's base is the respondents its routing asked."""
     assert {"district": {"N": 300.0, "S": 100.0}, "age_band": {"18-34": 400.0},
             "sex": {"M": 200.0, "F": 200.0}} == margins(POPULATION)  # fmt: skip
     weighting = weigh(RESPONDENTS, margins(POPULATION))
@@ -83,6 +83,8 @@ def test_estimates_are_weighted_shares_and_means() -> None:
     assert (1.0, 4) == (round(yes.estimate, 12), yes.base)
     north = _find(found, "q1", "A", "district")
     assert ("N", 0.5, 2) == (north.value, round(north.estimate, 12), north.base)
+    # within the district the weights are equal: its own design effect is 1, not 1.25
+    assert margin_of_error(0.5, 2, 1.0) == pytest.approx(north.moe)
     assert not any(e.question == "q7" for e in found)  # open text: no figure
 
 
