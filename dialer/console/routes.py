@@ -105,16 +105,16 @@ def console_router(controller: ConsoleController, settings: ConsoleSettings) -> 
     @router.post("/login", summary="log in to a seat with its operator's secret")
     async def login(body: LoginIn, request: Request, response: Response) -> dict[str, Any]:
         address = request.client.host if request.client else ""
-        try:
-            settings.sessions.admit(body.seat, address, settings.clock())
-        except SessionError as exc:
-            raise HTTPException(429, str(exc)) from None
         stored = settings.operators.get(body.seat)
         async with checking:  # scrypt takes ~50 ms of CPU: off the loop that dials
+            try:  # asked here, not before the queue: guesses sent at once wait their turn
+                settings.sessions.admit(body.seat, address, settings.clock())
+            except SessionError as exc:
+                raise HTTPException(429, str(exc)) from None
             right = await asyncio.to_thread(check_secret, body.secret, stored or _NOBODY)
-        if not right or stored is None:
-            settings.sessions.failed(body.seat, address, settings.clock())
-            raise HTTPException(401, "wrong seat or secret")
+            if not right or stored is None:
+                settings.sessions.failed(body.seat, address, settings.clock())
+                raise HTTPException(401, "wrong seat or secret")
         token = settings.sessions.open(body.seat, settings.clock())
         secure = request.url.scheme == "https"  # behind a TLS proxy (deploy/README.md)
         response.set_cookie(
