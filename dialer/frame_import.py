@@ -9,6 +9,7 @@ import hashlib
 import io
 import itertools
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -141,8 +142,9 @@ def _validate(
         work = ((job, line, piece) for line, piece in line_chunks(text, body, CHUNK_CHARS))
     else:
         records = numbered_records(
-            io.StringIO(text[body:], newline=""), body_line(text, body), job.name
-        )
+            io.StringIO(text[body:], newline=""), body_line(text, body), job.name,
+            len(job.header.columns),
+        )  # fmt: skip
         work = ((job, 0, batch) for batch in _batches(records, CHUNK_ROWS))
     if not parallel:
         checked = itertools.chain.from_iterable(map(_check_chunk, work))
@@ -167,7 +169,7 @@ def _check_chunk(
 
 
 def numbered_records(
-    source: io.StringIO, first_line: int, name: str
+    source: io.StringIO, first_line: int, name: str, columns: int | None = None
 ) -> Iterator[tuple[int, list[str]]]:
     """CSV records with the file line each starts on; a malformed file is a FrameFileError,
     and so is a field whose quote was left open, swallowing the records after it (their
@@ -176,7 +178,7 @@ def numbered_records(
     previous_end = 0
     try:
         for fields in reader:
-            if reader.line_num - previous_end > 1 and _swallows_records(fields):
+            if reader.line_num - previous_end > 1 and _swallows_records(fields, columns):
                 start, end = first_line + previous_end, first_line + reader.line_num - 1
                 raise FrameFileError(
                     f"{name}: lines {start}-{end}: a quote left open makes them one record"
@@ -188,16 +190,20 @@ def numbered_records(
         raise FrameFileError(f"{name}: line {line}: not a valid CSV record ({exc})") from None
 
 
-def _swallows_records(fields: list[str]) -> bool:
-    """Whether a field runs over a line that has a whole record's commas: the lines of
-    records a quote left open swallowed, not a note's line break."""
-    separators = len(fields) - 1
+def _swallows_records(fields: list[str], columns: int | None) -> bool:
+    """Whether a field runs over a line that looks like a record of ``columns`` fields
+    (the header's): as many commas and a number in it, the lines a quote left open swallowed,
+    not a note's line break (an address's commas hold no phone number)."""
+    separators = (columns or len(fields)) - 1
     return any(
-        line.count(",") >= separators
+        line.count(",") >= separators and _NUMBER_RUN.search(line) is not None
         for field in fields
         if "\n" in field
         for line in field.split("\n")[1:]
     )
+
+
+_NUMBER_RUN = re.compile(r"\d{6}")
 
 
 def body_line(text: str, body: int) -> int:

@@ -242,6 +242,28 @@ async def test_a_quote_left_open_over_whole_records_is_one_clear_error(
     with pytest.raises(FrameFileError, match="lines 2-5: a quote left open"):
         await import_frame(db_path, survey, frame, [])
     assert not db_path.exists() or 0 == len(stored_phones(db_path))
+    closed_early = tmp_path / "early.csv"  # closed by a later record's quoted number
+    closed_early.write_text(
+        "phone,district,age,sex,note\n"
+        f'{landline(1)},North,30,M,"Via Roma\n'
+        f"{landline(2)},North,31,F,ok\n"
+        f'"{landline(3)}",South,32,M,ok\n'
+    )
+    with pytest.raises(FrameFileError, match="lines 2-4: a quote left open"):
+        await import_frame(db_path, survey, closed_early, [])
+
+
+async def test_a_quoted_address_over_two_lines_is_kept(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """A note whose second line has a record's commas, but no number, is a note."""
+    frame = tmp_path / "address.csv"
+    frame.write_text(
+        "phone,district,age,sex,note\n"
+        f'{landline(1)},North,30,M,"Via Roma 3\nscala B, int. 3, piano 2, citofono, cortile"\n'
+    )
+    report = await import_frame(db_path, survey, frame, [])
+    assert (1, 1) == (report.summary.imported, len(stored_phones(db_path)))
 
 
 async def test_parallel_import_matches_the_serial_one(
