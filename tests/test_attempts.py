@@ -31,6 +31,11 @@ async def _case(tmp_path: Path, survey: Survey, db_path: Path) -> int:
         db_path, survey, write_frame(tmp_path / "f.csv", [f"{landline(1)},North,30,M,"]), []
     )
     with sqlite3.connect(db_path) as db:
+        release = db.execute(  # as a release leaves it
+            "INSERT INTO release (wave_id, seed, created_at, size)"
+            " SELECT wave_id, '1', '2026-11-23T09:00:00+00:00', 1 FROM sample_case"
+        ).lastrowid
+        db.execute("UPDATE sample_case SET state = 'released', release_id = ?", (release,))
         return int(db.execute("SELECT id FROM sample_case").fetchone()[0])
 
 
@@ -44,6 +49,27 @@ async def test_a_case_cannot_be_dialled_twice_at_once(
         with pytest.raises(StoreError, match=f"case {case_id}: already being dialled"):
             await open_attempt(db, case_id, "call-2", T0)
         assert ["call-1"] == await live_call_ids(db)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "UPDATE sample_case SET state = 'withdrawn'",
+        "INSERT INTO dnc_number SELECT phone, 'later list', '2026-11-23' FROM sample_case",
+    ],
+)
+async def test_a_case_withdrawn_or_listed_since_it_was_read_is_not_dialled(
+    tmp_path: Path, survey: Survey, db_path: Path, change: str
+) -> None:
+    """Between reading the dialable cases and dialling one, another process withdrew it or
+    put its number on a do-not-call list: the attempt is refused, naming the case."""
+    case_id = await _case(tmp_path, survey, db_path)
+    with sqlite3.connect(db_path) as db:
+        db.execute(change)
+    async with connect(db_path) as db:
+        with pytest.raises(StoreError, match=f"case {case_id}: no longer to be dialled"):
+            await open_attempt(db, case_id, "call-1", T0)
+        assert [] == await live_call_ids(db)
 
 
 async def test_closed_attempts_keep_outcome_code_and_history(

@@ -19,7 +19,7 @@ from dialer.pacing.predictive import Predictive
 from dialer.pacing.snapshot import Snapshot
 from dialer.schedule.window import CallingWindow
 from dialer.seats import SeatBoard, SeatState, end_call, log_in, ready, take
-from dialer.store.db import connect
+from dialer.store.db import StoreError, connect
 from dialer.store.releases import make_release
 from dialer.store.waves import ensure_wave
 from dialer.testbed import start_testbed, stop_testbed
@@ -381,3 +381,25 @@ async def test_releases_draw_fresh_seeds_unless_one_is_set(
     assert seeds[0] != seeds[1]
     assert {1, 2}.isdisjoint(seeds[:2])
     assert [7, 8] == seeds[2:]
+
+
+async def test_a_store_refusal_fails_one_item_not_the_campaign(
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tick whose store write is refused (another process withdrew a case meanwhile) is
+    logged; the campaign goes on to its own end."""
+    settings = await small_campaign(tmp_path, make_survey)
+    async with open_campaign(settings, ami) as runner:
+        tick = runner._tick
+        refused: list[bool] = []
+
+        async def refusing_once() -> None:
+            if not refused:
+                refused.append(True)
+                raise StoreError("case 1: is withdrawn; only a released case can finish")
+            await tick()
+
+        monkeypatch.setattr(runner, "_tick", refusing_once)
+        summary = await asyncio.wait_for(runner.run(), 240)
+    assert [True] == refused
+    assert ("quotas full", 12) == (summary.finished, summary.completes)

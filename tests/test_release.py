@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from dialer.frame_import import import_frame
+from dialer.store.attempts import recover_after_restart
 from dialer.store.cases import finish_case, start_interview
 from dialer.store.db import connect
 from dialer.store.quotas import load_counts
@@ -201,6 +203,39 @@ async def test_a_closing_cell_keeps_a_case_whose_disposition_is_owed(
         assert (cell,) == closing.closed_cells
         assert len(undialled) == closing.withdrawn
         assert "over_quota" == (await finish_case(db, survey, wave, owed, "over_quota")).result
+
+
+async def test_an_interview_a_dead_dialer_left_no_longer_holds_its_case(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """The dialer died while an operator owed a disposition: the restart codes that attempt
+    2.35 (no process will ever take its disposition), and a closing cell withdraws the case
+    as any other released number."""
+    wave = await setup(tmp_path, survey, db_path)
+    cell = CellKey("South", "18-34", "M")
+    position = survey.grid.index(cell)
+    async with connect(db_path) as db:
+        release = await make_release(db, survey, wave, seed=3)
+        target = int(release.plan.counts.target[position])
+        mine = [int(i) for i in release.case_ids if await _cell_of(db_path, int(i)) == position]
+        cut_off = mine[target]
+        await db.execute(
+            "INSERT INTO attempt (case_id, call_id, started_at, connected_at, ended_at, outcome)"
+            " VALUES (?, 'cut-off', '2026-11-23T10:00:00Z', '2026-11-23T10:00:20Z',"
+            " '2026-11-23T10:01:00Z', 'connected')",
+            (cut_off,),
+        )
+        await recover_after_restart(db, set(), datetime(2026, 11, 23, 11, 0, tzinfo=UTC))
+        for case_id in mine[:target]:
+            assert await start_interview(db, survey, wave, case_id)
+            closing = await finish_case(db, survey, wave, case_id, "complete", cell)
+    assert len(mine) - target == closing.withdrawn
+    with sqlite3.connect(db_path) as db:
+        assert [("withdrawn", "2.35")] == db.execute(
+            "SELECT c.state, a.aapor_code FROM sample_case c JOIN attempt a ON a.case_id = c.id"
+            " WHERE c.id = ?",
+            (cut_off,),
+        ).fetchall()
 
 
 async def _cell_of(db_path: Path, case_id: int) -> int:

@@ -363,29 +363,10 @@ class CampaignRunner:
     async def _consume(self) -> None:
         while not self.finished:
             kind, item = await self.inbox.get()
-            if kind == "tick":
-                await self._tick()
-            elif kind == "ami":
-                message, arrived = item
-                await self._on_ami(message)
-                self.metrics.event_handled(time.monotonic() - arrived)
-            elif kind == "call":
-                call_id, event = item
-                await self._apply(call_id, event)
-            elif kind == "seat_ready":
-                self._wrapped_up(*item)
-            elif kind == "seat_in":
-                self._seat_in(*item)
-            elif kind == "line_back":
-                self._line_back(item)
-            elif kind == "resync":
-                if not self.link_lost:  # else the reconnect resyncs
-                    await self._resync(self.s.clock())
-            elif kind == "abort":
-                self.finished = item
-            elif kind in ("control", "seat", "dispose"):
-                payload, answer = item
-                await self._answer(kind, payload, answer)
+            try:
+                await self._handle(kind, item)
+            except StoreError:  # e.g. another process withdrew a case meanwhile: that item
+                log.exception("the store refused", item=kind)  # fails, the campaign goes on
             if self.unseated:
                 self._seat_waiting()
             self._show()
@@ -395,6 +376,32 @@ class CampaignRunner:
             answer = item[1] if isinstance(item, tuple) and len(item) == 2 else None
             if isinstance(answer, asyncio.Future) and not answer.done():
                 answer.set_exception(ended)
+
+    async def _handle(self, kind: str, item: Any) -> None:
+        """One inbox item."""
+        if kind == "tick":
+            await self._tick()
+        elif kind == "ami":
+            message, arrived = item
+            await self._on_ami(message)
+            self.metrics.event_handled(time.monotonic() - arrived)
+        elif kind == "call":
+            call_id, event = item
+            await self._apply(call_id, event)
+        elif kind == "seat_ready":
+            self._wrapped_up(*item)
+        elif kind == "seat_in":
+            self._seat_in(*item)
+        elif kind == "line_back":
+            self._line_back(item)
+        elif kind == "resync":
+            if not self.link_lost:  # else the reconnect resyncs
+                await self._resync(self.s.clock())
+        elif kind == "abort":
+            self.finished = item
+        elif kind in ("control", "seat", "dispose"):
+            payload, answer = item
+            await self._answer(kind, payload, answer)
 
     def _show(self) -> None:
         """Wake the consoles when a seat or an interview changed (the board is immutable:

@@ -20,15 +20,20 @@ async def open_attempt(db: aiosqlite.Connection, case_id: int, call_id: str, now
     case already has a live attempt. ``call_id`` is also the channel id set on the originate."""
     try:
         async with transaction(db):
-            cursor = await db.execute(
-                "INSERT INTO attempt (case_id, call_id, started_at) VALUES (?, ?, ?)",
-                (case_id, call_id, now.isoformat()),
+            cursor = await db.execute(  # still released, and not on a do-not-call list: a
+                # list imported meanwhile (by another process) may have withdrawn it
+                "INSERT INTO attempt (case_id, call_id, started_at) SELECT ?, ?, ?"
+                " WHERE EXISTS (SELECT 1 FROM sample_case c WHERE c.id = ?"
+                " AND c.state = 'released'"
+                " AND NOT EXISTS (SELECT 1 FROM dnc_number d WHERE d.phone = c.phone))",
+                (case_id, call_id, now.isoformat(), case_id),
             )
     except sqlite3.IntegrityError as exc:
         if "attempt.case_id" in str(exc) or "attempt_one_live" in str(exc):
             raise StoreError(f"case {case_id}: already being dialled") from None
         raise StoreError(f"case {case_id}: {exc}") from None
-    assert cursor.lastrowid is not None
+    if cursor.rowcount != 1 or cursor.lastrowid is None:
+        raise StoreError(f"case {case_id}: no longer to be dialled (withdrawn, finished or listed)")
     return cursor.lastrowid
 
 
@@ -174,6 +179,11 @@ async def dialable_cases(db: aiosqlite.Connection, wave_id: int) -> list[CaseVie
     ]
 
 
+INTERRUPTED = "2.35"
+"""AAPOR's miscellaneous other non-interview: an interview cut off by the dialer's own end
+(a crash), never given a disposition."""
+
+
 async def recover_after_restart(
     db: aiosqlite.Connection, live_channels: set[str], now: datetime
 ) -> tuple[list[str], int]:
@@ -190,6 +200,13 @@ async def recover_after_restart(
             "UPDATE attempt SET ended_at = ?, outcome = 'congestion', aapor_code = '3.16'"
             " WHERE ended_at IS NULL",
             (now.isoformat(),),
+        )
+        # Interviews whose disposition the dead process awaited will never get one: coded
+        # as a contact that ended otherwise (2.35), they no longer hold their case back
+        # from a closing cell's withdrawal (waves.WITHDRAWABLE); the case is called again.
+        await db.execute(
+            f"UPDATE attempt SET aapor_code = '{INTERRUPTED}'"
+            " WHERE outcome = 'connected' AND disposition IS NULL AND aapor_code IS NULL"
         )
         cursor = await db.execute(
             "UPDATE sample_case SET state = 'released', reserved_cell_id = NULL"

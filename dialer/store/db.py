@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -68,16 +70,19 @@ async def migrate(db: aiosqlite.Connection) -> int:
 async def transaction(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
     """One write transaction (taken at once, so concurrent writers queue rather than fail).
     Inside another, it is part of that one: the outermost commits, or undoes it all."""
-    if db.in_transaction:
+    if db.in_transaction:  # every write runs on the campaign's one consumer: it is ours
         yield db
         return
-    await db.execute("BEGIN IMMEDIATE")
     try:
+        await db.execute("BEGIN IMMEDIATE")
         yield db
+        await db.execute("COMMIT")
     except BaseException:
-        await db.execute("ROLLBACK")
+        # Also when cancelled while BEGIN or COMMIT waited for the lock: the ROLLBACK runs
+        # after them on the connection's thread, so no transaction is left open to join.
+        with contextlib.suppress(sqlite3.OperationalError):  # none was open
+            await db.execute("ROLLBACK")
         raise
-    await db.execute("COMMIT")
 
 
 def utc_now() -> str:

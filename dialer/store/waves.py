@@ -88,10 +88,11 @@ async def ensure_wave(
 WITHDRAWABLE = (
     "state = 'released' AND NOT EXISTS (SELECT 1 FROM attempt a"
     " WHERE a.case_id = sample_case.id AND (a.ended_at IS NULL"
-    " OR (a.outcome = 'connected' AND a.disposition IS NULL)))"
+    " OR (a.outcome = 'connected' AND a.disposition IS NULL AND a.aapor_code IS NULL)))"
 )
 """A ``sample_case`` a closing cell gives up: released, neither being dialled nor in an
-interview whose disposition its operator still owes."""
+interview whose disposition its operator still owes (a connected call with no code yet;
+one a dead process left is coded at the restart)."""
 
 
 async def _reclose(db: aiosqlite.Connection, wave_id: int, now: str) -> None:
