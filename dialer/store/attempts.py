@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiosqlite
 
@@ -111,8 +111,9 @@ async def live_answers_since(
     async with db.execute(
         "SELECT a.outcome, a.connected_at, a.ended_at FROM attempt a"
         " JOIN sample_case c ON c.id = a.case_id"
-        " WHERE c.wave_id = ? AND a.outcome IN ('connected', 'abandoned')",
-        (wave_id,),
+        " WHERE c.wave_id = ? AND a.outcome IN ('connected', 'abandoned')"
+        " AND a.started_at >= ?",  # ISO text in UTC: a day's margin, the exact cut below
+        (wave_id, (since - timedelta(days=1)).isoformat()),
     ) as cursor:
         rows = list(await cursor.fetchall())
     answers = []
