@@ -7,11 +7,12 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+import aiosqlite
 import numpy as np
 
 from dialer.frame_import import import_frame
 from dialer.store.attempts import recover_after_restart
-from dialer.store.cases import finish_case, start_interview
+from dialer.store.cases import FinishOutcome, finish_case, start_interview
 from dialer.store.db import connect
 from dialer.store.quotas import load_counts
 from dialer.store.releases import make_release, plan_release, released_case_ids
@@ -148,23 +149,50 @@ async def test_a_released_number_put_on_the_dnc_list_is_withdrawn_and_replaced(
     assert 1 == int(second.drawn[position])
 
 
+CELL = CellKey("South", "18-34", "M")
+
+
+async def _cell_released(
+    db: aiosqlite.Connection, db_path: Path, survey: Survey, wave: WaveRef
+) -> tuple[int, list[int]]:
+    """A first release (seed 3): CELL's target, and its cases in that release."""
+    release = await make_release(db, survey, wave, seed=3)
+    position = survey.grid.index(CELL)
+    target = int(release.plan.counts.target[position])
+    return target, [int(i) for i in release.case_ids if await _cell_of(db_path, int(i)) == position]
+
+
+async def _fill(
+    db: aiosqlite.Connection, survey: Survey, wave: WaveRef, cases: list[int]
+) -> list[FinishOutcome]:
+    """Each case interviewed and complete in CELL."""
+    outcomes = []
+    for case_id in cases:
+        assert await start_interview(db, survey, wave, case_id)
+        outcomes.append(await finish_case(db, survey, wave, case_id, "complete", CELL))
+    return outcomes
+
+
+async def _connected_call_without_disposition(db: aiosqlite.Connection, case_id: int) -> None:
+    await db.execute(
+        "INSERT INTO attempt (case_id, call_id, started_at, connected_at, ended_at, outcome)"
+        " VALUES (?, 'owed', '2026-11-23T10:00:00Z', '2026-11-23T10:00:20Z',"
+        " '2026-11-23T10:01:00Z', 'connected')",
+        (case_id,),
+    )
+
+
 async def test_full_cell_closes_and_withdraws_undialled_numbers(
     tmp_path: Path, survey: Survey, db_path: Path
 ) -> None:
     """When completes reach the target the cell closes; its released, undialled numbers go."""
     wave = await setup(tmp_path, survey, db_path)
-    cell = CellKey("South", "18-34", "M")
-    position = survey.grid.index(cell)
+    position = survey.grid.index(CELL)
     async with connect(db_path) as db:
-        release = await make_release(db, survey, wave, seed=3)
-        target = int(release.plan.counts.target[position])
-        mine = [int(i) for i in release.case_ids if await _cell_of(db_path, int(i)) == position]
-        outcomes = []
-        for case_id in mine[:target]:
-            assert await start_interview(db, survey, wave, case_id)
-            outcomes.append(await finish_case(db, survey, wave, case_id, "complete", cell))
+        target, mine = await _cell_released(db, db_path, survey, wave)
+        outcomes = await _fill(db, survey, wave, mine[:target])
         again = await make_release(db, survey, wave, seed=4)
-    assert (cell,) == outcomes[-1].closed_cells
+    assert (CELL,) == outcomes[-1].closed_cells
     assert len(mine) - target == outcomes[-1].withdrawn
     assert 0 == again.drawn[position]
     with sqlite3.connect(db_path) as db:
@@ -184,23 +212,12 @@ async def test_a_closing_cell_keeps_a_case_whose_disposition_is_owed(
     posts the disposition, the cell's last complete closes it. The case is not withdrawn
     under the operator: its disposition (over quota) still finishes it."""
     wave = await setup(tmp_path, survey, db_path)
-    cell = CellKey("South", "18-34", "M")
-    position = survey.grid.index(cell)
     async with connect(db_path) as db:
-        release = await make_release(db, survey, wave, seed=3)
-        target = int(release.plan.counts.target[position])
-        mine = [int(i) for i in release.case_ids if await _cell_of(db_path, int(i)) == position]
+        target, mine = await _cell_released(db, db_path, survey, wave)
         owed, undialled = mine[target], mine[target + 1 :]
-        await db.execute(
-            "INSERT INTO attempt (case_id, call_id, started_at, connected_at, ended_at, outcome)"
-            " VALUES (?, 'owed', '2026-11-23T10:00:00Z', '2026-11-23T10:00:20Z',"
-            " '2026-11-23T10:01:00Z', 'connected')",
-            (owed,),
-        )
-        for case_id in mine[:target]:
-            assert await start_interview(db, survey, wave, case_id)
-            closing = await finish_case(db, survey, wave, case_id, "complete", cell)
-        assert (cell,) == closing.closed_cells
+        await _connected_call_without_disposition(db, owed)
+        closing = (await _fill(db, survey, wave, mine[:target]))[-1]
+        assert (CELL,) == closing.closed_cells
         assert len(undialled) == closing.withdrawn
         assert "over_quota" == (await finish_case(db, survey, wave, owed, "over_quota")).result
 
@@ -212,23 +229,12 @@ async def test_an_interview_a_dead_dialer_left_no_longer_holds_its_case(
     2.35 (no process will ever take its disposition), and a closing cell withdraws the case
     as any other released number."""
     wave = await setup(tmp_path, survey, db_path)
-    cell = CellKey("South", "18-34", "M")
-    position = survey.grid.index(cell)
     async with connect(db_path) as db:
-        release = await make_release(db, survey, wave, seed=3)
-        target = int(release.plan.counts.target[position])
-        mine = [int(i) for i in release.case_ids if await _cell_of(db_path, int(i)) == position]
+        target, mine = await _cell_released(db, db_path, survey, wave)
         cut_off = mine[target]
-        await db.execute(
-            "INSERT INTO attempt (case_id, call_id, started_at, connected_at, ended_at, outcome)"
-            " VALUES (?, 'cut-off', '2026-11-23T10:00:00Z', '2026-11-23T10:00:20Z',"
-            " '2026-11-23T10:01:00Z', 'connected')",
-            (cut_off,),
-        )
+        await _connected_call_without_disposition(db, cut_off)
         await recover_after_restart(db, set(), datetime(2026, 11, 23, 11, 0, tzinfo=UTC))
-        for case_id in mine[:target]:
-            assert await start_interview(db, survey, wave, case_id)
-            closing = await finish_case(db, survey, wave, case_id, "complete", cell)
+        closing = (await _fill(db, survey, wave, mine[:target]))[-1]
     assert len(mine) - target == closing.withdrawn
     with sqlite3.connect(db_path) as db:
         assert [("withdrawn", "2.35")] == db.execute(
