@@ -196,7 +196,7 @@ def _swallows_records(fields: list[str], columns: int | None) -> bool:
     not a note's line break (an address's commas hold no phone number)."""
     separators = (columns or len(fields)) - 1
     return any(
-        line.count(",") >= separators and _NUMBER_RUN.search(line) is not None
+        line.count(",") >= separators and _NUMBER_RUN.search(_PUNCTUATION.sub("", line))
         for field in fields
         if "\n" in field
         for line in field.split("\n")[1:]
@@ -204,6 +204,7 @@ def _swallows_records(fields: list[str], columns: int | None) -> bool:
 
 
 _NUMBER_RUN = re.compile(r"\d{6}")
+_PUNCTUATION = re.compile(r"[\s().\-/]")  # how numbers are written: +39 0187 20-00-01
 
 
 def body_line(text: str, body: int) -> int:

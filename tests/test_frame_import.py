@@ -251,6 +251,15 @@ async def test_a_quote_left_open_over_whole_records_is_one_clear_error(
     )
     with pytest.raises(FrameFileError, match="lines 2-4: a quote left open"):
         await import_frame(db_path, survey, closed_early, [])
+    spaced = tmp_path / "spaced.csv"  # the swallowed numbers written with spaces and dashes
+    spaced.write_text(
+        "phone,district,age,sex,note\n"
+        f'{landline(1)},North,30,M,"Via Roma\n'
+        "+39 0187 20-00-02,North,31,F,ok\n"
+        '0187 20 00 03,South,32,M,the "end\n'
+    )
+    with pytest.raises(FrameFileError, match="lines 2-4: a quote left open"):
+        await import_frame(db_path, survey, spaced, [])
 
 
 async def test_a_quoted_address_over_two_lines_is_kept(

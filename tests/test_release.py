@@ -226,7 +226,7 @@ async def test_an_interview_a_dead_dialer_left_no_longer_holds_its_case(
     tmp_path: Path, survey: Survey, db_path: Path
 ) -> None:
     """The dialer died while an operator owed a disposition: the restart codes that attempt
-    2.35 (no process will ever take its disposition), and a closing cell withdraws the case
+    2.36 (no process will ever take its disposition), and a closing cell withdraws the case
     as any other released number."""
     wave = await setup(tmp_path, survey, db_path)
     async with connect(db_path) as db:
@@ -237,7 +237,7 @@ async def test_an_interview_a_dead_dialer_left_no_longer_holds_its_case(
         closing = (await _fill(db, survey, wave, mine[:target]))[-1]
     assert len(mine) - target == closing.withdrawn
     with sqlite3.connect(db_path) as db:
-        assert [("withdrawn", "2.35")] == db.execute(
+        assert [("withdrawn", "2.36")] == db.execute(
             "SELECT c.state, a.aapor_code FROM sample_case c JOIN attempt a ON a.case_id = c.id"
             " WHERE c.id = ?",
             (cut_off,),

@@ -383,8 +383,10 @@ class CampaignRunner:
             await self._tick()
         elif kind == "ami":
             message, arrived = item
-            await self._on_ami(message)
-            self.metrics.event_handled(time.monotonic() - arrived)
+            try:
+                await self._on_ami(message)
+            finally:
+                self.metrics.event_handled(time.monotonic() - arrived)
         elif kind == "call":
             call_id, event = item
             await self._apply(call_id, event)
@@ -467,16 +469,18 @@ class CampaignRunner:
             taken = self.seat_of.pop(call.call_id, None)
             if taken is not None:  # taken for a callee who never arrived
                 self.board = hand_back(self.board, taken, now)
-            await close_attempt(self.db, call)
-            code = None if effect.outcome is Outcome.CONNECTED else aapor_code(effect.outcome)
-            self.metrics.attempt_ended(effect.outcome.value, code)
-            self.log.info("attempt", **self._ids(call.call_id), **attempt_fields(call))
-            if effect.outcome is not Outcome.CONNECTED:
-                await withdraw_if_closed(self.db, call.case_id)
-            self.calls.pop(call.call_id, None)
-            self.cases.pop(call.call_id, None)
-            if call.call_id not in self.interviews:
-                self.attempt_of.pop(call.call_id, None)
+            try:
+                await close_attempt(self.db, call)
+                code = None if effect.outcome is Outcome.CONNECTED else aapor_code(effect.outcome)
+                self.metrics.attempt_ended(effect.outcome.value, code)
+                self.log.info("attempt", **self._ids(call.call_id), **attempt_fields(call))
+                if effect.outcome is not Outcome.CONNECTED:
+                    await withdraw_if_closed(self.db, call.case_id)
+            finally:  # the call is over even if the store refused to record it
+                self.calls.pop(call.call_id, None)
+                self.cases.pop(call.call_id, None)
+                if call.call_id not in self.interviews:
+                    self.attempt_of.pop(call.call_id, None)
 
     def _put_through(self, call_id: str, channel: str, now: datetime) -> bool:
         """Give the answered callee the longest-waiting free seat; False when none is free."""

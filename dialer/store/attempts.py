@@ -180,9 +180,9 @@ async def dialable_cases(db: aiosqlite.Connection, wave_id: int) -> list[CaseVie
     ]
 
 
-INTERRUPTED = "2.35"
-"""AAPOR's miscellaneous other non-interview: an interview cut off by the dialer's own end
-(a crash), never given a disposition."""
+INTERRUPTED = "2.36"
+"""AAPOR's "miscellaneous" other non-interview (eligible): an interview cut off by the
+dialer's own end (a crash), never given a disposition."""
 
 
 async def recover_after_restart(
@@ -203,7 +203,7 @@ async def recover_after_restart(
             (now.isoformat(),),
         )
         # Interviews whose disposition the dead process awaited will never get one: coded
-        # as a contact that ended otherwise (2.35), they no longer hold their case back
+        # as a contact that ended otherwise (2.36), they no longer hold their case back
         # from a closing cell's withdrawal (waves.WITHDRAWABLE); the case is called again.
         await db.execute(
             f"UPDATE attempt SET aapor_code = '{INTERRUPTED}'"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -80,8 +79,11 @@ async def transaction(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Conne
     except BaseException:
         # Also when cancelled while BEGIN or COMMIT waited for the lock: the ROLLBACK runs
         # after them on the connection's thread, so no transaction is left open to join.
-        with contextlib.suppress(sqlite3.OperationalError):  # none was open
+        try:
             await db.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            if db.in_transaction:  # not "none was open": a transaction stays open
+                raise
         raise
 
 
