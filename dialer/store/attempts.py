@@ -13,6 +13,7 @@ from dialer.campaign.selection import CaseView
 from dialer.disposition import Disposition, Outcome, aapor_code
 from dialer.schedule.retry import AttemptRecord
 from dialer.store.db import StoreError, transaction
+from dialer.store.frame import NOT_LISTED
 
 
 async def open_attempt(db: aiosqlite.Connection, case_id: int, call_id: str, now: datetime) -> int:
@@ -24,8 +25,7 @@ async def open_attempt(db: aiosqlite.Connection, case_id: int, call_id: str, now
                 # list imported meanwhile (by another process) may have withdrawn it
                 "INSERT INTO attempt (case_id, call_id, started_at) SELECT ?, ?, ?"
                 " WHERE EXISTS (SELECT 1 FROM sample_case c WHERE c.id = ?"
-                " AND c.state = 'released'"
-                " AND NOT EXISTS (SELECT 1 FROM dnc_number d WHERE d.phone = c.phone))",
+                f" AND c.state = 'released' AND {NOT_LISTED})",
                 (case_id, call_id, now.isoformat(), case_id),
             )
     except sqlite3.IntegrityError as exc:
@@ -152,7 +152,7 @@ async def dialable_cases(db: aiosqlite.Connection, wave_id: int) -> list[CaseVie
         " WHERE c.wave_id = ? AND c.state = 'released'"
         " AND NOT EXISTS (SELECT 1 FROM attempt a WHERE a.case_id = c.id AND a.ended_at IS NULL)"
         # a number put on a do-not-call list after its release is never dialled
-        " AND NOT EXISTS (SELECT 1 FROM dnc_number d WHERE d.phone = c.phone)"
+        f" AND {NOT_LISTED}"
         " ORDER BY c.id",
         (wave_id,),
     ) as cursor:

@@ -34,6 +34,10 @@ async def existing_phones(db: aiosqlite.Connection, wave_id: int) -> set[str]:
         return {row[0] async for row in cursor}
 
 
+NOT_LISTED = "NOT EXISTS (SELECT 1 FROM dnc_number d WHERE d.phone = c.phone)"
+"""A case (alias ``c``) whose number is on no do-not-call list: drawn, dialled."""
+
+
 async def dnc_numbers(db: aiosqlite.Connection) -> set[str]:
     async with db.execute("SELECT phone FROM dnc_number") as cursor:
         return {row[0] async for row in cursor}

@@ -9,6 +9,7 @@ import aiosqlite
 import numpy as np
 import numpy.typing as npt
 
+from dialer.store.frame import NOT_LISTED
 from dialer.store.waves import WaveRef
 from sampling.quota import QuotaState
 from sampling.survey import Survey
@@ -46,10 +47,7 @@ class CellCounts:
 
 def eligible_sql(survey: Survey, wave: WaveRef) -> tuple[str, list[object]]:
     """The WHERE clause (on alias ``c``) for frame cases a release may draw, and its arguments."""
-    sql = (
-        "c.wave_id = ? AND c.state = 'frame'"
-        " AND NOT EXISTS (SELECT 1 FROM dnc_number d WHERE d.phone = c.phone)"
-    )
+    sql = f"c.wave_id = ? AND c.state = 'frame' AND {NOT_LISTED}"
     args: list[object] = [wave.wave_id]
     waves = lookback(survey.wave, survey.waves)
     if len(waves) and survey.waves.exclude_results:
