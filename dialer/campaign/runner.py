@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -114,7 +113,7 @@ from dialer.store.cases import cancel_interview, finish_case, start_interview, w
 from dialer.store.db import StoreError, open_store, transaction
 from dialer.store.outcomes import case_codes
 from dialer.store.quotas import load_counts
-from dialer.store.releases import make_release
+from dialer.store.releases import fresh_seed, make_release
 from dialer.store.responses import Answers
 from dialer.store.waves import WaveRef, ensure_wave
 from questionnaire.load import load_questionnaire
@@ -666,7 +665,7 @@ class CampaignRunner:
 
     async def _release(self, held_back: npt.NDArray[np.int64] | None = None) -> int:
         """Draw and store the next release; the numbers it drew."""
-        seed = self.release_seed if self.release_seed is not None else secrets.randbits(63)
+        seed = self.release_seed if self.release_seed is not None else fresh_seed()
         release = await make_release(self.db, self.s.survey, self.wave, seed, held_back=held_back)
         if self.release_seed is not None:
             self.release_seed += 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import secrets
 import shutil
 from dataclasses import dataclass
 from importlib import resources
@@ -18,7 +17,7 @@ from dialer.commands.output import console
 from dialer.frame_import import ImportReport, import_frame
 from dialer.store.db import connect
 from dialer.store.quotas import CellCounts, load_counts
-from dialer.store.releases import ReleaseResult, make_release, plan_release
+from dialer.store.releases import ReleaseResult, fresh_seed, make_release, plan_release
 from dialer.store.waves import ensure_wave
 from sampling.margins import load_margins
 from sampling.release import thin_cells
@@ -215,7 +214,7 @@ def print_quotas(survey: Survey, counts: CellCounts, thin_only: bool = False) ->
 
 def _release(args: argparse.Namespace) -> int:
     survey = load_survey(args.survey)
-    seed = args.seed if args.seed is not None else secrets.randbits(63)
+    seed = args.seed if args.seed is not None else fresh_seed()
     result = asyncio.run(release(args.db, survey, seed))
     print_release(survey, result)
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 import aiosqlite
@@ -77,6 +78,12 @@ async def candidates(
     # int32: a grid of comuni x age bands x sexes passes int16's 32,767 cells
     cells = np.fromiter((r[1] for r in rows), dtype=np.int32, count=len(rows))
     return ids, cells
+
+
+def fresh_seed() -> int:
+    """A random seed for a release no seed was chosen for (stored with it, so it can be
+    drawn again)."""
+    return secrets.randbits(63)
 
 
 async def make_release(
