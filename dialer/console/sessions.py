@@ -40,7 +40,7 @@ class Sessions:
 
     def admit(self, seat: str, address: str, now: datetime) -> None:
         """``TooManyFailures`` while ``seat`` is locked for ``address``."""
-        recent = [t for t in self._failures.get((seat, address), []) if now - t < self.lockout]
+        recent = self._recent((seat, address), now)
         if len(recent) >= self.max_failures:
             until = (min(recent) + self.lockout).isoformat(timespec="seconds")
             raise TooManyFailures(f"too many wrong secrets for seat {seat}: try after {until}")
@@ -48,10 +48,13 @@ class Sessions:
     def failed(self, seat: str, address: str, now: datetime) -> None:
         """A wrong secret (or seat) from ``address``."""
         key = (seat, address)
-        kept = [t for t in self._failures.get(key, []) if now - t < self.lockout]
-        self._failures[key] = [*kept, now][-self.max_failures :]
+        self._failures[key] = [*self._recent(key, now), now][-self.max_failures :]
         if len(self._failures) > 10_000:  # a flood of made-up seats: forget the oldest
             self._failures.pop(next(iter(self._failures)))
+
+    def _recent(self, key: tuple[str, str], now: datetime) -> list[datetime]:
+        """The failures from (seat, address) that still count."""
+        return [t for t in self._failures.get(key, []) if now - t < self.lockout]
 
     def open(self, seat: str, now: datetime) -> str:
         """A new session for ``seat``; returns its token."""
