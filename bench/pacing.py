@@ -119,10 +119,6 @@ def _share(occupancy: float, other: list[Result] | None) -> str:
     return f"{occupancy / _mean(other, 'occupancy'):.1%}"
 
 
-def _gain(mine: list[Result], other: list[Result]) -> str:
-    return f"{100 * (_mean(mine, 'occupancy') - _mean(other, 'occupancy')):+.1f}"
-
-
 def _goals(by: dict[tuple[str, str], list[Result]], scenarios: list[str]) -> None:
     mine = {s: by[(s, "predictive")] for s in scenarios if (s, "predictive") in by}
     if not mine:
@@ -132,15 +128,15 @@ def _goals(by: dict[tuple[str, str], list[Result]], scenarios: list[str]) -> Non
     for s, rs in mine.items():
         vici = by.get((s, "vicidial"))
         if rs[0].seats <= 20 and vici:
-            gain = 100 * (_mean(rs, "occupancy") - _mean(vici, "occupancy"))
-            line = f"  {s}: occupancy {gain:+.1f} points against vicidial (goal +10"
+            occupancy = _mean(rs, "occupancy")
+            line = f"  {s}: occupancy {_points(occupancy, vici)} against vicidial (goal +10"
             oracle = by.get((s, "oracle"))
             if oracle:  # what no pacer can beat: the goal is out of reach where this is < 10
-                line += f"; the oracle's {_gain(oracle, vici)}"
+                line += f"; the oracle's {_points(_mean(oracle, 'occupancy'), vici)}"
             line += ")"
             hard = by.get((s, "vicidial-hard-limit"))
             if hard:  # VICIdial held near the cap: the comparison at like abandon rates
-                line += f", {_gain(rs, hard)} against vicidial-hard-limit"
+                line += f", {_points(occupancy, hard)} against vicidial-hard-limit"
             console.print(line)
     for s, rs in mine.items():
         oracle = by.get((s, "oracle"))
