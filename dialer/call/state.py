@@ -8,10 +8,11 @@ free the seat, store the attempt).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from dialer.disposition import Outcome
 
@@ -141,44 +142,95 @@ def transition(call: Call, event: CallEvent) -> tuple[Call, list[Effect]]:
     """
     if call.state is CallState.ENDED:
         return call, []
-    match event:
-        case Ringing() if call.state is CallState.DIALLING:
-            return call._replace(state=CallState.RINGING), []
-        case Answered(at=at, channel=channel) if call.state in (
-            CallState.DIALLING,
-            CallState.RINGING,
-        ):
-            answered = call._replace(state=CallState.ANSWERED, answered=at, channel=channel)
-            return answered, [ConnectToSeat(call.call_id, channel)]
-        case SeatJoined(at=at, seat=seat) if call.state is CallState.ANSWERED:
-            return call._replace(state=CallState.CONNECTED, connected=at, seat=seat), []
-        case Abandoned(at=at) if call.state is CallState.ANSWERED:
-            return _end(call, at, Outcome.ABANDONED)
-        case MachineDetected(at=at) if call.state in (
-            CallState.DIALLING,
-            CallState.RINGING,
-            CallState.ANSWERED,
-        ):  # with detection on, a machine is reported instead of an answer
-            return _end(call, at, Outcome.MACHINE)
-        case OriginateEnded(at=at, reason=reason) if reason != 4:
-            return _end(call, at, REASON_OUTCOME.get(reason, Outcome.FAILED))
-        case HungUp(at=at) if call.state in (CallState.ANSWERED, CallState.CONNECTED):
-            # Before an answer, the originate's own result (with Asterisk's reason) ends the
-            # call: our half of the channel hangs up first, and busy would read as no answer.
-            return _end(call, at, _outcome_at_hangup(call))
+    return _STEPS[event.__class__](call, event)
+
+
+# One step per kind of event, looked up by its class: an event costs one dictionary lookup,
+# not a walk down a ``match`` (bench/metrics_cost.py). Calls are rebuilt whole
+# (``_new(Call, ...)``): a third of the cost of ``_replace``.
+
+_new = tuple.__new__
+_BEFORE_ANSWER = (CallState.DIALLING, CallState.RINGING)
+_BEFORE_SEAT = (CallState.DIALLING, CallState.RINGING, CallState.ANSWERED)
+
+
+def _ringing(call: Call, _event: Ringing) -> tuple[Call, list[Effect]]:
+    if call.state is not CallState.DIALLING:
+        return call, []
+    call_id, case_id, _, started, answered, connected, ended, channel, seat, outcome = call
+    state = CallState.RINGING
+    return _new(
+        Call, (call_id, case_id, state, started, answered, connected, ended, channel, seat, outcome)
+    ), []
+
+
+def _answered(call: Call, event: Answered) -> tuple[Call, list[Effect]]:
+    if call.state not in _BEFORE_ANSWER:
+        return call, []
+    call_id, case_id, _, started, _, connected, ended, _, seat, outcome = call
+    at, channel, state = event.at, event.channel, CallState.ANSWERED
+    answered = _new(
+        Call, (call_id, case_id, state, started, at, connected, ended, channel, seat, outcome)
+    )
+    return answered, [ConnectToSeat(call_id, channel)]
+
+
+def _seat_joined(call: Call, event: SeatJoined) -> tuple[Call, list[Effect]]:
+    if call.state is not CallState.ANSWERED:
+        return call, []
+    call_id, case_id, _, started, answered, _, ended, channel, _, outcome = call
+    at, seat, state = event.at, event.seat, CallState.CONNECTED
+    return _new(
+        Call, (call_id, case_id, state, started, answered, at, ended, channel, seat, outcome)
+    ), []
+
+
+def _abandoned(call: Call, event: Abandoned) -> tuple[Call, list[Effect]]:
+    if call.state is not CallState.ANSWERED:
+        return call, []
+    return _end(call, event.at, Outcome.ABANDONED)
+
+
+def _machine(call: Call, event: MachineDetected) -> tuple[Call, list[Effect]]:
+    # with detection on, a machine is reported instead of an answer
+    if call.state not in _BEFORE_SEAT:
+        return call, []
+    return _end(call, event.at, Outcome.MACHINE)
+
+
+def _originate_ended(call: Call, event: OriginateEnded) -> tuple[Call, list[Effect]]:
+    if event.reason == 4:
+        return call, []
+    return _end(call, event.at, REASON_OUTCOME.get(event.reason, Outcome.FAILED))
+
+
+def _hung_up(call: Call, event: HungUp) -> tuple[Call, list[Effect]]:
+    # Before an answer, the originate's own result (with Asterisk's reason) ends the call:
+    # our half of the channel hangs up first, and busy would read as no answer.
+    if call.state is CallState.CONNECTED:
+        return _end(call, event.at, Outcome.CONNECTED)
+    if call.state is CallState.ANSWERED:  # answered and gone before any operator took it
+        return _end(call, event.at, Outcome.ABANDONED)
     return call, []
 
 
-def _outcome_at_hangup(call: Call) -> Outcome:
-    if call.state is CallState.CONNECTED:
-        return Outcome.CONNECTED
-    return Outcome.ABANDONED  # answered and gone before any operator took it
+_STEPS: dict[type, Callable[[Call, Any], tuple[Call, list[Effect]]]] = {
+    Ringing: _ringing,
+    Answered: _answered,
+    SeatJoined: _seat_joined,
+    Abandoned: _abandoned,
+    MachineDetected: _machine,
+    OriginateEnded: _originate_ended,
+    HungUp: _hung_up,
+}
 
 
 def _end(call: Call, at: datetime, outcome: Outcome) -> tuple[Call, list[Effect]]:
-    ended = call._replace(state=CallState.ENDED, ended=at, outcome=outcome)
-    effects: list[Effect] = []
-    if call.seat is not None:
-        effects.append(ReleaseSeat(call.call_id, call.seat))
-    effects.append(RecordAttempt(call.call_id, outcome))
-    return ended, effects
+    call_id, case_id, _, started, answered, connected, _, channel, seat, _ = call
+    state = CallState.ENDED
+    ended = _new(
+        Call, (call_id, case_id, state, started, answered, connected, at, channel, seat, outcome)
+    )
+    if seat is not None:
+        return ended, [ReleaseSeat(call_id, seat), RecordAttempt(call_id, outcome)]
+    return ended, [RecordAttempt(call_id, outcome)]

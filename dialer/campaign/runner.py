@@ -1145,28 +1145,31 @@ async def _recover(db: aiosqlite.Connection, ami: AmiClient, now: datetime) -> N
 def learn(
     stats: CallStats, metrics: DialerMetrics, before: CallState, call: Call, now: datetime
 ) -> None:
-    """Feed the pacer's statistics and the metrics from a call's transition."""
-    if call.state is before:
+    """Feed the pacer's statistics and the metrics from a call's transition, by the state
+    it reached (most transitions teach nothing: ringing, or no change)."""
+    state = call.state
+    if state is before or state is CallState.RINGING:
         return
-    if before in (CallState.DIALLING, CallState.RINGING):
+    if state is CallState.ANSWERED:
         if call.answered is not None:
             ring = (call.answered - call.started).total_seconds()
             stats.dial_ended(ring, answered=True)
             metrics.answered(ring)
-        elif call.ended is not None and call.outcome is not Outcome.ABANDONED:
-            ring = (call.ended - call.started).total_seconds()
-            stats.dial_ended(ring, answered=False)  # busy, no answer, machine...
-    if call.state is CallState.CONNECTED:
+    elif state is CallState.CONNECTED:
         stats.live_answer(now.timestamp(), abandoned=False)
         if call.answered is not None:
             metrics.connected((now - call.answered).total_seconds())
     elif call.outcome is Outcome.ABANDONED:
         stats.live_answer(now.timestamp(), abandoned=True)
         metrics.abandoned()
-    elif call.outcome is Outcome.CONNECTED and call.connected and call.ended:
-        talk = (call.ended - call.connected).total_seconds()
-        stats.talk_ended(talk)
-        metrics.talk_ended(talk)
+    elif call.outcome is Outcome.CONNECTED:
+        if call.connected is not None and call.ended is not None:
+            talk = (call.ended - call.connected).total_seconds()
+            stats.talk_ended(talk)
+            metrics.talk_ended(talk)
+    elif before in (CallState.DIALLING, CallState.RINGING) and call.ended is not None:
+        ring = (call.ended - call.started).total_seconds()
+        stats.dial_ended(ring, answered=False)  # busy, no answer, machine...
 
 
 def attempt_fields(call: Call) -> dict[str, Any]:
