@@ -32,8 +32,8 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -139,15 +139,14 @@ class DialerPath:
     metrics: DialerMetrics
     stats: CallStats
     log: Any
-    clock: datetime = T0
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # the runner's
     events: int = 0
     tracing: bool = True
 
     def handle(self, message: Any) -> None:
         self.events += 1
-        self.clock += timedelta(milliseconds=50)
         arrived = time.monotonic()
-        ours = call_event_of(message, self.clock, self.calls)
+        ours = call_event_of(message, self.clock(), self.calls)
         if ours is not None:
             if ours[1] is not None:
                 self._apply(self.calls[ours[0]], ours[1])
@@ -159,7 +158,7 @@ class DialerPath:
         before = call.state
         call, effects = transition(call, event)
         self.calls[call.call_id] = call
-        learn(self.stats, self.metrics, before, call, self.clock)
+        learn(self.stats, self.metrics, before, call, event.at)
         if self.tracing and call.state is not before:
             self.log.debug(
                 "call", **_ids(call), channel=call.channel, trigger=type(event).__name__,

@@ -125,7 +125,9 @@ def call_event_of(
     for the rest of a call's events). None for any other message, which ``parse_event``
     reads: most of the stream is the calls', and read once."""
     headers = _headers(message)
-    call_id = _text(headers, "uniqueid")
+    call_id = headers.get("uniqueid", _MISSING)[1]  # _text, inline: every event asks
+    if call_id.__class__ is not str:
+        call_id = _text(headers, "uniqueid")
     if call_id not in calls:
         return None
     name = _text(headers, "event")

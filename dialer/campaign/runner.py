@@ -444,7 +444,7 @@ class CampaignRunner:
         before = call.state
         call, effects = transition(call, event)
         self.calls[call_id] = call
-        self._learn(before, call)
+        learn(self.stats, self.metrics, before, call, event.at)
         if self.tracing and call.state is not before:
             self.log.debug(
                 "call", **self._ids(call_id), trigger=type(event).__name__,
@@ -510,9 +510,6 @@ class CampaignRunner:
                 log.debug("put through late", **self._ids(call_id))
             else:
                 return  # no seat free
-
-    def _learn(self, before: CallState, call: Call) -> None:
-        learn(self.stats, self.metrics, before, call, self.s.clock())
 
     def _wrap_s(self) -> float:
         sim = self.s.simulation
@@ -1174,17 +1171,21 @@ def learn(
 
 def attempt_fields(call: Call) -> dict[str, Any]:
     """An ended call's outcome, seat and timings (seconds), for its one log line."""
-
-    def seconds(start: datetime | None, end: datetime | None) -> float | None:
-        return round((end - start).total_seconds(), 3) if start and end else None
-
+    _, _, _, started, answered, connected, ended, _, seat, outcome = call
     return {
-        "outcome": call.outcome.value if call.outcome else None,
-        "seat": call.seat,
-        "ring_s": seconds(call.started, call.answered or call.ended),
-        "wait_s": seconds(call.answered, call.connected),
-        "talk_s": seconds(call.connected, call.ended),
+        "outcome": outcome.value if outcome else None,
+        "seat": seat,
+        "ring_s": _seconds(started, answered or ended),
+        "wait_s": _seconds(answered, connected),
+        "talk_s": _seconds(connected, ended),
     }
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> float | None:
+    """From ``start`` to ``end`` in seconds to the millisecond; None unless both happened."""
+    if start is None or end is None:
+        return None
+    return round((end - start).total_seconds(), 3)
 
 
 def _ids_of(cases: Iterable[CaseView]) -> frozenset[int]:
