@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -33,3 +35,16 @@ def test_docker_compose_mounts_and_builds_files_that_exist() -> None:
         "grafana/provisioning/dashboards",
     ):
         assert (DEPLOY / shipped).resolve() in mounted, shipped
+
+
+def test_the_dialer_image_copies_every_package_the_project_ships() -> None:
+    """The dialer's Dockerfile copies each package pyproject.toml installs: one left out
+    installs without error and fails at ``dialer``'s first import."""
+    project = tomllib.loads((DEPLOY.parent / "pyproject.toml").read_text())
+    shipped = {
+        pattern.rstrip("*")
+        for pattern in project["tool"]["setuptools"]["packages"]["find"]["include"]
+    }
+    dockerfile = (DEPLOY / "docker" / "dialer.Dockerfile").read_text()
+    copied = set(re.findall(r"^COPY (\w+)/ \1/$", dockerfile, flags=re.MULTILINE))
+    assert shipped == copied

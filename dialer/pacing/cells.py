@@ -36,22 +36,25 @@ def room(cell: CellNeed) -> int:
 
 
 def spread(count: int, cells: Sequence[CellNeed]) -> list[int]:
-    """Launches per cell, summing to at most ``count`` (less when the cells cannot use more)."""
+    """Launches per cell, summing to at most ``count`` (less when the cells cannot use more):
+    in proportion to each cell's weight (the dials it still needs), within its room; what
+    whole shares leave goes one by one to the largest shares."""
     rooms = [room(c) for c in cells]
-    weights = [c.remaining / c.per_dial if c.per_dial > 0 else c.remaining for c in cells]
     given = [0] * len(cells)
     left = min(count, sum(rooms))
+    weights = [c.remaining / c.per_dial if c.per_dial > 0 else c.remaining for c in cells]
     while left > 0:
         open_cells = [i for i, r in enumerate(rooms) if given[i] < r]
-        total = sum(weights[i] for i in open_cells) or len(open_cells)
-        shares = {
-            i: left * (weights[i] if total else 1) / total for i in open_cells
-        }  # ideal shares of what is left
-        step = {i: min(int(shares[i]), rooms[i] - given[i]) for i in open_cells}
-        if sum(step.values()) == 0:  # hand out one by one, the largest share first
-            for i in sorted(open_cells, key=lambda i: (-shares[i], i))[:left]:
-                step[i] = 1
-        for i, k in step.items():
+        total = sum([weights[i] for i in open_cells]) or len(open_cells)
+        shares = [left * weights[i] / total for i in open_cells]  # ideal shares of what is left
+        steps = [min(int(s), rooms[i] - given[i]) for i, s in zip(open_cells, shares, strict=True)]
+        handed = sum(steps)
+        if handed == 0:  # one by one, the largest share first (the lowest cell of equals)
+            ranked = sorted(range(len(open_cells)), key=lambda j: (-shares[j], open_cells[j]))
+            for j in ranked[:left]:
+                steps[j] = 1
+            handed = min(left, len(open_cells))
+        for i, k in zip(open_cells, steps, strict=True):
             given[i] += k
-        left -= sum(step.values())
+        left -= handed
     return given
