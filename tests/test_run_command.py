@@ -18,6 +18,7 @@ import pytest
 from dialer.ami.client import AmiSettings
 from dialer.campaign.config import CampaignConfigError, load_campaign
 from dialer.cli import main
+from dialer.commands.run import settings_of
 from dialer.schedule.window import CallingWindow
 from tests.conftest import ALWAYS_OPEN_TOML, REPO, SurveyFactory, free_port, landline, write_frame
 
@@ -101,6 +102,14 @@ def test_campaign_file_loads(tmp_path: Path, make_survey: SurveyFactory) -> None
         ("[http]", "[retry]\nmax_attempts = 0\n[http]", "retry.max_attempts"),
         ("[http]", '[retry]\nday_parts = ["17:00", "13:00"]\n[http]', "retry.day_parts"),
         ("[http]", "[http]\nhost = 5", "http.host"),
+        ('context = "sim-pstn"', 'context = "outbound"', "simulation"),
+        ("port = 8600", "port = 70000", "http.port"),
+        ("port = 15038", "port = 70000", "ami.port"),
+        ("[http]", "[retry]\nbusy_delay_min = inf\n[http]", "retry.busy_delay_min"),
+        ("[http]", "[retry]\nunreached_delay_min = 1e12\n[http]", "retry.unreached_delay_min"),
+        ("[http]", "[retry]\nabandoned_quiet_h = 1e9\n[http]", "retry.abandoned_quiet_h"),
+        ("[http]", "[console]\nwrap_up_s = nan\n[http]", "console.wrap_up_s"),
+        ("[http]", "[console]\nsession_hours = 1e12\n[http]", "console.session_hours"),
     ],
 )
 def test_invalid_campaign_file_names_the_key(
@@ -113,6 +122,14 @@ def test_invalid_campaign_file_names_the_key(
     with pytest.raises(CampaignConfigError) as caught:
         load_campaign(path)
     assert key == caught.value.key
+
+
+def test_dialer_run_has_no_time_limit(tmp_path: Path, make_survey: SurveyFactory) -> None:
+    """Fieldwork lasts weeks: ``dialer run`` is not cut off after a while (it was after 7
+    days, mid-interview), only tests and the demo set a limit."""
+    make_survey()
+    campaign = load_campaign(write_campaign(tmp_path, 15038, "s3"))
+    assert settings_of(campaign, start=False).max_duration_s is None
 
 
 def test_campaign_file_defaults_are_the_safe_ones(

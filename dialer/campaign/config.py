@@ -25,6 +25,10 @@ T = TypeVar("T")
 
 MIN_RING_S = 15.0  # ring at least 15 s (or four rings) before giving up (regulation)
 MIN_QUIET_H = 72.0  # no redial within 72 h of an abandoned call (UK Ofcom; the issue's rule)
+SIMULATED_CONTEXTS = ("sim-pstn", "sim-trunk")
+"""The dialplan contexts whose callees are simulated (asterisk_conf/extensions.conf)."""
+MAX_DELAY = timedelta(days=90)
+"""The longest retry delay or quiet time a campaign file may set (as for callbacks)."""
 
 _SECTIONS: dict[str, set[str]] = {
     "campaign": {"name", "survey", "store", "mode"},
@@ -156,6 +160,14 @@ def _parse(text: str, base: Path) -> CampaignFile:
     sim = table(doc, "simulation")
     simulation = _simulation(sim) if "simulation" in doc else None
     trunk = table(doc, "trunk")
+    context = optional(trunk, "trunk.context", str, "outbound")
+    if simulation is not None and context not in SIMULATED_CONTEXTS:
+        # simulated operators would "interview" real people, with the rules' limits off
+        raise CampaignConfigError(
+            "simulation",
+            f"simulates the callees and operators, so trunk.context must be one of "
+            f"{', '.join(SIMULATED_CONTEXTS)}, not {context!r}",
+        )
     ring = optional(trunk, "trunk.ring_timeout_s", float, 20.0)
     if not math.isfinite(ring) or ring <= 0:
         raise CampaignConfigError("trunk.ring_timeout_s", "must be a number of seconds above 0")
@@ -172,7 +184,7 @@ def _parse(text: str, base: Path) -> CampaignFile:
         store=base / required(c, "campaign.store", str),
         mode=mode,
         ami=_ami(table(doc, "ami"), base),
-        context=optional(trunk, "trunk.context", str, "outbound"),
+        context=context,
         channel_limit=positive_int(
             optional(trunk, "trunk.channel_limit", int, 30), "trunk.channel_limit"
         ),
@@ -189,14 +201,9 @@ def _parse(text: str, base: Path) -> CampaignFile:
 
 def _console(c: dict[str, Any], base: Path) -> ConsoleFile:
     operators = c.get("operators_file")
-    wrap = optional(c, "console.wrap_up_s", float, 10.0)
-    hours = optional(c, "console.session_hours", float, 10.0)
-    idle = optional(c, "console.idle_minutes", float, 30.0)
-    if wrap < 0:
-        raise CampaignConfigError("console.wrap_up_s", f"must be 0 or more, not {wrap:g}")
-    for key, value in (("console.session_hours", hours), ("console.idle_minutes", idle)):
-        if value <= 0:
-            raise CampaignConfigError(key, f"must be more than 0, not {value:g}")
+    wrap = _within(c, "console.wrap_up_s", 10.0, 0.0, 3600.0, above=False)
+    hours = _within(c, "console.session_hours", 10.0, 0.0, 24.0)
+    idle = _within(c, "console.idle_minutes", 30.0, 0.0, 24 * 60.0)
     return ConsoleFile(
         base / typed(operators, "console.operators_file", str) if operators else None,
         wrap,
@@ -213,7 +220,7 @@ def _http(h: dict[str, Any], base: Path) -> HttpSettings:
         raise CampaignConfigError("http.token_file", "the API token needs at least 16 characters")
     return HttpSettings(
         host=optional(h, "http.host", str, "127.0.0.1"),
-        port=positive_int(optional(h, "http.port", int, 8600), "http.port"),
+        port=_port(optional(h, "http.port", int, 8600), "http.port"),
         token=token,
     )
 
@@ -236,7 +243,7 @@ def _ami(a: dict[str, Any], base: Path) -> AmiSettings:
         raise CampaignConfigError("ami.secret_file", "no AMI secret: set it or DIALER_AMI_SECRET")
     return AmiSettings(
         host=optional(a, "ami.host", str, "127.0.0.1"),
-        port=positive_int(optional(a, "ami.port", int, 5038), "ami.port"),
+        port=_port(optional(a, "ami.port", int, 5038), "ami.port"),
         username=optional(a, "ami.username", str, "dialer"),
         secret=secret,
     )
@@ -290,9 +297,8 @@ def _retry(r: dict[str, Any], real: bool) -> RetryPolicy:
     d = RetryPolicy()
 
     def minutes(key: str, default: timedelta) -> timedelta:
-        value = optional(r, f"retry.{key}", float, default.total_seconds() / 60)
-        if value < 0:
-            raise CampaignConfigError(f"retry.{key}", "must not be negative")
+        most = MAX_DELAY.total_seconds() / 60
+        value = _within(r, f"retry.{key}", default.total_seconds() / 60, 0.0, most, above=False)
         return timedelta(minutes=value)
 
     return RetryPolicy(
@@ -309,9 +315,8 @@ def _retry(r: dict[str, Any], real: bool) -> RetryPolicy:
 
 def _abandoned_quiet_h(r: dict[str, Any], default: RetryPolicy, real: bool) -> float:
     key = "retry.abandoned_quiet_h"
-    hours = optional(r, key, float, default.abandoned_quiet.total_seconds() / 3600)
-    if not math.isfinite(hours) or hours < 0:
-        raise CampaignConfigError(key, "must be a number of hours, not negative")
+    most = MAX_DELAY.total_seconds() / 3600
+    hours = _within(r, key, default.abandoned_quiet.total_seconds() / 3600, 0.0, most, above=False)
     if real and hours < MIN_QUIET_H:
         raise CampaignConfigError(
             key,
@@ -352,3 +357,23 @@ def _simulation(s: dict[str, Any]) -> Simulation:
         seed=optional(s, "simulation.seed", int, d.seed),
         operators=optional(s, "simulation.operators", bool, d.operators),
     )  # fmt: skip
+
+
+def _within(
+    section: dict[str, Any], key: str, default: float, low: float, high: float, above: bool = True
+) -> float:
+    """The number at dotted ``key`` (``default`` when absent): finite, more than ``low`` (at
+    least ``low`` when not ``above``) and at most ``high``; else an error naming the key."""
+    value = optional(section, key, float, default)
+    if not (value > low if above else value >= low) or not value <= high:  # False for nan
+        least = f"more than {low:g}" if above else f"at least {low:g}"
+        raise CampaignConfigError(key, f"must be {least} and at most {high:g}, not {value:g}")
+    return value
+
+
+def _port(value: Any, key: str) -> int:
+    """A TCP port number, 1 to 65535."""
+    port = positive_int(value, key)
+    if port > 65535:
+        raise CampaignConfigError(key, f"must be a port number up to 65535, not {port}")
+    return port

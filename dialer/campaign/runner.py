@@ -189,7 +189,10 @@ class CampaignSettings:
     wrap_up_s: float = 0.0
     """After a disposition, the longest an operator's seat stays in wrap-up (finishing
     notes) before it is free; the operator's Ready ends it sooner."""
-    max_duration_s: float = 600.0
+    max_duration_s: float | None = 600.0
+    """A test's or the demo's time limit: past it the run is cut off wherever it is. None
+    for a real campaign, which runs until its quotas are full, its sample is used up or the
+    supervisor stops it (fieldwork lasts weeks)."""
     name: str = "campaign"
     autostart: bool = True
     """Dial from the start; False: wait for the supervisor's start command."""

@@ -57,7 +57,7 @@ def settings_of(campaign: CampaignFile, start: bool) -> CampaignSettings:
         dial_context=campaign.context,
         amd=campaign.amd,
         pacer=Predictive if campaign.mode == "predictive" else Progressive,
-        max_duration_s=7 * 24 * 3600,
+        max_duration_s=None,  # fieldwork lasts weeks: no time limit
         name=campaign.name,
         autostart=start,
         wrap_up_s=campaign.console.wrap_up_s,
