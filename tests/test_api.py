@@ -30,7 +30,11 @@ class Service:
 
 
 async def _service(
-    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient, simulated_operators: bool
+    tmp_path: Path,
+    make_survey: SurveyFactory,
+    ami: AmiClient,
+    simulated_operators: bool,
+    wrap_up_s: float = 0.0,
 ) -> AsyncIterator[Service]:
     settings = await small_campaign(tmp_path, make_survey)
     assert settings.simulation is not None
@@ -39,6 +43,7 @@ async def _service(
         autostart=False,
         simulation=replace(settings.simulation, operators=simulated_operators),
         max_duration_s=180,
+        wrap_up_s=wrap_up_s,
     )
     async with open_campaign(settings, ami) as runner, serving(runner, TOKEN) as (url, run):
         headers = {"Authorization": f"Bearer {TOKEN}"}
@@ -52,6 +57,15 @@ async def service(
 ) -> AsyncIterator[Service]:
     """A campaign served over HTTP, not yet started; its operators post through the API."""
     async for s in _service(tmp_path, make_survey, ami, simulated_operators=False):
+        yield s
+
+
+@pytest.fixture
+async def wrapping(
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
+) -> AsyncIterator[Service]:
+    """The same, with two minutes of wrap-up after each disposition."""
+    async for s in _service(tmp_path, make_survey, ami, simulated_operators=False, wrap_up_s=120):
         yield s
 
 
@@ -249,6 +263,40 @@ async def test_a_pause_asked_during_a_call_starts_after_its_disposition(
     await _until(lambda: seat_state("paused"), 20)
     assert 200 == (await api.post(f"/seats/{seat['seat']}/ready")).status_code
     assert await seat_state("free") or await seat_state("on_call")
+
+
+async def test_an_operators_ready_ends_the_wrap_up_and_the_pacer_learns_it(
+    wrapping: Service,
+) -> None:
+    """An operator who presses Ready in the middle of a 2-minute wrap-up frees the seat, and
+    the pacer learns that wrap-up's length (it learnt only wrap-ups their timer ended)."""
+    api = wrapping.api
+    await api.post("/campaign/start")
+    seat: dict[str, Any] = {}
+
+    async def put_through() -> bool:
+        for row in (await api.get("/status")).json()["seats"]:
+            if row["call_id"] and row["state"] == "on_call":
+                seat.update(row)
+                return True
+        return False
+
+    await _until(put_through)
+    answer = await api.post(
+        f"/calls/{seat['call_id']}/disposition", json={"disposition": "refusal"}
+    )
+    assert 200 == answer.status_code, answer.text
+    stats = wrapping.runner.stats
+    before = stats.wraps
+
+    async def in_wrap_up() -> bool:
+        rows = (await api.get("/status")).json()["seats"]
+        return any(r["seat"] == seat["seat"] and r["state"] == "wrap_up" for r in rows)
+
+    await _until(in_wrap_up, 20)
+    assert 200 == (await api.post(f"/seats/{seat['seat']}/ready")).status_code
+    assert before + 1 == stats.wraps
+    assert 0 <= stats.mean_wrap() < 60
 
 
 def _called_since(store: Path, case_id: int, moment: datetime) -> bool:

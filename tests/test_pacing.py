@@ -116,23 +116,30 @@ def test_progressive_keeps_one_call_per_free_seat() -> None:
 
 
 def _warm_stats(
-    answers: int = 40, abandoned: int = 0, dials: int = 300, talks: int = 50
+    answers: int = 40,
+    abandoned: int = 0,
+    dials: int = 300,
+    talks: int = 50,
+    wrap: float | None = 10.0,
 ) -> CallStats:
+    """Recent history; ``wrap`` None: no wrap-up ended yet."""
     stats = CallStats(window_s=3600)
     for i in range(dials):
         stats.dial_ended(8.0 if i % 3 == 0 else 25.0, answered=i % 3 == 0)
     for _ in range(talks):
         stats.talk_ended(120.0)
-        stats.wrap_ended(10.0)
+        if wrap is not None:
+            stats.wrap_ended(wrap)
     for i in range(answers):
         stats.live_answer(10.0 * i, abandoned=i < abandoned)
     return stats
 
 
 def test_predictive_overdials_only_what_seats_can_take() -> None:
-    """With seats about to free, predictive launches more than progressive; with every seat
-    early in a long call, no more than progressive."""
-    stats = _warm_stats()
+    """With seats about to free (their talk over in 1 s, their wrap-up 5 s later, before a
+    new call's person answers at 8 s), predictive launches more than progressive; with every
+    seat early in a long call, no more than progressive."""
+    stats = _warm_stats(wrap=5.0)
     ending = Snapshot(now=400.0, free=2, talk_elapsed=np.full(8, 119.0), stats=stats)
     starting = Snapshot(now=400.0, free=2, talk_elapsed=np.full(8, 1.0), stats=stats)
     progressive = Progressive().launch(ending)
@@ -143,7 +150,7 @@ def test_predictive_overdials_only_what_seats_can_take() -> None:
 def test_predictive_adds_at_most_a_tenth_of_the_calls_out_at_once() -> None:
     """290 seats about to free and nothing out: the first decision launches 30 calls (a
     tenth of the seats), not the hundreds the forecast asks for."""
-    stats = _warm_stats(answers=400, dials=900, talks=200)  # past a 300-seat warm-up
+    stats = _warm_stats(answers=400, dials=900, talks=200, wrap=5.0)  # past a 300-seat warm-up
     snap = Snapshot(now=4000.0, free=10, talk_elapsed=np.full(290, 119.0), stats=stats)
     assert 30 == Predictive().launch(snap)
 
@@ -153,6 +160,44 @@ def test_predictive_falls_back_near_the_cap() -> None:
     stats = _warm_stats(answers=40, abandoned=2)  # 5% over the last 40 answers
     snap = Snapshot(now=400.0, free=2, talk_elapsed=np.full(8, 119.0), stats=stats)
     assert Progressive().launch(snap) == Predictive().launch(snap)
+
+
+def test_predictive_stays_progressive_until_it_has_seen_a_wrap_up() -> None:
+    """No wrap-up known (operators pressed Ready before any timer ended) is not "no
+    wrap-up needed": without one the pacer would count a seat free as its talk ends."""
+    stats = _warm_stats(wrap=None)
+    snap = Snapshot(now=400.0, free=2, talk_elapsed=np.full(8, 119.0), stats=stats)
+    assert Progressive().launch(snap) == Predictive().launch(snap)
+    stats.wrap_ended(5.0)
+    assert Predictive().launch(snap) > Progressive().launch(snap)
+
+
+def test_steering_counts_at_most_a_few_seconds_of_a_long_gap() -> None:
+    """Asked again after a night with the window over its target, the pacer lowers its gain
+    by one short step, not to its floor."""
+    pacer = Predictive()
+    pacer._steer(0.0, rate=0.02, target=0.01, answers=100)
+    gain = pacer._steer(12 * 3600.0, rate=0.02, target=0.01, answers=100)
+    assert gain > 0.9
+
+
+def test_safe_rate_of_a_large_window_stays_near_the_cap() -> None:
+    """Thousands of allowed abandons (a large team's 24 h window): the term-by-term Poisson
+    sum underflowed past a mean of 745 and the rate collapsed to a small fraction of it."""
+    for answers in (40_000, 100_000, 1_000_000):
+        assert 0.025 < safe_rate(0.03, answers, 0.005) < 0.03
+    below, above = safe_rate(0.03, 13_300, 0.005), safe_rate(0.03, 13_400, 0.005)
+    assert below == pytest.approx(above, rel=0.01)  # the two sums agree where they meet
+
+
+def test_stats_hold_a_clock_stepped_back() -> None:
+    """An answer stamped before the last one (the clock stepped back) counts in the window
+    as at the latest time: the window's times stay in order."""
+    stats = CallStats(window_s=100)
+    for at, abandoned in ((1000.0, False), (1050.0, False), (900.0, True), (1060.0, False)):
+        stats.live_answer(at, abandoned)
+    assert (1, 4) == stats.window(1060.0)
+    assert (1, 3) == stats.window(1140.0)  # the stepped-back abandon counts as at 1050
 
 
 def test_safe_rate_is_lower_for_small_windows() -> None:
@@ -300,11 +345,27 @@ def test_worst_window() -> None:
     assert 0.5 == worst_window(live, window_s=60, end=180)
 
 
-def test_bad_scenario_names_the_key(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("section", "line", "key"),
+    [
+        ("callees", "answer = 1.5", "callees.answer"),
+        ("scenario", "shift_h = inf", "scenario.shift_h"),
+        ("scenario", "shift_h = nan", "scenario.shift_h"),
+        ("scenario", 'start = "99:99"', "scenario.start"),
+        ("callees", "ring_timeout_s = 10", "callees.ring_timeout_s"),
+        ("regulation", "grace_s = 60", "regulation.grace_s"),
+        ("regulation", "abandon_window_min = nan", "regulation.abandon_window_min"),
+        ("quotas", "numbers = 5", "quotas.numbers"),
+    ],
+)
+def test_bad_scenario_names_the_key(tmp_path: Path, section: str, line: str, key: str) -> None:
+    """Values that are not numbers, out of range or against the rules are refused."""
     path = tmp_path / "bad.toml"
-    path.write_text("[scenario]\nseats = 5\n[callees]\nanswer = 1.5\n", encoding="utf-8")
-    with pytest.raises(ScenarioError, match=r"callees\.answer: must be a share"):
+    more = f"{line}\n" if section == "scenario" else f"[{section}]\n{line}\n"
+    path.write_text(f"[scenario]\nseats = 5\n{more}", encoding="utf-8")
+    with pytest.raises(ScenarioError) as caught:
         load_scenario(path)
+    assert key == caught.value.key
 
 
 def test_simulate_command_prints_the_figures_as_json(

@@ -80,6 +80,7 @@ from dialer.console.view import CaseCard, SeatView, case_card, seat_view
 from dialer.disposition import Disposition, Outcome, aapor_code
 from dialer.logs import debug_enabled
 from dialer.metrics import DialerMetrics
+from dialer.pacing.predictive import GRACE_S
 from dialer.pacing.progressive import Progressive
 from dialer.pacing.registry import Pacer
 from dialer.pacing.stats import CallStats
@@ -127,9 +128,10 @@ from sampling.survey import Survey
 
 log = structlog.get_logger(__name__)
 
-LATEST_SEAT_S = 1.5
+LATEST_SEAT_S = GRACE_S
 """The longest after its answer that a waiting callee is still put through: the dialplan
-plays the abandon message at 2 s (ABANDON_AFTER), and the Redirect must land before."""
+plays the abandon message at 2 s (ABANDON_AFTER), and the Redirect must land before. The
+predictive pacer plans with the same time."""
 
 RESYNC_RETRY_S = 5.0
 """A resync that failed (Asterisk slow to list its channels, the link flapping) is tried
@@ -770,11 +772,13 @@ class CampaignRunner:
             if seat_id in self.interview_at and action != "pause":
                 raise ControlError(f"seat {seat_id} owes a disposition; post it first")
             if action == "logout":
+                self._wrap_over(seat_id, now)
                 self.board = log_out(self.board, seat_id)
                 self._spawn(self._hang_up_line(seat_id))
             elif action == "pause":
                 self.board = pause(self.board, seat_id, reason, now)
             elif action == "ready":
+                self._wrap_over(seat_id, now)
                 self.board = ready(self.board, seat_id, now)
             else:
                 raise NotFound(f"no seat action {action!r}")
@@ -989,10 +993,21 @@ class CampaignRunner:
         seat = self.board.seats.get(seat_id)
         if seat is None or seat.state is not SeatState.WRAP_UP or seat.since != since:
             return
-        wrap = (self.s.clock() - seat.since).total_seconds()
+        now = self.s.clock()
+        self._wrap_over(seat_id, now)
+        self.board = wrapped_up(self.board, seat_id, now)
+
+    def _wrap_over(self, seat_id: str, now: datetime) -> None:
+        """The seat's wrap-up, if it is in one, ends ``now`` (its timer, or the operator's
+        Ready or logout cut it short): the pacer learns its length. Learning only the
+        timer's would leave the pacer no wrap-ups where operators press Ready first, and
+        with none it counts a seat free the moment its talk ends."""
+        seat = self.board.seats.get(seat_id)
+        if seat is None or seat.state is not SeatState.WRAP_UP:
+            return
+        wrap = (now - seat.since).total_seconds()
         self.stats.wrap_ended(wrap)
         self.metrics.wrap_ended(wrap)
-        self.board = wrapped_up(self.board, seat_id, self.s.clock())
 
     def _in_wrap_up(self, seat_id: str) -> bool:
         seat = self.board.seats.get(seat_id)

@@ -2,9 +2,10 @@
 the expected abandons of the calls out held to a target steered by the window's abandon rate.
 
 Each decision forecasts two counts at the moment new calls would be answered (the mean ring
-time to a person's answer, plus the 2 s a callee may wait): seats available (free now, plus
-each busy or wrapping seat by its chance of freeing in time, from recent talk and wrap-up
-durations given how long it has been going) and persons answering (each call in flight by its
+time to a person's answer, plus the ``GRACE_S`` a waiting callee is still put through): seats
+available (free now, plus each busy or wrapping seat by its chance of freeing in time, from
+recent talk and wrap-up durations given how long it has been going) and persons answering
+(each call in flight by its
 chance of still being answered given how long it has rung, plus ``p`` for each new call). With
 both as sums of independent chances (normal approximation), the expected overflow
 E[max(answers - seats, 0)] is the expected number of abandons; the pacer launches the most new
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import math
+import statistics
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -28,7 +30,14 @@ from dialer.pacing.progressive import one_per_free_seat
 from dialer.pacing.snapshot import Snapshot
 from dialer.pacing.stats import table_rows
 
-GRACE_S = 2.0  # a callee waits this long for a seat before the call is abandoned
+GRACE_S = 1.5
+"""The longest after a person's answer that a seat coming free still takes the callee: the
+dialplan plays the abandon message at 2 s and the dialer's Redirect must land before it (the
+runner's cut-off, ``LATEST_SEAT_S``). A pacer counting the whole 2 s overflows more often live
+than it plans to."""
+STEER_MAX_DT_S = 10.0
+"""The most time one step of the steering counts: after a pause or a night the pacer is next
+asked hours later, and one step of it drove the gain to its bound."""
 
 
 @dataclass
@@ -77,8 +86,10 @@ class Predictive:
     def launch(self, snap: Snapshot) -> int:
         stats, staffed = snap.stats, snap.staffed
         progressive = one_per_free_seat(snap)
-        if stats.finished_dials < max(self.warmup_dials, 2 * staffed) or stats.talks < max(
-            self.warmup_talks, staffed // 2
+        if (
+            stats.finished_dials < max(self.warmup_dials, 2 * staffed)
+            or stats.talks < max(self.warmup_talks, staffed // 2)
+            or stats.wraps == 0  # none known yet: not "none needed"
         ):
             return progressive
         p = stats.answer_rate()
@@ -147,7 +158,7 @@ class Predictive:
     def _steer(self, now: float, rate: float, target: float, answers: int) -> float:
         """Integral feedback: the gain shrinks while the window's rate is above target and
         grows while below, with a time constant of ``steer_s`` (bounded)."""
-        dt = 0.0 if self._last is None else now - self._last
+        dt = 0.0 if self._last is None else min(max(now - self._last, 0.0), STEER_MAX_DT_S)
         self._last = now
         if answers >= self.min_window_answers and target > 0:
             step = dt / self.steer_s * (target - rate) / target
@@ -212,9 +223,18 @@ def safe_rate(cap: float, answers: float, risk: float, burst: float = 1.0) -> fl
     return burst * _safe_mean(allowed, risk) / answers
 
 
+EXACT_UP_TO = 400
+"""Allowed abandons up to which the Poisson sum is taken term by term; beyond, its normal
+approximation (within 1% there, and the terms' exp(-m) underflows past m = 745)."""
+
+
 @functools.lru_cache(maxsize=4096)
 def _safe_mean(allowed: int, risk: float) -> float:
     """Largest Poisson mean m (to 1%) with P(X > allowed) <= risk."""
+    if allowed > EXACT_UP_TO:  # m + z sqrt(m) <= allowed + 0.5, solved for sqrt(m)
+        z = statistics.NormalDist().inv_cdf(1.0 - risk)
+        root = (-z + math.sqrt(z * z + 4.0 * (allowed + 0.5))) / 2.0
+        return root * root
     low, high = 0.0, float(allowed + 1)
     for _ in range(30):
         m = (low + high) / 2

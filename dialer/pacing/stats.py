@@ -53,7 +53,10 @@ class CallStats:
         self.dials_total += 1
 
     def live_answer(self, now: float, abandoned: bool) -> None:
-        """A person answered; ``abandoned`` when no seat took the call in time."""
+        """A person answered; ``abandoned`` when no seat took the call in time. Times only
+        go forward here (a clock stepped back is held at the latest time seen): the window's
+        counts bisect them."""
+        now = max(now, self._now)
         if self.first_answer is None:
             self.first_answer = now
         if self._end == len(self._times):
@@ -75,7 +78,7 @@ class CallStats:
         self._wrap.append(seconds)
 
     def _prune(self, now: float) -> None:
-        self._now = now
+        self._now = max(self._now, now)
         self._first = bisect.bisect_left(
             self._times, now - self.window_s, lo=self._first, hi=self._end
         )
@@ -91,6 +94,10 @@ class CallStats:
     @property
     def talks(self) -> int:
         return len(self._talk)
+
+    @property
+    def wraps(self) -> int:
+        return len(self._wrap)
 
     def window(self, now: float) -> tuple[int, int]:
         """(abandoned, live answers) over the regulatory window ending ``now``."""

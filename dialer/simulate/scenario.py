@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dialer.pacing.predictive import GRACE_S
 from sampling.errors import ConfigError
 from sampling.tomlkeys import check_keys, optional, positive_int, table
 
@@ -19,6 +21,11 @@ _SECTIONS: dict[str, set[str]] = {
     "quotas": {"cells", "target", "numbers", "yield_spread"},
     "regulation": {"abandon_window_min", "grace_s"},
 }  # fmt: skip
+
+MIN_RING_S = 15.0
+"""Ring at least 15 s (or four rings) before giving up: the rules, as for a campaign."""
+LEGAL_GRACE_S = 2.0
+"""An answered callee waits at most 2 s for an operator before the call is abandoned."""
 
 
 class ScenarioError(ConfigError):
@@ -80,8 +87,16 @@ def _share(section: dict[str, Any], key: str, default: float) -> float:
 
 def _positive(section: dict[str, Any], key: str, default: float) -> float:
     value = optional(section, key, float, default)
-    if value <= 0:
-        raise ScenarioError(key, f"must be positive, not {value}")
+    if not 0 < value < math.inf:  # nan too
+        raise ScenarioError(key, f"must be a positive number, not {value}")
+    return value
+
+
+def _within(section: dict[str, Any], key: str, default: float, low: float, high: float) -> float:
+    """A positive number from ``low`` to ``high``."""
+    value = _positive(section, key, default)
+    if not low <= value <= high:
+        raise ScenarioError(key, f"must be from {low:g} to {high:g}, not {value:g}")
     return value
 
 
@@ -100,10 +115,16 @@ def _parse(doc: dict[str, Any], stem: str) -> Scenario:
         hours, minutes = (int(x) for x in start.split(":"))
     except ValueError:
         raise ScenarioError("scenario.start", f"{start!r} is not HH:MM") from None
+    if not (0 <= hours <= 23 and 0 <= minutes <= 59):
+        raise ScenarioError("scenario.start", f"{start!r} is not a time of day (HH:MM)")
+    cells = positive_int(optional(q, "quotas.cells", int, 12), "quotas.cells")
+    numbers = positive_int(optional(q, "quotas.numbers", int, seats * 4000), "quotas.numbers")
+    if numbers < cells:
+        raise ScenarioError("quotas.numbers", f"fewer numbers ({numbers}) than cells ({cells})")
     return Scenario(
         name=optional(s, "scenario.name", str, stem),
         seats=seats,
-        shift_h=_positive(s, "scenario.shift_h", 8.0),
+        shift_h=_within(s, "scenario.shift_h", 8.0, 0.0, 24.0),
         start_hhmm=hours * 100 + minutes,
         channels_per_seat=positive_int(
             optional(s, "scenario.channels_per_seat", int, 8), "scenario.channels_per_seat"
@@ -113,7 +134,7 @@ def _parse(doc: dict[str, Any], stem: str) -> Scenario:
         machine=machine,
         ring_mean_s=_positive(c, "callees.ring_mean_s", 9.0),
         ring_sd_s=_positive(c, "callees.ring_sd_s", 5.0),
-        ring_timeout_s=_positive(c, "callees.ring_timeout_s", 25.0),
+        ring_timeout_s=_within(c, "callees.ring_timeout_s", 25.0, MIN_RING_S, 300.0),
         busy_s=_positive(c, "callees.busy_s", 4.0),
         amd_s=_positive(c, "callees.amd_s", 2.5),
         patience_mean_s=_positive(c, "callees.patience_mean_s", 8.0),
@@ -124,10 +145,10 @@ def _parse(doc: dict[str, Any], stem: str) -> Scenario:
         wrap_mean_s=_positive(t, "talk.wrap_mean_s", 15.0),
         break_every_min=_positive(b, "breaks.every_min", 120.0),
         break_length_min=_positive(b, "breaks.length_min", 10.0),
-        cells=positive_int(optional(q, "quotas.cells", int, 12), "quotas.cells"),
+        cells=cells,
         target=positive_int(optional(q, "quotas.target", int, seats * 40), "quotas.target"),
-        numbers=positive_int(optional(q, "quotas.numbers", int, seats * 4000), "quotas.numbers"),
+        numbers=numbers,
         yield_spread=_share(q, "quotas.yield_spread", 0.3),
-        abandon_window_min=_positive(r, "regulation.abandon_window_min", 60.0),
-        grace_s=_positive(r, "regulation.grace_s", 2.0),
+        abandon_window_min=_within(r, "regulation.abandon_window_min", 60.0, 1.0, 60 * 24 * 31),
+        grace_s=_within(r, "regulation.grace_s", GRACE_S, 0.0, LEGAL_GRACE_S),
     )
