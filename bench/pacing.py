@@ -7,8 +7,10 @@ and pacer, the mean occupancy, the mean abandon rate and the worst 60-minute win
 seeds, contacts per seat-hour and quota overshoot, with occupancy in points against VICIdial
 and progressive and as a share of the oracle's (which foresees every call) from the same
 seeds. The goals for predictive are checked at the end; for small teams, with the oracle's
-gain over VICIdial (no pacer's can be larger) and predictive's over VICIdial's
-ADAPT_HARD_LIMIT (``vicidial-hard-limit``, VICIdial set to stay near the cap).
+gain over VICIdial and predictive's over VICIdial's ADAPT_HARD_LIMIT (``vicidial-hard-limit``,
+VICIdial set to stay near the cap). The oracle lets no answer wait and abandons none: a
+strong reference, not a strict bound (a pacer spending the 3% allowance, or seating answers
+in a better order, could keep seats a little busier).
 """
 
 from __future__ import annotations
@@ -131,7 +133,7 @@ def _goals(by: dict[tuple[str, str], list[Result]], scenarios: list[str]) -> Non
             occupancy = _mean(rs, "occupancy")
             line = f"  {s}: occupancy {_points(occupancy, vici)} against vicidial (goal +10"
             oracle = by.get((s, "oracle"))
-            if oracle:  # what no pacer can beat: the goal is out of reach where this is < 10
+            if oracle:  # where this is < 10, even foresight without abandons misses the goal
                 line += f"; the oracle's {_points(_mean(oracle, 'occupancy'), vici)}"
             line += ")"
             hard = by.get((s, "vicidial-hard-limit"))

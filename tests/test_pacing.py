@@ -260,6 +260,27 @@ def test_vicidial_cuts_its_level_when_the_days_drops_exceed_3_percent(
     assert level == pytest.approx(pacer.level)
 
 
+def test_vicidial_places_calls_every_2_5_s() -> None:
+    """On the simulator's 1-s ticks, calls go out at 0, 3, 5, 8, 10...: every 2.5 s on
+    average (VICIdial's loop), not every 3 s."""
+    pacer = Vicidial()
+    placing = [
+        t for t in range(31) if pacer.launch(Snapshot(now=float(t), free=5, stats=CallStats()))
+    ]
+    assert [0, 3, 5, 8, 10, 13, 15, 18, 20, 23, 25, 28, 30] == placing
+
+
+def test_vicidial_halves_its_level_on_half_the_minutes_calls_dropped_not_answers() -> None:
+    """13 drops among 25 answers but hundreds of calls in the last minute: VICIdial's check
+    is drops over calls, so the level is not halved."""
+    pacer, stats = Vicidial(), CallStats()
+    for i in range(25):
+        stats.live_answer(50.0 + i * 0.1, abandoned=i < 13)
+    for t in range(61):
+        pacer.launch(Snapshot(now=float(t), free=40, stats=stats))
+    assert 3.0 == pacer.level
+
+
 def test_vicidial_names_its_dial_methods() -> None:
     with pytest.raises(ValueError, match="ADAPT_HARD"):
         Vicidial(dial_method="ADAPT_HARD")

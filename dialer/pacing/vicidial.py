@@ -36,6 +36,7 @@ class Vicidial:
     _next_place: float = 0.0
     _next_drop_refresh: float = 0.0
     _drop_pct_today: float = 0.0
+    _placed: deque[tuple[float, int]] = field(default_factory=deque)  # the last minute's
 
     def __post_init__(self) -> None:
         if self.dial_method not in DIAL_METHODS:
@@ -56,12 +57,15 @@ class Vicidial:
         if now >= self._next_adapt:  # every 15 s
             self.level = self._adapt(snap)
             self._next_adapt = now + 15.0
-        if now < self._next_place:  # the dialer places calls every 2.5 s
+        if now < self._next_place:  # the dialer places calls every 2.5 s, on schedule
             return 0
-        self._next_place = now + 2.5
+        following = self._next_place + 2.5  # 0, 2.5, 5...: on 1-s ticks, at 0, 3, 5, 8...
+        self._next_place = following if following > now else now + 2.5
         agents = snap.free + snap.busy  # READY/DONE, and on a live call
         existing = snap.in_flight + snap.waiting + snap.busy
-        return max(0, min(round(self.level * agents) - existing, snap.channel_room))
+        placed = max(0, min(round(self.level * agents) - existing, snap.channel_room))
+        self._placed.append((now, placed))
+        return placed
 
     def _adapt(self, snap: Snapshot) -> float:
         if not self._samples:
@@ -75,7 +79,8 @@ class Vicidial:
         ipct = pct * abs(k - 1) if pct < 0 else pct * (k + 1)
         new = min(self.level * (1 + ipct / 100.0), self.adaptive_maximum_level)
         new = max(new, 1.0)
-        calls_minute, drops_minute = snap.stats.last_minute(snap.now)
+        calls_minute = self._calls_last_minute(snap.now)
+        drops_minute = snap.stats.last_minute(snap.now)[1]
         if calls_minute > 20 and drops_minute / calls_minute > 0.5:
             new = new / 2
         stats = snap.stats
@@ -88,6 +93,12 @@ class Vicidial:
                 left = self.latest_server_time - self._hhmm(snap.now)  # plain HHMM arithmetic
                 new = 1.0 if left < 0 else new * min(1.0, left / 1000)
         return max(new, 1.0)
+
+    def _calls_last_minute(self, now: float) -> int:
+        """Calls placed over the last 60 s (VICIdial's calls_last_minute: dials, not answers)."""
+        while self._placed and self._placed[0][0] <= now - 60.0:
+            self._placed.popleft()
+        return sum(count for _, count in self._placed)
 
     def _hhmm(self, now: float) -> int:
         start = (self.day_start_hhmm // 100) * 60 + self.day_start_hhmm % 100

@@ -1,12 +1,14 @@
-"""The oracle: a pacer that knows the future of the simulation, the upper bound for the others.
+"""The oracle: a pacer that knows the future of the simulation, the reference for the others.
 
 It sees each call's fate before dialling it (whether and when a person answers), when each
 busy seat will be free (talk and wrap-up are drawn at connect) and which seats go on a break
 after their call. Each second it dials, cell by cell in order of need, every call that will
 not be answered (they cost only a line) and every call whose answer will find a seat free
 and not promised to an earlier answer; it stops a cell at the first answer that would have
-to wait. It never abandons a call, and no pacer without foresight keeps seats busier.
-It runs only in the simulator: a live dialer cannot know these things.
+to wait. It never abandons a call nor lets an answer wait. That makes it a strong reference,
+not a strict upper bound: it seats answers cell by cell, not in the best order, and a pacer
+spending the 3% allowance on purpose could keep seats a little busier. It runs only in the
+simulator: a live dialer cannot know these things.
 """
 
 from __future__ import annotations
