@@ -1,6 +1,6 @@
 """Pacers side by side in the simulator: every scenario x pacer x seed, one table, one plot.
 
-    python -m bench.pacing [--seeds 10] [--scenarios 'bench/scenarios/*.toml'] [--png FILE]
+    python -m bench.pacing [--seeds 10] [--scenarios 'bench/scenarios/*.toml,...'] [--png FILE]
 
 Each run is one 8-hour shift in virtual time (dialer/simulate). The table gives, per scenario
 and pacer, the mean occupancy, the mean abandon rate and the worst 60-minute window over all
@@ -42,12 +42,16 @@ def _run(job: tuple[str, str, int]) -> Result:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--scenarios", default="bench/scenarios/*.toml")
+    parser.add_argument(
+        "--scenarios", default="bench/scenarios/*.toml", help="glob patterns, comma-separated"
+    )
     parser.add_argument("--pacers", default=",".join(SIMULATED_PACERS))
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--png", type=Path, default=Path("bench/pacing.png"))
     args = parser.parse_args()
-    paths = sorted(glob.glob(args.scenarios), key=_order)
+    paths = sorted(
+        {p for pattern in args.scenarios.split(",") for p in glob.glob(pattern)}, key=_order
+    )
     pacers = args.pacers.split(",")
     jobs = [(p, pacer, seed) for p in paths for pacer in pacers for seed in range(args.seeds)]
     with ProcessPoolExecutor(args.jobs) as pool:

@@ -200,6 +200,17 @@ def test_stats_hold_a_clock_stepped_back() -> None:
     assert (1, 3) == stats.window(1140.0)  # the stepped-back abandon counts as at 1050
 
 
+def test_the_target_shown_is_the_one_the_pacer_steers_to() -> None:
+    """A small window gets a target below the nominal one, and that is what the pacer
+    reports for the supervisors' target line; progressive aims at no abandons."""
+    pacer = Predictive()
+    assert pacer.target == pacer.aiming
+    stats = _warm_stats()  # 40 answers in the window
+    pacer.launch(Snapshot(now=400.0, free=2, talk_elapsed=np.full(8, 119.0), stats=stats))
+    assert 0 < pacer.aiming < pacer.target
+    assert 0.0 == Progressive().aiming
+
+
 def test_safe_rate_is_lower_for_small_windows() -> None:
     """One abandon weighs more among 70 answers than among 4,000."""
     small, large = safe_rate(0.03, 70, 0.02), safe_rate(0.03, 4000, 0.02)

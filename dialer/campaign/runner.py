@@ -698,7 +698,7 @@ class CampaignRunner:
         abandoned, answers = self.stats.window(now.timestamp())
         rate = abandoned / answers if answers else 0.0
         cap = self.s.abandon_cap
-        self.metrics.abandons(rate, answers, getattr(self.pacer, "target", cap), cap)
+        self.metrics.abandons(rate, answers, getattr(self.pacer, "aiming", cap), cap)
 
     async def rates(self) -> RatesStatus:
         """The wave's AAPOR outcome rates, overall and per cell, from the store now."""

@@ -78,10 +78,16 @@ class Predictive:
     answer rate the pacer has not seen: a 300-seat shift launched 1,924 calls at once
     and abandoned 165 of them."""
     name: str = "predictive"
+    aiming: float = 0.0125
+    """The abandon rate the latest decision steered to: ``target``, or less for a small
+    window (``safe_rate``), as the supervisors' target line shows it."""
     _gain: float = 1.0
     _budget_key: tuple[int, float] | None = None
     _budget_now: float = 0.0
     _last: float | None = None
+
+    def __post_init__(self) -> None:
+        self.aiming = self.target
 
     def launch(self, snap: Snapshot) -> int:
         stats, staffed = snap.stats, snap.staffed
@@ -99,6 +105,7 @@ class Predictive:
         rate = abandoned / answers if answers else 0.0
         per_window = stats.answers_per_window(snap.now, answers)
         target = min(self.target, safe_rate(self.cap, per_window, self.risk, self.burst))
+        self.aiming = target
         # The budget moves with each abandon, and slowly with time: worked out again on
         # either (it cost a 300-seat shift a second).
         key = (stats.abandons_total, snap.now // BUDGET_EVERY_S)

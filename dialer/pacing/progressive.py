@@ -9,6 +9,8 @@ class Progressive:
     """Never more calls out than seats free to take them: no abandons but idle waiting."""
 
     name = "progressive"
+    aiming = 0.0
+    """The abandon rate it aims at: none (it abandons only when a seat fails its callee)."""
 
     def launch(self, snap: Snapshot) -> int:
         return one_per_free_seat(snap)
