@@ -74,9 +74,10 @@ def quota_table() -> table.Panel:
         .with_target(query(f"cati_quota_completes{cell}", instant=True).ref_id("completes"))
         .with_target(query(f"cati_quota_target{cell}", instant=True).ref_id("target"))
         .with_target(
-            query(f"cati_quota_completes{cell} / cati_quota_target{cell}", instant=True).ref_id(
-                "fill"
-            )
+            # a cell with no target (an override of 0) has no fill, not NaN or +Inf
+            query(
+                f"cati_quota_completes{cell} / (cati_quota_target{cell} > 0)", instant=True
+            ).ref_id("fill")
         )
         .with_target(query(f"cati_quota_in_progress{cell}", instant=True).ref_id("in_progress"))
         .with_transformation(dm.DataTransformerConfig(id_val="merge", options={}))
@@ -139,7 +140,7 @@ def build() -> gd.Dashboard:
         .with_panel(
             big_number(
                 "Completes of target",
-                f"sum(cati_quota_completes{c}) / sum(cati_quota_target{c})",
+                f"sum(cati_quota_completes{c}) / clamp_min(sum(cati_quota_target{c}), 1)",
                 "percentunit",
             )
         )
