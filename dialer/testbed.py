@@ -18,6 +18,9 @@ def start_testbed(port: int) -> AmiSettings:
     return AmiSettings(host=info["ami_host"], port=int(info["ami_port"]), secret=secret)
 
 
+START_TIMEOUT_S = 900
+
+
 def asterisk_pid(port: int) -> int:
     """The pid of the Asterisk running the testbed instance on ``port`` (started if not)."""
     return int(_start(port)["pid"])
@@ -27,13 +30,21 @@ def _start(port: int) -> dict[str, str]:
     """The script's ``start``, and what it prints of the instance (key=value lines)."""
     if not SCRIPT.exists():
         raise AmiConnectError("testbed", f"{SCRIPT} not found: run the demo from a checkout")
-    done = subprocess.run(
-        [str(SCRIPT), "start", "--ami-port", str(port)], capture_output=True, text=True, check=False
-    )
+    try:  # a first start builds the chroot (minutes); a start never waits for ever
+        done = subprocess.run(
+            [str(SCRIPT), "start", "--ami-port", str(port)],
+            capture_output=True, text=True, check=False, timeout=START_TIMEOUT_S,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise AmiConnectError(
+            "testbed", f"the testbed did not start within {START_TIMEOUT_S // 60} min"
+        ) from None
     if done.returncode != 0:
         raise AmiConnectError("testbed", done.stderr.strip() or "the testbed did not start")
     return dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
 
 
 def stop_testbed(port: int) -> None:
-    subprocess.run([str(SCRIPT), "stop", "--ami-port", str(port)], capture_output=True, check=False)
+    subprocess.run(
+        [str(SCRIPT), "stop", "--ami-port", str(port)], capture_output=True, check=False, timeout=60
+    )
