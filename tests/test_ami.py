@@ -315,6 +315,10 @@ _AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
         ({"Event": "ConfbridgeJoin", "Conference": "seat-7001"}, SeatJoined(_AT, "7001")),
         ({"Event": "ConfbridgeLeave", "Conference": "seat-7001"}, None),
         ({"Event": "Hangup", "Cause": "17", "Cause-txt": "User busy"}, HungUp(_AT, 17)),
+        (
+            {"Event": "OriginateResponse", "Response": "Success", "Reason": "4"},
+            OriginateEnded(_AT, 4),
+        ),
     ],
 )
 def test_a_calls_events_read_into_the_call_model(

@@ -102,6 +102,28 @@ def test_callee_hanging_up_while_waiting_for_a_seat_is_abandoned() -> None:
     )
 
 
+def test_a_callee_gone_before_the_dialplan_announced_the_answer_is_abandoned() -> None:
+    """The originate says answered, then the hangup comes (in either order) without the
+    dialplan's Answered (the callee hung up at once, or during AMD): the call ends, as
+    abandoned, instead of waiting for ever."""
+    for sequence, answered in (
+        ((Ringing(at(1)), OriginateEnded(at(5), 4), HungUp(at(5.2), 16)), at(5)),
+        ((Ringing(at(1)), HungUp(at(5.2), 16), OriginateEnded(at(5.21), 4)), at(5.21)),
+    ):
+        call, effects = run(*sequence)
+        assert [RecordAttempt("c1", Outcome.ABANDONED)] == effects
+        assert (answered, at(5.2)) == (call.answered, call.ended)
+
+
+def test_a_late_originate_failure_never_ends_an_answered_call() -> None:
+    """An originate lost in a reconnect times out (and reads as congestion) after its
+    callee was answered: the call, or the interview, goes on."""
+    call, effects = run(Answered(at(2), "ch"), SeatJoined(at(3), "7001"), OriginateEnded(at(40), 8))
+    assert (CallState.CONNECTED, [ConnectToSeat("c1", "ch")]) == (call.state, effects)
+    call, effects = run(Ringing(at(1)), OriginateEnded(at(5), 4), OriginateEnded(at(40), 8))
+    assert (CallState.RINGING, []) == (call.state, effects)
+
+
 events = st.lists(
     st.sampled_from(
         [

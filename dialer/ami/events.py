@@ -19,6 +19,7 @@ from dialer.call.state import (
     CallEvent,
     HungUp,
     MachineDetected,
+    OriginateEnded,
     Ringing,
     SeatJoined,
 )
@@ -121,7 +122,8 @@ def call_event_of(
 ) -> tuple[str, CallEvent | None] | None:
     """For an AMI message about one of ``calls`` (its Uniqueid is the call's id): the id
     and what the message means to the call at ``now`` (our side ringing, the dialplan's
-    Answered, Abandoned or Machine, the callee joining a seat's conference, the hangup; None
+    Answered, Abandoned or Machine, the callee joining a seat's conference, the hangup, an
+    originate's result that reached no waiting action; None
     for the rest of a call's events). None for any other message, which ``parse_event``
     reads: most of the stream is the calls', and read once."""
     headers = _headers(message)
@@ -147,6 +149,8 @@ def call_event_of(
             event = Ringing(now)
     elif name == "ConfbridgeJoin":
         event = SeatJoined(now, _text(headers, "conference").removeprefix("seat-"))
+    elif name == "OriginateResponse":  # its action was lost in a reconnect: read it here
+        event = OriginateEnded(now, _int(_text(headers, "reason")))
     return call_id, event
 
 

@@ -123,8 +123,12 @@ class Call(NamedTuple):
     state: CallState
     started: datetime
     answered: datetime | None = None
+    """When a person answered: the dialplan's Answered, or the originate's success (which
+    may come first, or alone when the callee hangs up at once)."""
     connected: datetime | None = None
     ended: datetime | None = None
+    """When the call ended; before its end, when its channel hung up before the originate's
+    result came (that result says how it ended)."""
     channel: str | None = None
     seat: str | None = None
     outcome: Outcome | None = None
@@ -199,8 +203,15 @@ def _machine(call: Call, event: MachineDetected) -> tuple[Call, list[Effect]]:
 
 
 def _originate_ended(call: Call, event: OriginateEnded) -> tuple[Call, list[Effect]]:
-    if event.reason == 4:
+    # The originate's result speaks only for a call not yet heard answered: a late or
+    # invented failure (an action lost in a reconnect times out) must not end an interview.
+    if call.state not in _BEFORE_ANSWER or call.answered is not None:
         return call, []
+    if event.reason == 4:  # Asterisk answered: the dialplan's Answered follows, or a hangup
+        answered = call._replace(answered=event.at)  # rare enough for _replace
+        if call.ended is not None:  # its hangup came first (the same read): gone unannounced
+            return _end(answered, call.ended, Outcome.ABANDONED)
+        return answered, []
     return _end(call, event.at, REASON_OUTCOME.get(event.reason, Outcome.FAILED))
 
 
@@ -209,8 +220,13 @@ def _hung_up(call: Call, event: HungUp) -> tuple[Call, list[Effect]]:
     # our half of the channel hangs up first, and busy would read as no answer.
     if call.state is CallState.CONNECTED:
         return _end(call, event.at, Outcome.CONNECTED)
-    if call.state is CallState.ANSWERED:  # answered and gone before any operator took it
+    if call.state is CallState.ANSWERED or call.answered is not None:
+        # answered and gone before any operator took it; or answered (the originate said
+        # so) and gone before the dialplan announced it: a person may have heard nothing,
+        # and counting it abandoned keeps the cap safe
         return _end(call, event.at, Outcome.ABANDONED)
+    if call.ended is None:  # the originate's result decides; the hangup's time is kept
+        return call._replace(ended=event.at), []
     return call, []
 
 

@@ -556,8 +556,9 @@ class CampaignRunner:
                 self._line_lost(seat, "the operator left")
 
     async def _resync(self, now: datetime) -> None:
-        """After a (re)connect: calls past the answer whose channel Asterisk no longer has
-        ended while we could not hear it. Calls not yet answered end through their originate."""
+        """After a (re)connect: calls past the answer (the dialplan's or the originate's)
+        whose channel Asterisk no longer has ended while we could not hear it. Calls not yet
+        answered end through their originate."""
         try:
             channels = await self.ami.core_show_channels()
         except AmiError as exc:  # tried again soon: calls whose hangup was missed stay open
@@ -566,7 +567,7 @@ class CampaignRunner:
             return
         live = {str(m.get("Uniqueid")) for m in channels}
         for call_id, call in list(self.calls.items()):
-            if call.state in (CallState.ANSWERED, CallState.CONNECTED) and call_id not in live:
+            if call.answered is not None and call_id not in live:  # answered, now gone
                 log.info("resync: call gone", **self._ids(call_id))
                 await self._apply(call_id, HungUp(now, 0))
         lines = [str(m.get("Channel", "")) for m in channels]
@@ -1175,6 +1176,10 @@ def learn(
         if call.answered is not None:
             metrics.connected((now - call.answered).total_seconds())
     elif call.outcome is Outcome.ABANDONED:
+        if before in (CallState.DIALLING, CallState.RINGING) and call.answered is not None:
+            ring = (call.answered - call.started).total_seconds()  # gone before announced
+            stats.dial_ended(ring, answered=True)
+            metrics.answered(ring)
         stats.live_answer(now.timestamp(), abandoned=True)
         metrics.abandoned()
     elif call.outcome is Outcome.CONNECTED:
