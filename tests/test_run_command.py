@@ -86,6 +86,7 @@ def test_campaign_file_loads(tmp_path: Path, make_survey: SurveyFactory) -> None
     [
         ('context = "sim-pstn"', "context = 5", "trunk.context"),
         ('ids = ["7201", "7202"]', 'ids = ["7201", "7201"]', "seats.ids"),
+        ('ids = ["7201", "7202"]', 'ids = ["7201", "7"]', "seats.ids"),
         ('name = "test"', 'name = "test"\nmode = "preview"', "campaign.mode"),
         ("[seats]", "[seat]", "seat"),
         ('secret_file = "secret.txt"', 'secret_file = "missing.txt"', "ami.secret_file"),

@@ -176,8 +176,15 @@ def _parse(text: str, base: Path) -> CampaignFile:
             "trunk.ring_timeout_s", f"must be at least {MIN_RING_S:.0f} s for real callees"
         )
     seats = [str(s) for s in optional(table(doc, "seats"), "seats.ids", list, [])]
-    if not seats or not all(s.isdigit() for s in seats) or len(set(seats)) != len(seats):
-        raise CampaignConfigError("seats.ids", "must be a list of distinct numeric seat ids")
+    # the dialplan's seat patterns (_X., _9X.) need two digits at least
+    if (
+        not seats
+        or not all(s.isdigit() and len(s) >= 2 for s in seats)
+        or len(set(seats)) != len(seats)
+    ):
+        raise CampaignConfigError(
+            "seats.ids", "must be a list of distinct numeric seat ids of 2 digits or more"
+        )
     return CampaignFile(
         name=required(c, "campaign.name", str),
         survey=load_survey(base / required(c, "campaign.survey", str)),
