@@ -79,7 +79,7 @@ async def import_frame(
     body = text.find("\n") + 1 if "\n" in text else len(text)
     total_lines = text.count("\n")
     async with connect(db_path) as db:
-        wave = await ensure_wave(db, survey, population)
+        wave = await ensure_wave(db, survey, population, update_targets=False)
         dnc = new_dnc | await dnc_numbers(db)
         existing = await existing_phones(db, wave.wave_id)
         report = (lambda done: progress(done, total_lines)) if progress else None

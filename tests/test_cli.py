@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import socket
 import sqlite3
 import subprocess
@@ -43,6 +44,39 @@ def test_frame_make_import_quotas_release(
         released = conn.execute("SELECT count(*) FROM sample_case WHERE state = 'released'")
         assert rejected >= 12
         assert released.fetchone()[0] > 0
+
+
+def test_a_report_or_an_import_with_another_survey_file_changes_no_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``dialer quotas`` only reads, and ``frame import`` or ``release`` with a survey file
+    of other targets (the demo's, passed by mistake) keep the stored ones: a campaign's next
+    start is what applies a changed file. A report of a store with no wave says so."""
+    out = tmp_path / "demo"
+    db = tmp_path / "s.sqlite"
+    assert 0 == main(["frame", "make", "--out-dir", str(out), "--rows", "3000", "--seed", "2"])
+    survey = out / "survey.toml"
+    args = ["--survey", str(survey), "--db", str(db)]
+    assert 2 == main(["quotas", *args])
+    assert "import a frame first" in capsys.readouterr().err
+    assert not db.exists()
+    assert 0 == main(["frame", "import", *args, str(out / "frame.csv")])
+
+    def targets() -> list[tuple[int, str | None]]:
+        with sqlite3.connect(db) as conn:
+            return conn.execute("SELECT target, closed_at FROM cell ORDER BY id").fetchall()
+
+    stored = targets()
+    other = out / "other.toml"  # the same survey and wave, for 500 interviews
+    text = survey.read_text(encoding="utf-8")
+    other.write_text(re.sub(r"(?m)^interviews = \d+", "interviews = 500", text), encoding="utf-8")
+    assert other.read_text(encoding="utf-8") != text
+    mistaken = ["--survey", str(other), "--db", str(db)]
+    assert 0 == main(["quotas", *mistaken])
+    assert "defined by another version" in capsys.readouterr().err
+    assert 0 == main(["frame", "import", *mistaken, str(out / "frame.csv")])
+    assert 0 == main(["release", *mistaken, "--seed", "3"])
+    assert stored == targets()
 
 
 def test_frame_make_is_reproducible(tmp_path: Path) -> None:

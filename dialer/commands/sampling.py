@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
+import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -15,10 +16,10 @@ from rich.table import Table
 
 from dialer.commands.output import console
 from dialer.frame_import import ImportReport, import_frame
-from dialer.store.db import connect
+from dialer.store.db import StoreError, connect
 from dialer.store.quotas import CellCounts, load_counts
 from dialer.store.releases import ReleaseResult, fresh_seed, make_release, plan_release
-from dialer.store.waves import ensure_wave
+from dialer.store.waves import ensure_wave, find_wave, wave_definition
 from sampling.margins import load_margins
 from sampling.release import thin_cells
 from sampling.survey import Survey, load_survey
@@ -148,14 +149,28 @@ def print_import(report: ImportReport) -> None:
 
 
 async def _counts(db_path: Path, survey: Survey) -> CellCounts:
-    population = load_margins(survey.margins_path, survey.grid)
+    """The wave's counts as stored (a report: it writes nothing, targets included)."""
     async with connect(db_path) as db:
-        wave = await ensure_wave(db, survey, population)
+        wave = await find_wave(db, survey)
+        if wave is None:
+            raise StoreError(
+                f"{db_path} holds no wave {survey.wave} of survey {survey.name!r}; "
+                "import a frame first"
+            )
+        if await wave_definition(db, wave) != survey.source_text:
+            print(
+                "note: the store's wave was defined by another version of this survey file; "
+                "the quotas shown are the stored ones (the campaign's next start applies "
+                "the file's)",
+                file=sys.stderr,
+            )
         return await load_counts(db, survey, wave)
 
 
 def _quotas(args: argparse.Namespace) -> int:
     survey = load_survey(args.survey)
+    if not args.db.exists():  # connecting would create it
+        raise StoreError(f"{args.db}: no such store; import a frame first")
     print_quotas(survey, asyncio.run(_counts(args.db, survey)))
     return 0
 
@@ -223,7 +238,7 @@ def _release(args: argparse.Namespace) -> int:
 async def release(db_path: Path, survey: Survey, seed: int) -> ReleaseResult:
     population = load_margins(survey.margins_path, survey.grid)
     async with connect(db_path) as db:
-        wave = await ensure_wave(db, survey, population)
+        wave = await ensure_wave(db, survey, population, update_targets=False)
         return await make_release(db, survey, wave, seed)
 
 

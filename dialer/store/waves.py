@@ -32,13 +32,39 @@ def design_targets(survey: Survey, population: Ints) -> Ints:
     return allocate(survey.interviews, population, survey.quotas.minimum_per_cell, fixed)
 
 
+async def find_wave(db: aiosqlite.Connection, survey: Survey) -> WaveRef | None:
+    """The survey's current wave as stored, or None; reads only."""
+    survey_id = await _scalar_or_none(db, "SELECT id FROM survey WHERE name = ?", (survey.name,))
+    if survey_id is None:
+        return None
+    wave_id = await _scalar_or_none(
+        db, "SELECT id FROM wave WHERE survey_id = ? AND number = ?", (survey_id, survey.wave)
+    )
+    if wave_id is None:
+        return None
+    return WaveRef(survey_id, wave_id, survey.wave, await _cell_ids(db, wave_id))
+
+
+async def wave_definition(db: aiosqlite.Connection, wave: WaveRef) -> str:
+    """The survey file's text the wave was last defined by."""
+    async with db.execute("SELECT definition FROM wave WHERE id = ?", (wave.wave_id,)) as cursor:
+        row = await cursor.fetchone()
+    return str(row[0]) if row else ""
+
+
 async def ensure_wave(
-    db: aiosqlite.Connection, survey: Survey, population: Ints, now: str | None = None
+    db: aiosqlite.Connection,
+    survey: Survey,
+    population: Ints,
+    now: str | None = None,
+    update_targets: bool = True,
 ) -> WaveRef:
     """The survey's current wave, created with its cells on first use.
 
-    A later call with a changed definition updates targets and population, but the cells
-    themselves (districts, age bands, sexes) of a wave that exists cannot change.
+    A later call with a changed definition updates targets and population (the campaign
+    does, at its start), unless ``update_targets`` is False (importing a frame, releasing
+    by hand: a survey file passed by mistake must not close cells). The cells themselves
+    (districts, age bands, sexes) of a wave that exists cannot change.
     """
     targets = design_targets(survey, population)
     keys = survey.grid.cells()
@@ -70,6 +96,8 @@ async def ensure_wave(
                     "(survey.districts, survey.age_bands or survey.sex changed); start a new wave "
                     "(survey.wave) to change them"
                 )
+            if not update_targets:
+                return WaveRef(survey_id, wave_id, survey.wave, await _cell_ids(db, wave_id))
             await db.execute(
                 "UPDATE wave SET definition = ? WHERE id = ?", (survey.source_text, wave_id)
             )
