@@ -39,3 +39,21 @@ async def test_a_store_from_a_newer_dialer_is_refused(db_path: Path) -> None:
     with pytest.raises(StoreError, match="newer than this dialer"):
         async with connect(db_path):
             pass
+
+
+@pytest.mark.parametrize("kind", ["not a database", "under a file"])
+async def test_a_store_that_cannot_be_opened_is_an_error_naming_it(
+    tmp_path: Path, kind: str
+) -> None:
+    """A file that is not a database, or a path that cannot be made (a systemd unit's
+    read-only directory fails alike): a StoreError naming the file, not a traceback."""
+    if kind == "not a database":
+        path = tmp_path / "frame.csv"
+        path.write_bytes(b"phone,district\n" * 400)
+    else:
+        (tmp_path / "plain").write_text("x", encoding="utf-8")
+        path = tmp_path / "plain" / "campaign.sqlite"
+    with pytest.raises(StoreError, match="cannot open the store") as caught:
+        async with connect(path):
+            pass
+    assert str(path) in str(caught.value)

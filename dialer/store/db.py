@@ -18,9 +18,14 @@ class StoreError(Exception):
 
 
 async def open_store(path: Path) -> aiosqlite.Connection:
-    """Connect, set the pragmas every connection needs, and migrate to the current schema."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = await aiosqlite.connect(path, isolation_level=None)
+    """Connect, set the pragmas every connection needs, and migrate to the current schema;
+    a store that cannot be opened (a read-only directory, not a database) is a StoreError
+    naming the file."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(path, isolation_level=None)
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(f"{path}: cannot open the store: {exc}") from None
     try:
         db.row_factory = aiosqlite.Row
         await db.execute("PRAGMA journal_mode = WAL")
@@ -28,6 +33,9 @@ async def open_store(path: Path) -> aiosqlite.Connection:
         await db.execute("PRAGMA synchronous = NORMAL")
         await db.execute("PRAGMA busy_timeout = 5000")
         await migrate(db)
+    except (OSError, sqlite3.Error) as exc:
+        await db.close()
+        raise StoreError(f"{path}: cannot open the store: {exc}") from None
     except BaseException:
         await db.close()
         raise
