@@ -131,10 +131,10 @@ def _answered(ref: Ref, answers: Mapping[str, Any]) -> list[Value]:
 def _compare(answered: list[Value], op: str, values: tuple[Value, ...]) -> bool:
     if not answered:
         return False
-    if op in ("=", "in"):
-        return any(a in values for a in answered)
-    if op == "!=":
-        return all(a not in values for a in answered)
+    if op in ("=", "in", "!="):  # a code written 1 or "1" is the same code
+        wanted = {str(v) for v in values}
+        found = any(str(a) in wanted for a in answered)
+        return not found if op == "!=" else found
     order = _ORDER[op]
     return any(isinstance(a, int) and order(a, values[0]) for a in answered)
 

@@ -235,7 +235,7 @@ def _check_values(item: Item, compare: Compare, target: Item) -> None:
         elif target.kind is Kind.YES_NO_BECAUSE:
             ok, expected = value in YES_NO, "yes or no"
         else:
-            ok = isinstance(value, str) and target.option(value) is not None
+            ok = target.option(str(value)) is not None  # q1 = 1 names option "1"
             expected = "one of " + ", ".join(o.code for o in target.options)
         if not ok:
             raise QuestionnaireError(

@@ -164,6 +164,9 @@ def test_an_unknown_question_in_an_interview_is_refused() -> None:
         ("q1 = A and (q2 = B or q2 = C)", {"q1": "A", "q2": "C"}, True),
         ("q1 = A and q2 = B or q2 = C", {"q1": "B", "q2": "C"}, True),  # and binds tighter
         ("q1 = 'A B'", {"q1": "A B"}, True),
+        ("q1 = 1", {"q1": "1"}, True),  # option codes are text: 1 and "1" are one code
+        ("q1 in [1, 2]", {"q1": "2"}, True),
+        ("q1 != 1", {"q1": "1"}, False),
     ],
 )
 def test_conditions(condition: str, answers: dict[str, Any], expected: bool) -> None:
@@ -250,6 +253,14 @@ def test_a_bad_questionnaire_names_the_question(items: tuple[str, ...], message:
     """Every mistake in the file is an error naming the item (and key) at fault."""
     with pytest.raises(QuestionnaireError, match=message):
         questionnaire_from(_doc(*items))
+
+
+def test_numeric_option_codes_can_be_named_unquoted_in_conditions() -> None:
+    """Options coded "1" and "2" (as paper questionnaires number them): ``q1 = 1`` names
+    option "1"; it was refused with "q1 cannot be 1: its answers are one of 1, 2"."""
+    numbered = _single("q1").replace('code = "A"', 'code = "1"').replace('code = "B"', 'code = "2"')
+    loaded = questionnaire_from(_doc(numbered, _single("q2", "q1 = 1")))
+    assert ["q1", "q2"] == [item.id for item in loaded.items]
 
 
 def test_a_questionnaire_without_items_or_header_is_refused(tmp_path: Path) -> None:
