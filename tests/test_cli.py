@@ -79,6 +79,24 @@ def test_a_report_or_an_import_with_another_survey_file_changes_no_target(
     assert stored == targets()
 
 
+def test_frame_make_keeps_a_survey_folder_it_did_not_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A folder holding someone's own survey.toml is not overwritten without --force; one
+    that frame make wrote is, as the demo's is at each run."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "survey.toml").write_text("# my survey\n", encoding="utf-8")
+    args = ["frame", "make", "--out-dir", str(mine), "--rows", "300"]
+    assert 2 == main(args)
+    assert "holds survey.toml, not written by dialer" in capsys.readouterr().err
+    assert "# my survey\n" == (mine / "survey.toml").read_text(encoding="utf-8")
+    assert 0 == main([*args, "--force"])
+    ours = tmp_path / "ours"
+    assert 0 == main(["frame", "make", "--out-dir", str(ours), "--rows", "300"])
+    assert 0 == main(["frame", "make", "--out-dir", str(ours), "--rows", "300"])
+
+
 def test_frame_make_is_reproducible(tmp_path: Path) -> None:
     """The same seed writes the same frame."""
     for name in ("a", "b"):

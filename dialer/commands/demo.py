@@ -56,6 +56,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     demo.add_argument("--ami-port", type=int, default=5038, help="the testbed's AMI port")
     demo.add_argument("--keep-asterisk", action="store_true", help="leave the testbed running")
     demo.add_argument("--json", action="store_true", help="end with one JSON line of results")
+    demo.add_argument("--force", action="store_true", help="overwrite survey files not ours")
     demo.set_defaults(handler=_demo)
 
 
@@ -72,15 +73,14 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _run_demo(args: argparse.Namespace, log_path: Path) -> int:
+    frame_args = argparse.Namespace(
+        out_dir=args.dir, city="la-spezia", rows=args.rows, seed=1,
+        wrong_share=0.08, malformed=12, dnc_share=0.005, force=args.force,
+    )  # fmt: skip
+    made = make_frame(frame_args)  # first: it refuses a folder of someone else's files
     db = args.dir / "demo.sqlite"
     for stale in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
         stale.unlink(missing_ok=True)
-    made = make_frame(
-        argparse.Namespace(
-            out_dir=args.dir, city="la-spezia", rows=args.rows, seed=1,
-            wrong_share=0.08, malformed=12, dnc_share=0.005,
-        )
-    )  # fmt: skip
     survey = _scaled(load_survey(made.survey), made.survey, args.interviews)
     console.rule("1. sample frame")
     report = asyncio.run(_import_with_progress(db, survey, made.frame, [made.dnc]))

@@ -20,6 +20,7 @@ from dialer.store.db import StoreError, connect
 from dialer.store.quotas import CellCounts, load_counts
 from dialer.store.releases import ReleaseResult, fresh_seed, make_release, plan_release
 from dialer.store.waves import ensure_wave, find_wave, wave_definition
+from sampling.errors import SamplingError
 from sampling.margins import load_margins
 from sampling.release import thin_cells
 from sampling.survey import Survey, load_survey
@@ -44,6 +45,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "--malformed", type=int, default=12, help="bad rows to show the reject report"
     )
     make.add_argument("--dnc-share", type=float, default=0.005, help="share put on do-not-call")
+    make.add_argument("--force", action="store_true", help="overwrite survey files not ours")
     make.set_defaults(handler=_frame_make)
 
     imp = frame_sub.add_parser("import", help="import a frame CSV into the survey's wave")
@@ -74,11 +76,24 @@ class MadeFrame:
     dnc: Path
 
 
+MADE = ("survey.toml", "margins.csv", "questionnaire.toml", "frame.csv", "dnc.txt")
+MARK = ".made-by-dialer"
+"""Left in a folder ``frame make`` (or the demo) wrote: it may write there again."""
+
+
 def make_frame(args: argparse.Namespace) -> MadeFrame:
     """Write survey.toml, margins.csv, questionnaire.toml, frame.csv and dnc.txt for a city
-    into ``out_dir``."""
+    into ``out_dir``; files of those names that it did not write are overwritten only with
+    ``force`` (a survey folder copied from the example holds exactly these names)."""
     out: Path = args.out_dir
+    theirs = [name for name in MADE if (out / name).exists()]
+    if theirs and not (out / MARK).exists() and not getattr(args, "force", False):
+        raise SamplingError(
+            f"{out} holds {', '.join(theirs)}, not written by dialer: pick another folder, "
+            "or pass --force to overwrite them"
+        )
     out.mkdir(parents=True, exist_ok=True)
+    (out / MARK).write_text("written by dialer frame make or dialer demo\n", encoding="utf-8")
     data = resources.files("sampling") / "data" / CITIES[args.city]
     for name in ("survey.toml", "margins.csv", "questionnaire.toml"):
         with resources.as_file(data / name) as source:
