@@ -155,6 +155,21 @@ def test_predictive_adds_at_most_a_tenth_of_the_calls_out_at_once() -> None:
     assert 30 == Predictive().launch(snap)
 
 
+def test_the_ramp_holds_per_second_however_often_the_pacer_is_asked() -> None:
+    """The live dialer asks four times a second, the simulator once: four decisions within a
+    second launch no more together than one would (30 calls for 290 seats about to free)."""
+    stats = _warm_stats(answers=400, dials=900, talks=200, wrap=5.0)
+    pacer, out = Predictive(), 0
+    for k in range(4):
+        out += pacer.launch(
+            Snapshot(
+                now=4000.0 + k / 4, free=10, talk_elapsed=np.full(290, 119.0),
+                ring_elapsed=np.full(out, k / 4), stats=stats,
+            )
+        )  # fmt: skip
+    assert 30 == out
+
+
 def test_predictive_falls_back_near_the_cap() -> None:
     """A window already past the cap's edge gets progressive pacing, whatever the forecast."""
     stats = _warm_stats(answers=40, abandoned=2)  # 5% over the last 40 answers

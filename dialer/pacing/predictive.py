@@ -20,7 +20,8 @@ from __future__ import annotations
 import functools
 import math
 import statistics
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -35,6 +36,8 @@ GRACE_S = 1.5
 dialplan plays the abandon message at 2 s and the dialer's Redirect must land before it (the
 runner's cut-off, ``LATEST_SEAT_S``). A pacer counting the whole 2 s overflows more often live
 than it plans to."""
+RAMP_S = 1.0
+"""The span ``max_growth`` and ``min_step`` limit the calls launched over."""
 STEER_MAX_DT_S = 10.0
 """The most time one step of the steering counts: after a pause or a night the pacer is next
 asked hours later, and one step of it drove the gain to its bound."""
@@ -88,6 +91,7 @@ class Predictive:
     _budget_key: tuple[int, float] | None = None
     _budget_now: float = 0.0
     _last: float | None = None
+    _recent: deque[tuple[float, int]] = field(default_factory=deque)
 
     def __post_init__(self) -> None:
         self.aiming = self.target
@@ -131,13 +135,24 @@ class Predictive:
         room = min(
             snap.channel_room,
             max(0, int(self.max_lines_per_seat * staffed) - in_flight),
-            ramp,  # no need to look past the most this decision may launch
+            ramp - self._launched_within(snap.now),  # the most a second may launch
         )
         n = most_calls(
             seats, persons, eventual, new, snap.free, snap.waiting, p, alpha, room,
             self.budget_share * budget,
         )  # fmt: skip
-        return max(n, progressive)
+        launched = max(n, progressive)
+        self._recent.append((snap.now, launched))
+        return launched
+
+    def _launched_within(self, now: float) -> int:
+        """Calls launched by the decisions of the last ``RAMP_S`` before this one: the ramp
+        holds per second, however often the dialer asks (live 4 times a second, the
+        simulator once)."""
+        recent = self._recent
+        while recent and recent[0][0] <= now - RAMP_S:
+            recent.popleft()
+        return sum(count for _, count in recent)
 
     def _budget(self, snap: Snapshot, per_window: float) -> float:
         """The abandons every window still to be judged can take, less ``spare``.
