@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from dialer.frame_import import import_frame
 from dialer.store.attempts import (
     close_attempt,
     history,
+    live_answers_since,
     live_call_ids,
     open_attempt,
     set_disposition,
@@ -125,3 +127,31 @@ async def _dispose_then_fail(db: aiosqlite.Connection) -> None:
     async with transaction(db):
         await set_disposition(db, "call-1", Disposition.COMPLETE)
         raise RuntimeError("the case's result failed")
+
+
+async def test_the_window_recalled_at_a_start_holds_the_last_waves_abandons(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """A new wave starting within the regulatory window of the last one's calls: its pacer
+    starts from the abandons of both (it started from none)."""
+    first = await _case(tmp_path, survey, db_path)
+    second = replace(survey, wave=survey.wave + 1)
+    await import_frame(
+        db_path, second, write_frame(tmp_path / "g.csv", [f"{landline(2)},North,30,M,"]), []
+    )
+    with sqlite3.connect(db_path) as db:
+        db.execute("UPDATE sample_case SET state = 'released', release_id = 1")
+        later, wave = db.execute(
+            "SELECT c.id, c.wave_id FROM sample_case c WHERE c.id != ?", (first,)
+        ).fetchone()
+    async with connect(db_path) as db:
+        for case_id, call_id, start in ((first, "a", T0), (later, "b", T0 + timedelta(hours=2))):
+            call = new_call(call_id, case_id, start)
+            await open_attempt(db, case_id, call_id, start)
+            call, _ = transition(call, Answered(start + timedelta(seconds=5), "ch"))
+            call, _ = transition(call, Abandoned(start + timedelta(seconds=7)))
+            await close_attempt(db, call)
+        recalled = await live_answers_since(db, wave, T0 - timedelta(hours=1))
+    assert [(T0 + timedelta(seconds=7), True), (T0 + timedelta(hours=2, seconds=7), True)] == [
+        (at, abandoned) for at, abandoned in recalled
+    ]

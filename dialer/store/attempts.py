@@ -106,12 +106,14 @@ async def live_call_ids(db: aiosqlite.Connection) -> list[str]:
 async def live_answers_since(
     db: aiosqlite.Connection, wave_id: int, since: datetime
 ) -> list[tuple[datetime, bool]]:
-    """The wave's live answers from ``since`` on, oldest first, as (when, abandoned): a call
-    put through at its connection, an abandoned one at its end (as the pacer counted them)."""
+    """The survey's live answers from ``since`` on, in every wave (a new wave's window still
+    holds the last one's abandons), oldest first, as (when, abandoned): a call put through
+    at its connection, an abandoned one at its end (as the pacer counted them)."""
     async with db.execute(
         "SELECT a.outcome, a.connected_at, a.ended_at FROM attempt a"
-        " JOIN sample_case c ON c.id = a.case_id"
-        " WHERE c.wave_id = ? AND a.outcome IN ('connected', 'abandoned')"
+        " JOIN sample_case c ON c.id = a.case_id JOIN wave w ON w.id = c.wave_id"
+        " WHERE w.survey_id = (SELECT survey_id FROM wave WHERE id = ?)"
+        " AND a.outcome IN ('connected', 'abandoned')"
         " AND a.started_at >= ?",  # ISO text in UTC: a day's margin, the exact cut below
         (wave_id, (since - timedelta(days=1)).isoformat()),
     ) as cursor:
