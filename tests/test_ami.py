@@ -220,16 +220,20 @@ async def test_callee_with_no_seat_hears_the_abandon_message_within_2_s(ami: Ami
 
 
 async def test_client_reconnects_after_asterisk_restarts() -> None:
-    """Asterisk stopped and started again: the link goes down, comes back, and works."""
+    """Asterisk stopped and started again: the link goes down, comes back, and works; it
+    counts as booted (the dialer dials) only once Asterisk says so, after each login."""
     port = TEST_AMI_PORT + 1  # an instance of its own, so other tests keep theirs
     settings = await asyncio.to_thread(start_testbed, port)
     client = AmiClient(dataclasses.replace(settings, ping_interval_s=1))
     await client.connect()
     try:
+        await asyncio.wait_for(client.booted.wait(), 10)
         await asyncio.to_thread(stop_testbed, port)
         await _link_lost(client)
+        assert not client.booted.is_set()
         await asyncio.to_thread(start_testbed, port)
         await _back_once(client)
+        await asyncio.wait_for(client.booted.wait(), 10)
     finally:
         await client.close()
         await asyncio.to_thread(stop_testbed, port)

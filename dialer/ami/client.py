@@ -110,6 +110,10 @@ class AmiClient:
         self.settings = settings
         self.events: asyncio.Queue[Message] = asyncio.Queue()
         self.connected = asyncio.Event()
+        self.booted = asyncio.Event()
+        """Asterisk said it is fully booted (FullyBooted, at each login once it is, and when it
+        gets there) since the link last came up: a login can come before its dialplan is
+        loaded, and every call placed then would fail."""
         self.reconnects = 0
         self._manager: _Manager | None = None
         self._login: asyncio.Future[bool] | None = None
@@ -167,6 +171,7 @@ class AmiClient:
             self._manager.stopped = True
             self._manager.close()
         self.connected.clear()
+        self.booted.clear()
 
     # --- one function per AMI verb -------------------------------------------------------
 
@@ -281,8 +286,11 @@ class AmiClient:
             log.warning("ami connection lost")
             self.events.put_nowait({"Event": "DialerDisconnected"})
         self.connected.clear()
+        self.booted.clear()
 
     def _event(self, _manager: Any, message: Message) -> None:
+        if message.get("Event") == "FullyBooted":
+            self.booted.set()
         self.events.put_nowait(message)
 
     async def _watch(self) -> None:

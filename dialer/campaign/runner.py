@@ -617,8 +617,8 @@ class CampaignRunner:
             if self.state is RunState.STOPPED:
                 self.finished = "stopped"
             return
-        if not self.s.window.is_open(now) or not self.ami.connected.is_set():
-            return  # outside the window, or Asterisk unreachable: dial nothing
+        if not self.s.window.is_open(now) or not self.ami.booted.is_set():
+            return  # outside the window, or Asterisk unreachable or still booting: dial nothing
         snap = snapshot_of(
             now, self.board, self.calls.values(), self.seat_of, self.s.channel_limit, self.stats
         )
