@@ -5,17 +5,27 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import re
 import signal
 import socket
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from panoramisk.message import Message
 
-from dialer.ami.client import AmiClient, AmiSettings, OriginateResult, _Manager, _QuietLog
+from dialer.ami import client as client_module
+from dialer.ami.client import (
+    FORGETTABLE,
+    AmiClient,
+    AmiSettings,
+    OriginateResult,
+    _Manager,
+    _QuietLog,
+)
 from dialer.ami.errors import AmiConnectError
 from dialer.ami.events import (
     AmiEvent,
@@ -462,3 +472,12 @@ async def test_a_ringing_callee_is_seen_ringing_before_the_answer(ami: AmiClient
         if isinstance(ami_event, ChannelRinging):
             assert CallState.RINGING is call.state
     assert CallState.ANSWERED is call.state
+
+
+def test_every_action_the_client_sends_is_forgotten_with_its_link() -> None:
+    """panoramisk sends a pending action again after a reconnect unless it is forgettable:
+    by then a Hangup or Redirect may name a channel Asterisk has given to another call."""
+    source = Path(client_module.__file__).read_text(encoding="utf-8")
+    sent = {name.lower() for name in re.findall(r'"Action": "(\w+)"', source)}
+    assert sent
+    assert sent | {"login", "logoff"} <= set(FORGETTABLE)

@@ -103,6 +103,13 @@ class OriginateResult:
         return self.reason == 4
 
 
+FORGETTABLE = (
+    "ping", "login", "logoff", "originate", "redirect", "hangup", "setvar", "command",
+    "coreshowchannels",
+)  # fmt: skip
+"""Every action the client sends (lowercase, as panoramisk compares them)."""
+
+
 class AmiClient:
     """One logged-in AMI connection, with reconnects, a watchdog and typed verbs."""
 
@@ -133,7 +140,10 @@ class AmiClient:
             secret=self.settings.secret,
             loop=loop,
             ping_delay=3600,  # our watchdog pings; panoramisk's pinger cannot see a dead link
-            forgetable_actions=("ping", "login", "originate", "logoff"),
+            # Every action is forgotten with its link: panoramisk would send the others again
+            # after a reconnect, by then stale (a Hangup of a channel name Asterisk, started
+            # again, has given to another call). Their callers time out and hear an AmiError.
+            forgetable_actions=FORGETTABLE,
             on_disconnect=self._disconnected,
             log=_QuietLog(),
         )
@@ -262,13 +272,14 @@ class AmiClient:
         manager = self._manager
         if manager is None or not self.connected.is_set():
             raise AmiError(action["Action"], "not connected to Asterisk")
+        # None lets panoramisk wait for an Originate's OriginateResponse; a snapshot's events
+        # must be gathered as a list.
+        as_list = True if action["Action"] == "CoreShowChannels" else None
+        future = manager.send_action(action, as_list=as_list)
         try:
-            # None lets panoramisk wait for an Originate's OriginateResponse; a snapshot's events
-            # must be gathered as a list.
-            as_list = True if action["Action"] == "CoreShowChannels" else None
-            future = manager.send_action(action, as_list=as_list)
             return await asyncio.wait_for(asyncio.shield(future), timeout_s)
         except TimeoutError:
+            future.cancel()  # done: never sent again, and its late answer goes nowhere
             raise AmiError(action["Action"], f"no answer within {timeout_s:.0f} s") from None
 
     def _login_result(self, ok: bool) -> None:
