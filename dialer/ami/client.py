@@ -104,8 +104,8 @@ class OriginateResult:
 
 
 FORGETTABLE = (
-    "ping", "login", "logoff", "originate", "redirect", "hangup", "setvar", "command",
-    "coreshowchannels",
+    "ping", "login", "logoff", "originate", "redirect", "hangup", "setvar", "coreshowchannels",
+    "confbridgelist",
 )  # fmt: skip
 """Every action the client sends (lowercase, as panoramisk compares them)."""
 
@@ -247,14 +247,13 @@ class AmiClient:
         messages: Sequence[Message] = replies if isinstance(replies, list) else [replies]
         return [m for m in messages if str(m.get("Event", "")) == "CoreShowChannel"]
 
-    async def command(self, command: str) -> str:
-        """A CLI command's output (``Action: Command``)."""
-        reply = await self._send({"Action": "Command", "Command": command}, 10)
-        content = getattr(reply, "content", "") or ""
-        output = reply.get("Output", "") if hasattr(reply, "get") else ""
-        if isinstance(output, list):
-            output = "\n".join(output)
-        return str(content or output)
+    async def confbridge_channels(self, conference: str) -> list[str]:
+        """The channels in a conference now (none when it has nobody, or does not exist)."""
+        reply = await self._send(
+            {"Action": "ConfbridgeList", "Conference": conference}, self.settings.action_timeout_s
+        )
+        messages: Sequence[Message] = reply if isinstance(reply, list) else [reply]
+        return [str(m.get("Channel")) for m in messages if m.get("Event") == "ConfbridgeList"]
 
     async def ping(self) -> None:
         await self._expect_success({"Action": "Ping"})
@@ -272,8 +271,9 @@ class AmiClient:
         manager = self._manager
         if manager is None or not self.connected.is_set():
             raise AmiError(action["Action"], "not connected to Asterisk")
-        # None lets panoramisk wait for an Originate's OriginateResponse; a snapshot's events
-        # must be gathered as a list.
+        # None lets panoramisk wait for an Originate's OriginateResponse, and gather a list
+        # that "will follow" (ConfbridgeList: an Error, for an empty conference, is one reply);
+        # a snapshot's events must be gathered as a list.
         as_list = True if action["Action"] == "CoreShowChannels" else None
         future = manager.send_action(action, as_list=as_list)
         try:

@@ -13,7 +13,7 @@ import contextlib
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -1098,22 +1098,22 @@ def _drain(queue: asyncio.Queue[tuple[str, Any]]) -> list[tuple[str, Any]]:
 
 async def _operator_in(ami: AmiClient, seat: str) -> bool:
     try:
-        return operator_listed(await ami.command(f"confbridge list seat-{seat}"), seat)
+        return operator_listed(await ami.confbridge_channels(f"seat-{seat}"), seat)
     except AmiError:
         return False
 
 
-def operator_listed(listing: str, seat: str) -> bool:
-    """Whether ``confbridge list`` of a seat shows its operator: a simulated operator's line
-    (Local/...@seat-sim) or the operator's own phone (PJSIP/<seat>-...)."""
-    return "@seat-sim" in listing or f"PJSIP/{seat}-" in listing
+def operator_listed(channels: Sequence[str], seat: str) -> bool:
+    """Whether a seat's conference holds its operator: a simulated operator's line
+    (Local/...@seat-sim...) or the operator's own phone (PJSIP/<seat>-...)."""
+    return any("@seat-sim" in c or c.startswith(f"PJSIP/{seat}-") for c in channels)
 
 
 async def wait_for_operator(ami: AmiClient, seat: str, within_s: float = 5.0) -> None:
     """Return once the seat's conference holds its operator: the line's answer comes a moment
     before the operator is in, and a callee sent in before would find the seat empty."""
     deadline = asyncio.get_running_loop().time() + within_s
-    while not operator_listed(await ami.command(f"confbridge list seat-{seat}"), seat):
+    while not operator_listed(await ami.confbridge_channels(f"seat-{seat}"), seat):
         if asyncio.get_running_loop().time() > deadline:
             raise AmiError("ConfBridge", f"seat {seat}: operator not in the conference")
         await asyncio.sleep(0.05)
