@@ -387,8 +387,15 @@ def test_the_oracle_never_abandons_and_bounds_the_others(long_shift: Scenario) -
 
 
 def test_worst_window() -> None:
-    """Abandons over answers in each window ending on a whole minute; the worst one."""
+    """Abandons over answers in each window within the shift; the worst one."""
     live = [(10.0, False), (20.0, True), (70.0, False), (80.0, False), (130.0, False)]
+    assert 0.5 == worst_window(live, window_s=60, end=180)
+
+
+def test_the_worst_window_is_found_between_whole_minutes() -> None:
+    """The window (5, 65] holds an abandon and one other answer (50%); windows ending on
+    whole minutes see at most 25%."""
+    live = [(5.0, False), (61.5, True), (64.0, False), (100.0, False), (110.0, False)]
     assert 0.5 == worst_window(live, window_s=60, end=180)
 
 

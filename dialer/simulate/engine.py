@@ -378,13 +378,18 @@ class Simulation:
 
 
 def worst_window(live: list[tuple[float, bool]], window_s: float, end: float) -> float:
-    """The highest abandon rate over any window of ``window_s`` ending on a whole minute
-    (the whole shift when it is shorter)."""
+    """The highest abandon rate over any window of ``window_s`` (``(t - window_s, t]``) that
+    ends within the shift, from the first whole one (the whole shift when it is shorter).
+    A window's rate rises only as an abandon enters it or a put-through answer leaves it, so
+    the windows ending at those moments are the ones to judge; whole minutes between missed
+    bursts."""
     if not live:
         return 0.0
+    first = min(window_s, end)
     times = np.array([t for t, _ in live])
     dropped = np.cumsum([a for _, a in live])
-    ends = np.arange(min(window_s, end), end + 1e-9, 60.0)
+    moments = [t if abandoned else t + window_s for t, abandoned in live]
+    ends = np.array(sorted({first, end, *(m for m in moments if first <= m <= end)}))
     hi = np.searchsorted(times, ends, side="right")
     lo = np.searchsorted(times, ends - window_s, side="right")
     answers = hi - lo
