@@ -138,7 +138,7 @@ async def measure(calls: int, seats: int) -> dict[str, Run]:
         ):
             board = await _open_seats(ami, seats)
             runs[label] = await _burst(ami, board, calls, concurrent)
-            await ami.command("channel request hangup all")
+            await ami.hangup("/./")  # every channel (a regular expression), between runs
             await asyncio.sleep(1)
     finally:
         await ami.close()
