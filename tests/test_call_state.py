@@ -108,11 +108,20 @@ def test_a_callee_gone_before_the_dialplan_announced_the_answer_is_abandoned() -
     abandoned, instead of waiting for ever."""
     for sequence, answered in (
         ((Ringing(at(1)), OriginateEnded(at(5), 4), HungUp(at(5.2), 16)), at(5)),
-        ((Ringing(at(1)), HungUp(at(5.2), 16), OriginateEnded(at(5.21), 4)), at(5.21)),
+        ((Ringing(at(1)), HungUp(at(5.2), 16), OriginateEnded(at(5.21), 4)), at(5.2)),
     ):
         call, effects = run(*sequence)
         assert [RecordAttempt("c1", Outcome.ABANDONED)] == effects
         assert (answered, at(5.2)) == (call.answered, call.ended)
+
+
+def test_an_abandon_whose_answer_was_lost_is_still_an_abandon() -> None:
+    """The link was down when the callee answered: the dialplan's Abandoned is the first
+    word of it. The call ends abandoned (counted against the cap, 72 h quiet), not later as
+    the congestion its lost originate times out into."""
+    call, effects = run(Ringing(at(1)), Abandoned(at(9)), OriginateEnded(at(40), 8))
+    assert [RecordAttempt("c1", Outcome.ABANDONED)] == effects
+    assert (at(9), at(9)) == (call.answered, call.ended)
 
 
 def test_a_late_originate_failure_never_ends_an_answered_call() -> None:

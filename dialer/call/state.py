@@ -190,9 +190,12 @@ def _seat_joined(call: Call, event: SeatJoined) -> tuple[Call, list[Effect]]:
 
 
 def _abandoned(call: Call, event: Abandoned) -> tuple[Call, list[Effect]]:
-    if call.state is not CallState.ANSWERED:
-        return call, []
-    return _end(call, event.at, Outcome.ABANDONED)
+    if call.state is CallState.ANSWERED:
+        return _end(call, event.at, Outcome.ABANDONED)
+    if call.state in _BEFORE_ANSWER:  # its Answered was lost (an AMI outage): answered too
+        answered = call if call.answered is not None else call._replace(answered=event.at)
+        return _end(answered, event.at, Outcome.ABANDONED)
+    return call, []
 
 
 def _machine(call: Call, event: MachineDetected) -> tuple[Call, list[Effect]]:
@@ -208,10 +211,10 @@ def _originate_ended(call: Call, event: OriginateEnded) -> tuple[Call, list[Effe
     if call.state not in _BEFORE_ANSWER or call.answered is not None:
         return call, []
     if event.reason == 4:  # Asterisk answered: the dialplan's Answered follows, or a hangup
-        answered = call._replace(answered=event.at)  # rare enough for _replace
         if call.ended is not None:  # its hangup came first (the same read): gone unannounced
+            answered = call._replace(answered=min(event.at, call.ended))
             return _end(answered, call.ended, Outcome.ABANDONED)
-        return answered, []
+        return call._replace(answered=event.at), []  # rare enough for _replace
     return _end(call, event.at, REASON_OUTCOME.get(event.reason, Outcome.FAILED))
 
 
