@@ -168,6 +168,11 @@ def test_the_ramp_holds_per_second_however_often_the_pacer_is_asked() -> None:
             )
         )  # fmt: skip
     assert 30 == out
+    stepped_back = Snapshot(  # the clock stepped back an hour: the last second is not "now"
+        now=400.0, free=10, talk_elapsed=np.full(290, 119.0), ring_elapsed=np.full(out, 1.0),
+        stats=stats,
+    )  # fmt: skip
+    assert 0 < pacer.launch(stepped_back)
 
 
 def test_predictive_falls_back_near_the_cap() -> None:
@@ -390,6 +395,16 @@ def test_worst_window() -> None:
     """Abandons over answers in each window within the shift; the worst one."""
     live = [(10.0, False), (20.0, True), (70.0, False), (80.0, False), (130.0, False)]
     assert 0.5 == worst_window(live, window_s=60, end=180)
+
+
+def test_the_window_an_answer_leaves_starts_at_that_answer() -> None:
+    """Answers at fractional times: the window judged as one leaves holds the abandon that
+    followed and not the answer that left (an end at t + W less W fell just before t in
+    floating point about once in ten)."""
+    for k in range(200):
+        t0 = 123.456 + k * 0.1237
+        live = [(t0, False), (t0 + 30.0, True), (t0 + 90.0, False)]
+        assert 1.0 == worst_window(live, window_s=60.0, end=1000.0), t0
 
 
 def test_the_worst_window_is_found_between_whole_minutes() -> None:

@@ -150,8 +150,8 @@ class Predictive:
         holds per second, however often the dialer asks (live 4 times a second, the
         simulator once)."""
         recent = self._recent
-        while recent and recent[0][0] <= now - RAMP_S:
-            recent.popleft()
+        while recent and (recent[0][0] <= now - RAMP_S or recent[-1][0] > now):
+            recent.popleft()  # older than a second, or all of it after a clock stepped back
         return sum(count for _, count in recent)
 
     def _budget(self, snap: Snapshot, per_window: float) -> float:
@@ -250,15 +250,17 @@ def safe_rate(cap: float, answers: float, risk: float, burst: float = 1.0) -> fl
 
 EXACT_UP_TO = 400
 """Allowed abandons up to which the Poisson sum is taken term by term; beyond, its normal
-approximation (within 1% there, and the terms' exp(-m) underflows past m = 745)."""
+approximation with a skew term (352.2 at 401 against the sum's 351.3 at 400; the terms'
+exp(-m) underflows past m = 745)."""
 
 
 @functools.lru_cache(maxsize=4096)
 def _safe_mean(allowed: int, risk: float) -> float:
     """Largest Poisson mean m (to 1%) with P(X > allowed) <= risk."""
-    if allowed > EXACT_UP_TO:  # m + z sqrt(m) <= allowed + 0.5, solved for sqrt(m)
-        z = statistics.NormalDist().inv_cdf(1.0 - risk)
-        root = (-z + math.sqrt(z * z + 4.0 * (allowed + 0.5))) / 2.0
+    if allowed > EXACT_UP_TO:  # m + z sqrt(m) + (z^2 - 1) / 6 <= allowed + 0.5, for sqrt(m)
+        z = statistics.NormalDist().inv_cdf(1.0 - risk)  # the last term: Poisson's skew
+        room = allowed + 0.5 - (z * z - 1.0) / 6.0  # (Cornish-Fisher): risk within 0.0012%
+        root = (-z + math.sqrt(z * z + 4.0 * room)) / 2.0
         return root * root
     low, high = 0.0, float(allowed + 1)
     for _ in range(30):

@@ -382,22 +382,27 @@ def worst_window(live: list[tuple[float, bool]], window_s: float, end: float) ->
     ends within the shift, from the first whole one (the whole shift when it is shorter).
     A window's rate rises only as an abandon enters it or a put-through answer leaves it, so
     the windows ending at those moments are the ones to judge; whole minutes between missed
-    bursts."""
+    bursts. A leaving answer's window starts at its own time, not at (t + W) - W, which
+    floating point may put just before it."""
     if not live:
         return 0.0
     first = min(window_s, end)
+    windows = [(first - window_s, first), (end - window_s, end)]
+    for t, abandoned in live:
+        start, stop = (t - window_s, t) if abandoned else (t, t + window_s)
+        if first <= stop <= end:
+            windows.append((start, stop))
     times = np.array([t for t, _ in live])
     dropped = np.cumsum([a for _, a in live])
-    moments = [t if abandoned else t + window_s for t, abandoned in live]
-    ends = np.array(sorted({first, end, *(m for m in moments if first <= m <= end)}))
-    hi = np.searchsorted(times, ends, side="right")
-    lo = np.searchsorted(times, ends - window_s, side="right")
+    starts, stops = np.array(windows).T
+    hi = np.searchsorted(times, stops, side="right")
+    lo = np.searchsorted(times, starts, side="right")
     answers = hi - lo
     drops = np.where(hi > 0, dropped[np.maximum(hi - 1, 0)], 0) - np.where(
         lo > 0, dropped[np.maximum(lo - 1, 0)], 0
     )
     rates = np.where(answers > 0, drops / np.maximum(answers, 1), 0.0)
-    return float(rates.max()) if len(rates) else 0.0
+    return float(rates.max())
 
 
 def simulate(scenario: Scenario, pacer: Pacer | Clairvoyant, seed: int) -> Result:
