@@ -77,6 +77,10 @@ def test_a_report_or_an_import_with_another_survey_file_changes_no_target(
     assert 0 == main(["frame", "import", *mistaken, str(out / "frame.csv")])
     assert 0 == main(["release", *mistaken, "--seed", "3"])
     assert stored == targets()
+    regrouped = out / "regrouped.toml"  # the same survey and wave, other age bands
+    regrouped.write_text(re.sub(r"(?m)^age_bands = .*$", 'age_bands = ["18-99"]', text))
+    assert 2 == main(["quotas", "--survey", str(regrouped), "--db", str(db)])
+    assert "was created with other cells" in capsys.readouterr().err
 
 
 def test_frame_make_keeps_a_survey_folder_it_did_not_write(

@@ -45,6 +45,11 @@ async def find_wave(db: aiosqlite.Connection, survey: Survey) -> WaveRef | None:
     return WaveRef(survey_id, wave_id, survey.wave, await _cell_ids(db, wave_id))
 
 
+async def wave_cells(db: aiosqlite.Connection, wave: WaveRef) -> list[CellKey]:
+    """The wave's cells as stored, in their order."""
+    return await _stored_keys(db, wave.wave_id)
+
+
 async def wave_definition(db: aiosqlite.Connection, wave: WaveRef) -> str:
     """The survey file's text the wave was last defined by."""
     async with db.execute("SELECT definition FROM wave WHERE id = ?", (wave.wave_id,)) as cursor:
