@@ -134,6 +134,7 @@ plays the abandon message at 2 s (ABANDON_AFTER), and the Redirect must land bef
 predictive pacer plans with the same time."""
 
 RESYNC_RETRY_S = 5.0
+UNBOOTED_WARN_S = 30.0
 """A resync that failed (Asterisk slow to list its channels, the link flapping) is tried
 again this much later: until it runs, calls whose hangup was missed stay open."""
 
@@ -257,6 +258,7 @@ class CampaignRunner:
         self.state = RunState.RUNNING if settings.autostart else RunState.READY
         self.finished = ""
         self.link_lost = False
+        self._unbooted_since: datetime | None = None
         self.release_seed = settings.release_seed
         self.pacer = settings.pacer()
         self.stats = CallStats(window_s=settings.abandon_window_s)
@@ -617,8 +619,8 @@ class CampaignRunner:
             if self.state is RunState.STOPPED:
                 self.finished = "stopped"
             return
-        if not self.s.window.is_open(now) or not self.ami.booted.is_set():
-            return  # outside the window, or Asterisk unreachable or still booting: dial nothing
+        if not self._asterisk_ready(now) or not self.s.window.is_open(now):
+            return  # Asterisk unreachable or still booting, or outside the window: no dials
         snap = snapshot_of(
             now, self.board, self.calls.values(), self.seat_of, self.s.channel_limit, self.stats
         )
@@ -653,6 +655,21 @@ class CampaignRunner:
                 rooms[case.cell] -= 1
                 launch -= 1
                 await self._dial(case, now)
+
+    def _asterisk_ready(self, now: datetime) -> bool:
+        """Whether Asterisk is up and fully booted; a warning once it has been up for
+        ``UNBOOTED_WARN_S`` without saying so (its FullyBooted reaches only an AMI user
+        that reads the 'system' class)."""
+        if self.ami.booted.is_set() or not self.ami.connected.is_set():
+            self._unbooted_since = None
+            return self.ami.booted.is_set()
+        if self._unbooted_since is None:
+            self._unbooted_since = now
+        elif (now - self._unbooted_since).total_seconds() > UNBOOTED_WARN_S:
+            log.warning("asterisk connected but not fully booted: not dialling",
+                        hint="the AMI user must read the 'system' class")  # fmt: skip
+            self._unbooted_since = now  # again after as long
+        return False
 
     async def _idle_release(self, waiting: list[CaseView], now: datetime, cells: int) -> None:
         """Operators wait for retries: release more for the cells whose numbers left may not
