@@ -237,17 +237,7 @@ async def test_a_pause_asked_during_a_call_starts_after_its_disposition(
     """An operator on a call asks for a break: the seat finishes the call, then pauses
     instead of taking the next one; ready brings it back."""
     api = service.api
-    await api.post("/campaign/start")
-    seat: dict[str, Any] = {}
-
-    async def put_through() -> bool:
-        for row in (await api.get("/status")).json()["seats"]:
-            if row["call_id"] and row["state"] == "on_call":
-                seat.update(row)
-                return True
-        return False
-
-    await _until(put_through)
+    seat = await _a_seat_on_a_call(api)
     asked = await api.post(f"/seats/{seat['seat']}/pause")
     assert 200 == asked.status_code, asked.text
     assert ("on_call", "break") == (asked.json()["state"], asked.json()["pause_after"])
@@ -256,13 +246,9 @@ async def test_a_pause_asked_during_a_call_starts_after_its_disposition(
     )
     assert 200 == answer.status_code, answer.text
 
-    async def seat_state(state: str) -> bool:
-        rows = (await api.get("/status")).json()["seats"]
-        return any(r["seat"] == seat["seat"] and r["state"] == state for r in rows)
-
-    await _until(lambda: seat_state("paused"), 20)
+    await _until(lambda: _seat_in(api, seat["seat"], "paused"), 20)
     assert 200 == (await api.post(f"/seats/{seat['seat']}/ready")).status_code
-    assert await seat_state("free") or await seat_state("on_call")
+    assert await _seat_in(api, seat["seat"], "free") or await _seat_in(api, seat["seat"], "on_call")
 
 
 async def test_an_operators_ready_ends_the_wrap_up_and_the_pacer_learns_it(
@@ -271,6 +257,22 @@ async def test_an_operators_ready_ends_the_wrap_up_and_the_pacer_learns_it(
     """An operator who presses Ready in the middle of a 2-minute wrap-up frees the seat, and
     the pacer learns that wrap-up's length (it learnt only wrap-ups their timer ended)."""
     api = wrapping.api
+    seat = await _a_seat_on_a_call(api)
+    answer = await api.post(
+        f"/calls/{seat['call_id']}/disposition", json={"disposition": "refusal"}
+    )
+    assert 200 == answer.status_code, answer.text
+    stats = wrapping.runner.stats
+    before = stats.wraps
+
+    await _until(lambda: _seat_in(api, seat["seat"], "wrap_up"), 20)
+    assert 200 == (await api.post(f"/seats/{seat['seat']}/ready")).status_code
+    assert before + 1 == stats.wraps
+    assert 0 <= stats.mean_wrap() < 60
+
+
+async def _a_seat_on_a_call(api: httpx.AsyncClient) -> dict[str, Any]:
+    """Start the campaign and wait for a seat to be put through: its status row."""
     await api.post("/campaign/start")
     seat: dict[str, Any] = {}
 
@@ -282,21 +284,12 @@ async def test_an_operators_ready_ends_the_wrap_up_and_the_pacer_learns_it(
         return False
 
     await _until(put_through)
-    answer = await api.post(
-        f"/calls/{seat['call_id']}/disposition", json={"disposition": "refusal"}
-    )
-    assert 200 == answer.status_code, answer.text
-    stats = wrapping.runner.stats
-    before = stats.wraps
+    return seat
 
-    async def in_wrap_up() -> bool:
-        rows = (await api.get("/status")).json()["seats"]
-        return any(r["seat"] == seat["seat"] and r["state"] == "wrap_up" for r in rows)
 
-    await _until(in_wrap_up, 20)
-    assert 200 == (await api.post(f"/seats/{seat['seat']}/ready")).status_code
-    assert before + 1 == stats.wraps
-    assert 0 <= stats.mean_wrap() < 60
+async def _seat_in(api: httpx.AsyncClient, seat: str, state: str) -> bool:
+    rows = (await api.get("/status")).json()["seats"]
+    return any(r["seat"] == seat and r["state"] == state for r in rows)
 
 
 def _called_since(store: Path, case_id: int, moment: datetime) -> bool:
