@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dialer.campaign.pace import snapshot_of
+from dialer.campaign.pace import snapshot_of, to_dial
+from dialer.campaign.selection import CaseView
 from dialer.cli import main
+from dialer.disposition import Disposition, Outcome
 from dialer.pacing import stats as stats_module
 from dialer.pacing.cells import CellNeed, spread
 from dialer.pacing.issabel import Issabel
@@ -22,6 +24,7 @@ from dialer.pacing.registry import make_pacer
 from dialer.pacing.snapshot import Snapshot
 from dialer.pacing.stats import CallStats
 from dialer.pacing.vicidial import Vicidial
+from dialer.schedule.retry import AttemptRecord
 from dialer.seats import SeatBoard, line_lost, log_in, pause, take
 from dialer.simulate.engine import simulate, worst_window
 from dialer.simulate.oracle import simulated_pacer
@@ -108,6 +111,28 @@ def test_live_snapshot_leaves_out_seats_that_will_not_come_back() -> None:
     board = line_lost(pause(board, "7001", "break", t0), "7002")
     snap = snapshot_of(t0 + timedelta(seconds=30), board, [], {}, 100, CallStats())
     assert ([30.0], 1) == (snap.talk_elapsed.tolist(), snap.paused)
+
+
+def _case(case_id: int, cell: int, callback: bool = False) -> CaseView:
+    t0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    history = (AttemptRecord(t0, Outcome.CONNECTED, Disposition.CALLBACK, t0),) if callback else ()
+    return CaseView(case_id, f"+39018700{case_id:04d}", cell, {}, history)
+
+
+def test_the_live_dialer_shares_its_calls_over_cells_as_the_simulator_does() -> None:
+    """12 calls for two cells, each 10 completes short: the one yielding 0.1 per number gets
+    10, the one yielding 0.5 gets 2 (the dials each still needs), though the due order (the
+    emptier cell first) lists the second's numbers first. A callback goes first, wherever
+    it ranks, while its cell has room for calls out."""
+    needs = [CellNeed(10, 0.1, 0, 0), CellNeed(10, 0.5, 0, 0)]
+    due = [_case(100 + i, 1) for i in range(50)] + [_case(200 + i, 0) for i in range(50)]
+    chosen = to_dial(12, due, needs)
+    assert (10, 2) == (sum(c.cell == 0 for c in chosen), sum(c.cell == 1 for c in chosen))
+    assert [100, 101] == [c.case_id for c in chosen if c.cell == 1]  # each cell's in due order
+    callback = _case(300, 1, callback=True)
+    assert callback == to_dial(12, [*due, callback], needs)[0]
+    full = [CellNeed(10, 0.1, 0, 0), CellNeed(1, 0.5, 2, 0)]  # 2 calls out cover 1 complete
+    assert callback not in to_dial(12, [*due, callback], full)
 
 
 def test_progressive_keeps_one_call_per_free_seat() -> None:

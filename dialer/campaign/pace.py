@@ -1,15 +1,16 @@
-"""The live campaign's state as pacers see it, and the quota cells' room for calls (pure)."""
+"""The live campaign's state as pacers see it, and which due cases to dial (pure)."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 import numpy as np
 
 from dialer.call.state import Call, CallState
-from dialer.pacing.cells import CellNeed, room
+from dialer.campaign.selection import CaseView, is_callback
+from dialer.pacing.cells import CellNeed, room, spread
 from dialer.pacing.snapshot import Floats, Snapshot
 from dialer.pacing.stats import CallStats
 from dialer.seats import SeatBoard, SeatState
@@ -54,13 +55,37 @@ def snapshot_of(
     )
 
 
-def cell_rooms(counts: CellCounts, survey: Survey, calls_out: Iterable[int]) -> list[int]:
-    """More calls each cell can take now: calls out never exceed what the cell's remaining
-    completes can use at its expected yield (``calls_out``: the cell of each call out)."""
+def cell_needs(counts: CellCounts, survey: Survey, calls_out: Iterable[int]) -> list[CellNeed]:
+    """Each cell's need as ``cells.spread`` sees it: remaining completes, expected yield and
+    calls out (``calls_out``: the cell of each call out); ``available`` is filled in from the
+    cases due (``to_dial``)."""
     out = Counter(calls_out)
     yields = estimate_yield(counts.frame_completes, counts.finished, survey.yield_prior)
     remaining = counts.target - counts.completes - counts.in_progress
-    return [
-        room(CellNeed(int(remaining[i]), float(yields[i]), out[i], 10**9))
-        for i in range(len(remaining))
-    ]
+    return [CellNeed(int(remaining[i]), float(yields[i]), out[i], 0) for i in range(len(remaining))]
+
+
+def to_dial(launch: int, due: Sequence[CaseView], needs: Sequence[CellNeed]) -> list[CaseView]:
+    """The cases to dial now, at most ``launch`` of ``due`` (in priority order): callbacks
+    first (appointments, kept while their cell has room for calls out), then the rest
+    shared over the cells as the simulator shares them (``cells.spread``: by remaining need
+    over expected yield, and never more calls out than a cell's remaining completes can use),
+    each cell's in ``due``'s order. Dialling in ``due``'s order alone sent each decision's
+    calls to the emptiest cells, whose answer rate the pacer had least seen."""
+    out = [need.in_flight for need in needs]
+    waiting: list[list[CaseView]] = [[] for _ in needs]
+    chosen: list[CaseView] = []
+    for case in due:
+        if not is_callback(case):
+            waiting[case.cell].append(case)
+        elif len(chosen) < launch and room(_with(needs[case.cell], out[case.cell], 10**9)):
+            chosen.append(case)
+            out[case.cell] += 1
+    current = [_with(need, out[i], len(waiting[i])) for i, need in enumerate(needs)]
+    for cell, count in enumerate(spread(launch - len(chosen), current)):
+        chosen.extend(waiting[cell][:count])
+    return chosen
+
+
+def _with(need: CellNeed, in_flight: int, available: int) -> CellNeed:
+    return need._replace(in_flight=in_flight, available=available)

@@ -64,7 +64,7 @@ from dialer.campaign.dispositions import (
     OperatorDisposition,
     check,
 )
-from dialer.campaign.pace import cell_rooms, snapshot_of
+from dialer.campaign.pace import cell_needs, snapshot_of, to_dial
 from dialer.campaign.selection import CaseView, due_cases, held_back
 from dialer.campaign.status import (
     CampaignStatus,
@@ -647,14 +647,9 @@ class CampaignRunner:
                 left = [c for c in cases if c.case_id not in done]
                 await self._idle_release(left, now, len(fill))
             return
-        rooms = cell_rooms(counts, self.s.survey, (c.cell for c in self.cases.values()))
-        for case in due:
-            if launch == 0:
-                break
-            if rooms[case.cell] > 0:  # calls out already cover what this cell still needs
-                rooms[case.cell] -= 1
-                launch -= 1
-                await self._dial(case, now)
+        needs = cell_needs(counts, self.s.survey, (c.cell for c in self.cases.values()))
+        for case in to_dial(launch, due, needs):
+            await self._dial(case, now)
 
     def _asterisk_ready(self, now: datetime) -> bool:
         """Whether Asterisk is up and fully booted; a warning once it has been up for

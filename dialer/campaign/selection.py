@@ -64,8 +64,13 @@ def due_cases(
     return [d.case for d in due], exhausted, soonest
 
 
+def is_callback(case: CaseView) -> bool:
+    """Whether the case is due for a callback its respondent asked for (an appointment)."""
+    return bool(case.history) and case.history[-1].disposition is Disposition.CALLBACK
+
+
 def _rank(case: CaseView, fill: Sequence[float]) -> tuple[int, float, int]:
-    if case.history and case.history[-1].disposition is Disposition.CALLBACK:
+    if is_callback(case):
         kind = 0
     elif case.history:
         kind = 1
