@@ -134,9 +134,11 @@ plays the abandon message at 2 s (ABANDON_AFTER), and the Redirect must land bef
 predictive pacer plans with the same time."""
 
 RESYNC_RETRY_S = 5.0
-UNBOOTED_WARN_S = 30.0
 """A resync that failed (Asterisk slow to list its channels, the link flapping) is tried
 again this much later: until it runs, calls whose hangup was missed stay open."""
+UNBOOTED_WARN_S = 30.0
+"""How long Asterisk may stay connected without saying it is fully booted before the
+dialer, which does not dial meanwhile, warns (and again after as long)."""
 
 IDLE_RELEASE = timedelta(minutes=5)
 """Nothing to dial and nothing under way until a retry further off than this: a release tops
