@@ -67,6 +67,23 @@ def typed(value: Any, key: str, kind: type[T]) -> T:
     return value
 
 
+def bounded(
+    section: Mapping[str, Any],
+    key: str,
+    default: float,
+    low: float,
+    high: float,
+    above: bool = True,
+) -> float:
+    """The number at dotted ``key`` (``default`` when absent): more than ``low`` (at least
+    ``low`` when not ``above``) and at most ``high``, so finite; else an error naming it."""
+    value = optional(section, key, float, default)
+    if not (value > low if above else value >= low) or not value <= high:  # False for nan
+        least = f"more than {low:g}" if above else f"at least {low:g}"
+        raise ConfigError(key, f"must be {least} and at most {high:g}, not {value:g}")
+    return value
+
+
 def positive_int(value: Any, key: str) -> int:
     number = typed(value, key, int)
     if number < 1:

@@ -19,7 +19,15 @@ from dialer.schedule.retry import RetryPolicy
 from dialer.schedule.window import DAYS, CallingWindow, Span
 from sampling.errors import ConfigError
 from sampling.survey import Survey, load_survey
-from sampling.tomlkeys import check_keys, optional, positive_int, required, table, typed
+from sampling.tomlkeys import (
+    bounded,
+    check_keys,
+    optional,
+    positive_int,
+    required,
+    table,
+    typed,
+)
 
 T = TypeVar("T")
 
@@ -208,9 +216,9 @@ def _parse(text: str, base: Path) -> CampaignFile:
 
 def _console(c: dict[str, Any], base: Path) -> ConsoleFile:
     operators = c.get("operators_file")
-    wrap = _within(c, "console.wrap_up_s", 10.0, 0.0, 3600.0, above=False)
-    hours = _within(c, "console.session_hours", 10.0, 0.0, 24.0)
-    idle = _within(c, "console.idle_minutes", 30.0, 0.0, 24 * 60.0)
+    wrap = bounded(c, "console.wrap_up_s", 10.0, 0.0, 3600.0, above=False)
+    hours = bounded(c, "console.session_hours", 10.0, 0.0, 24.0)
+    idle = bounded(c, "console.idle_minutes", 30.0, 0.0, 24 * 60.0)
     return ConsoleFile(
         base / typed(operators, "console.operators_file", str) if operators else None,
         wrap,
@@ -305,7 +313,7 @@ def _retry(r: dict[str, Any], real: bool) -> RetryPolicy:
 
     def minutes(key: str, default: timedelta) -> timedelta:
         most = MAX_DELAY.total_seconds() / 60
-        value = _within(r, f"retry.{key}", default.total_seconds() / 60, 0.0, most, above=False)
+        value = bounded(r, f"retry.{key}", default.total_seconds() / 60, 0.0, most, above=False)
         return timedelta(minutes=value)
 
     return RetryPolicy(
@@ -323,7 +331,7 @@ def _retry(r: dict[str, Any], real: bool) -> RetryPolicy:
 def _abandoned_quiet_h(r: dict[str, Any], default: RetryPolicy, real: bool) -> float:
     key = "retry.abandoned_quiet_h"
     most = MAX_DELAY.total_seconds() / 3600
-    hours = _within(r, key, default.abandoned_quiet.total_seconds() / 3600, 0.0, most, above=False)
+    hours = bounded(r, key, default.abandoned_quiet.total_seconds() / 3600, 0.0, most, above=False)
     if real and hours < MIN_QUIET_H:
         raise CampaignConfigError(
             key,
@@ -364,18 +372,6 @@ def _simulation(s: dict[str, Any]) -> Simulation:
         seed=optional(s, "simulation.seed", int, d.seed),
         operators=optional(s, "simulation.operators", bool, d.operators),
     )  # fmt: skip
-
-
-def _within(
-    section: dict[str, Any], key: str, default: float, low: float, high: float, above: bool = True
-) -> float:
-    """The number at dotted ``key`` (``default`` when absent): finite, more than ``low`` (at
-    least ``low`` when not ``above``) and at most ``high``; else an error naming the key."""
-    value = optional(section, key, float, default)
-    if not (value > low if above else value >= low) or not value <= high:  # False for nan
-        least = f"more than {low:g}" if above else f"at least {low:g}"
-        raise CampaignConfigError(key, f"must be {least} and at most {high:g}, not {value:g}")
-    return value
 
 
 def _port(value: Any, key: str) -> int:

@@ -19,7 +19,7 @@ from dialer.frame_import import ImportReport, import_frame
 from dialer.store.db import StoreError, connect
 from dialer.store.quotas import CellCounts, load_counts
 from dialer.store.releases import ReleaseResult, fresh_seed, make_release, plan_release
-from dialer.store.waves import ensure_wave, find_wave, wave_cells, wave_definition
+from dialer.store.waves import ensure_wave, find_wave, wave_definition
 from sampling.errors import SamplingError
 from sampling.margins import load_margins
 from sampling.release import thin_cells
@@ -171,11 +171,6 @@ async def _counts(db_path: Path, survey: Survey) -> CellCounts:
             raise StoreError(
                 f"{db_path} holds no wave {survey.wave} of survey {survey.name!r}; "
                 "import a frame first"
-            )
-        if await wave_cells(db, wave) != survey.grid.cells():
-            raise StoreError(
-                f"wave {survey.wave} of survey {survey.name!r} was created with other cells "
-                "(survey.districts, survey.age_bands or survey.sex differ from the store's)"
             )
         if await wave_definition(db, wave) != survey.source_text:
             print(

@@ -10,7 +10,7 @@ from typing import Any
 
 from dialer.pacing.predictive import GRACE_S
 from sampling.errors import ConfigError
-from sampling.tomlkeys import check_keys, optional, positive_int, table
+from sampling.tomlkeys import bounded, check_keys, optional, positive_int, table
 
 _SECTIONS: dict[str, set[str]] = {
     "scenario": {"name", "seats", "shift_h", "start", "channels_per_seat"},
@@ -92,14 +92,6 @@ def _positive(section: dict[str, Any], key: str, default: float) -> float:
     return value
 
 
-def _within(section: dict[str, Any], key: str, default: float, low: float, high: float) -> float:
-    """A positive number from ``low`` to ``high``."""
-    value = _positive(section, key, default)
-    if not low <= value <= high:
-        raise ScenarioError(key, f"must be from {low:g} to {high:g}, not {value:g}")
-    return value
-
-
 def _parse(doc: dict[str, Any], stem: str) -> Scenario:
     check_keys(doc, _SECTIONS)
     s, c, t = table(doc, "scenario", required=True), table(doc, "callees"), table(doc, "talk")
@@ -124,7 +116,7 @@ def _parse(doc: dict[str, Any], stem: str) -> Scenario:
     return Scenario(
         name=optional(s, "scenario.name", str, stem),
         seats=seats,
-        shift_h=_within(s, "scenario.shift_h", 8.0, 0.0, 24.0),
+        shift_h=bounded(s, "scenario.shift_h", 8.0, 0.0, 24.0),
         start_hhmm=hours * 100 + minutes,
         channels_per_seat=positive_int(
             optional(s, "scenario.channels_per_seat", int, 8), "scenario.channels_per_seat"
@@ -134,7 +126,7 @@ def _parse(doc: dict[str, Any], stem: str) -> Scenario:
         machine=machine,
         ring_mean_s=_positive(c, "callees.ring_mean_s", 9.0),
         ring_sd_s=_positive(c, "callees.ring_sd_s", 5.0),
-        ring_timeout_s=_within(c, "callees.ring_timeout_s", 25.0, MIN_RING_S, 300.0),
+        ring_timeout_s=bounded(c, "callees.ring_timeout_s", 25.0, MIN_RING_S, 300.0, above=False),
         busy_s=_positive(c, "callees.busy_s", 4.0),
         amd_s=_positive(c, "callees.amd_s", 2.5),
         patience_mean_s=_positive(c, "callees.patience_mean_s", 8.0),
@@ -149,6 +141,8 @@ def _parse(doc: dict[str, Any], stem: str) -> Scenario:
         target=positive_int(optional(q, "quotas.target", int, seats * 40), "quotas.target"),
         numbers=numbers,
         yield_spread=_share(q, "quotas.yield_spread", 0.3),
-        abandon_window_min=_within(r, "regulation.abandon_window_min", 60.0, 1.0, 60 * 24 * 31),
-        grace_s=_within(r, "regulation.grace_s", GRACE_S, 0.0, LEGAL_GRACE_S),
+        abandon_window_min=bounded(
+            r, "regulation.abandon_window_min", 60.0, 1.0, 60 * 24 * 31, above=False
+        ),
+        grace_s=bounded(r, "regulation.grace_s", GRACE_S, 0.0, LEGAL_GRACE_S),
     )

@@ -33,7 +33,8 @@ def design_targets(survey: Survey, population: Ints) -> Ints:
 
 
 async def find_wave(db: aiosqlite.Connection, survey: Survey) -> WaveRef | None:
-    """The survey's current wave as stored, or None; reads only."""
+    """The survey's current wave as stored, or None; reads only. StoreError when it was
+    created with other cells than the survey's."""
     survey_id = await _scalar_or_none(db, "SELECT id FROM survey WHERE name = ?", (survey.name,))
     if survey_id is None:
         return None
@@ -42,12 +43,8 @@ async def find_wave(db: aiosqlite.Connection, survey: Survey) -> WaveRef | None:
     )
     if wave_id is None:
         return None
+    await _check_cells(db, wave_id, survey)
     return WaveRef(survey_id, wave_id, survey.wave, await _cell_ids(db, wave_id))
-
-
-async def wave_cells(db: aiosqlite.Connection, wave: WaveRef) -> list[CellKey]:
-    """The wave's cells as stored, in their order."""
-    return await _stored_keys(db, wave.wave_id)
 
 
 async def wave_definition(db: aiosqlite.Connection, wave: WaveRef) -> str:
@@ -94,13 +91,7 @@ async def ensure_wave(
                 ],
             )
         else:
-            stored = await _stored_keys(db, wave_id)
-            if stored != keys:
-                raise StoreError(
-                    f"wave {survey.wave} of survey {survey.name!r} was created with other cells "
-                    "(survey.districts, survey.age_bands or survey.sex changed); start a new wave "
-                    "(survey.wave) to change them"
-                )
+            await _check_cells(db, wave_id, survey)
             if not update_targets:
                 return WaveRef(survey_id, wave_id, survey.wave, await _cell_ids(db, wave_id))
             await db.execute(
@@ -142,6 +133,16 @@ async def _reclose(db: aiosqlite.Connection, wave_id: int, now: str) -> None:
         " AND cell_id IN (SELECT id FROM cell WHERE wave_id = ? AND closed_at IS NOT NULL)",
         (wave_id, wave_id),
     )
+
+
+async def _check_cells(db: aiosqlite.Connection, wave_id: int, survey: Survey) -> None:
+    """A wave's cells (districts, age bands, sexes) are fixed once it exists."""
+    if await _stored_keys(db, wave_id) != survey.grid.cells():
+        raise StoreError(
+            f"wave {survey.wave} of survey {survey.name!r} was created with other cells "
+            "(survey.districts, survey.age_bands or survey.sex changed); start a new wave "
+            "(survey.wave) to change them"
+        )
 
 
 async def _stored_keys(db: aiosqlite.Connection, wave_id: int) -> list[CellKey]:
