@@ -146,7 +146,7 @@ class DialerPath:
     def handle(self, message: Any) -> None:
         self.events += 1
         arrived = time.monotonic()
-        ours = call_event_of(message, self.clock(), self.calls)
+        ours = call_event_of(message, self.clock, self.calls)
         if ours is not None:
             if ours[1] is not None:
                 self._apply(self.calls[ours[0]], ours[1])

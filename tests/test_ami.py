@@ -341,8 +341,8 @@ def test_a_calls_events_read_into_the_call_model(
     call model's event (None for those it ignores); another channel's events are not read."""
     wire = "\r\n".join(f"{k}: {v}" for k, v in {**headers, "Uniqueid": _CALL}.items())
     for message in (Message.from_line(wire), {**headers, "Uniqueid": _CALL}):
-        assert (_CALL, expected) == call_event_of(message, _AT, {_CALL})
-        assert call_event_of(message, _AT, {"1795426501.43"}) is None
+        assert (_CALL, expected) == call_event_of(message, lambda: _AT, {_CALL})
+        assert call_event_of(message, lambda: _AT, {"1795426501.43"}) is None
 
 
 def test_events_parse_alike_from_the_wire_and_from_a_dict() -> None:
@@ -462,8 +462,8 @@ async def test_a_ringing_callee_is_seen_ringing_before_the_answer(ami: AmiClient
     start = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
     call = new_call(call_id, 1, start)
     for ami_event, message in ours:
-        assert call_event_of(message, start, {"another call"}) is None
-        read = call_event_of(message, start, {call_id})
+        assert call_event_of(message, lambda: start, {"another call"}) is None
+        read = call_event_of(message, lambda: start, {call_id})
         assert read is not None
         assert read[0] == call_id
         assert read[1] is not None

@@ -111,3 +111,34 @@ def test_json_lines_carry_the_time_stamp() -> None:
     stamp = json.loads(sink.getvalue())["timestamp"]
     assert stamp.endswith("Z")
     assert before <= datetime.fromisoformat(stamp) <= after
+
+
+def test_a_json_lines_traceback_is_written_and_masked() -> None:
+    """``log.exception`` writes the traceback into the JSON line, its numbers masked."""
+    sink = io.StringIO()
+    configure(json=True, stream=sink)
+    try:
+        try:
+            raise ValueError("no route to Local/390187200123@outbound")
+        except ValueError:
+            structlog.get_logger("t").exception("the store refused")
+    finally:
+        configure()
+    line = json.loads(sink.getvalue())
+    assert "error" == line["level"]
+    assert "Traceback" in line["exception"]
+    assert "ValueError: no route to Local/*********123@outbound" in line["exception"]
+    assert "exc_info" not in line
+
+
+def test_json_lines_write_what_json_cannot_as_its_repr() -> None:
+    sink = io.StringIO()
+    configure(json=True, stream=sink)
+    try:
+        structlog.get_logger("t").warning("odd", path=Path("/srv/x"), when=datetime(2026, 1, 2))
+    finally:
+        configure()
+    line = json.loads(sink.getvalue())
+    assert "warning" == line["level"]
+    assert "PosixPath('/srv/x')" == line["path"]
+    assert "2026-01-02T00:00:00" == line["when"]

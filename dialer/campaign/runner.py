@@ -525,8 +525,7 @@ class CampaignRunner:
         return sim.wrap_s if sim is not None and sim.operators else self.s.wrap_up_s
 
     async def _on_ami(self, message: Any) -> None:
-        now = self.s.clock()
-        ours = call_event_of(message, now, self.calls)
+        ours = call_event_of(message, self.s.clock, self.calls)
         if ours is not None:
             call_id, call_event = ours
             if call_event is None:
@@ -550,7 +549,7 @@ class CampaignRunner:
                 self.link_lost = True
             elif self.link_lost:
                 self.link_lost = False
-                await self._resync(now)
+                await self._resync(self.s.clock())
         elif isinstance(event, DialplanEvent) and event.name == "SeatReady":
             if self.s.simulation is None:  # simulated lines are opened by the dialer itself
                 self._phone_login(event.fields.get("Seat", ""))
