@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -91,6 +92,25 @@ def test_stats_window_survives_buffer_compaction() -> None:
     for i in range(5000):
         stats.live_answer(float(i), abandoned=i % 50 == 0)
     assert (2, 101) == stats.window(4999.0)
+
+
+def test_stats_window_counts_as_a_plain_count_would() -> None:
+    """Answers at random gaps (bursts, lulls longer than the window), buffers compacted and
+    grown on the way: every window's counts and outlook are those of counting afresh."""
+    rng = random.Random(7)
+    stats, seen, now = CallStats(window_s=100), [], 0.0
+    for _ in range(6000):
+        now += rng.choice((0.0, 0.1, 1.0, 5.0, 150.0 if rng.random() < 0.01 else 2.0))
+        abandoned = rng.random() < 0.05
+        stats.live_answer(now, abandoned)
+        seen.append((now, abandoned))
+        kept = [a for t, a in seen if t >= now - 100]
+        assert (sum(kept), len(kept)) == stats.window(now)
+    ahead = np.array([0.0, 30.0, 99.0])
+    abandons, answers = stats.outlook(now, ahead)
+    for i, a in enumerate(ahead):
+        later = [x for t, x in seen if t >= now + a - 100]
+        assert (sum(later), len(later)) == (abandons[i], answers[i])
 
 
 def test_stats_window_drops_old_answers() -> None:

@@ -7,7 +7,6 @@ the live answers of the regulatory window with whether each was abandoned.
 from __future__ import annotations
 
 import array
-import bisect
 import math
 from collections import deque
 from collections.abc import Callable, Hashable
@@ -33,6 +32,7 @@ class CallStats:
         self._times = np.zeros(1024)
         self._dropped = np.zeros(1024)
         self._first = self._end = 0
+        self._dropped_before = 0.0  # abandons before the buffers' first slot
         self._minute: deque[tuple[float, bool]] = deque()  # live answers of the last 60 s
         self.first_answer: float | None = None
         self.dials_total = 0
@@ -61,14 +61,14 @@ class CallStats:
             self.first_answer = now
         if self._end == len(self._times):
             self._make_room()
-        before = self._dropped[self._end - 1] if self._end else 0.0
-        self._times[self._end] = now
-        self._dropped[self._end] = before + abandoned
-        self._end += 1
-        self._minute.append((now, abandoned))
-        self._minute_dropped += abandoned
         self.answers_total += 1
         self.abandons_total += abandoned
+        end = self._end
+        self._times[end] = now
+        self._dropped[end] = self.abandons_total - self._dropped_before
+        self._end = end + 1
+        self._minute.append((now, abandoned))
+        self._minute_dropped += abandoned
         self._prune(now)
 
     def talk_ended(self, seconds: float) -> None:
@@ -79,9 +79,12 @@ class CallStats:
 
     def _prune(self, now: float) -> None:
         self._now = max(self._now, now)
-        self._first = bisect.bisect_left(
-            self._times, now - self.window_s, lo=self._first, hi=self._end
-        )
+        # Answers leave the window in the order they came, one or two at a time: step past
+        # them (a bisection read a numpy element at each of its steps, at twice the cost).
+        times, first, end, oldest = self._times, self._first, self._end, now - self.window_s
+        while first < end and times[first] < oldest:
+            first += 1
+        self._first = first
         while self._minute and self._minute[0][0] < now - 60.0:
             self._minute_dropped -= self._minute.popleft()[1]
 
@@ -127,13 +130,14 @@ class CallStats:
         """Drop what left the window; grow the buffers if still full."""
         kept = self._end - self._first
         size = len(self._times) * (2 if kept > len(self._times) // 2 else 1)
-        base = self._dropped[self._first - 1] if self._first else 0.0
+        base = float(self._dropped[self._first - 1]) if self._first else 0.0
         for name, less in (("_times", 0.0), ("_dropped", base)):
             old = getattr(self, name)
             new = np.zeros(size)
             new[:kept] = old[self._first : self._end] - less
             setattr(self, name, new)
         self._first, self._end = 0, kept
+        self._dropped_before += base
 
     def answers_per_window(self, now: float, answers: int | None = None) -> float:
         """Live answers a whole window holds at the recent pace (extrapolated early on);
