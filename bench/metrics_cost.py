@@ -44,7 +44,7 @@ from rich.table import Table
 from dialer.ami.events import call_event_of, parse_event
 from dialer.call.state import Call, CallEvent, RecordAttempt, new_call, transition
 from dialer.campaign.runner import attempt_fields, learn
-from dialer.logs import configure, debug_enabled
+from dialer.logs import bind, configure, debug_enabled, unbind_all
 from dialer.metrics import DialerMetrics
 from dialer.pacing.stats import CallStats
 
@@ -192,7 +192,7 @@ def _bare_round(data: bytes, _ids: list[str]) -> int:
 def _dialer_round(data: bytes, ids: list[str], instrumented: bool) -> int:
     sink = io.StringIO()
     configure(json=True, level=logging.INFO if instrumented else logging.CRITICAL, stream=sink)
-    structlog.contextvars.bind_contextvars(campaign="bench")
+    bind(campaign="bench")
     try:
         path = DialerPath(
             calls={i: new_call(i, n, T0) for n, i in enumerate(ids)},
@@ -208,7 +208,7 @@ def _dialer_round(data: bytes, ids: list[str], instrumented: bool) -> int:
         parse(data, path.handle)
         return path.events
     finally:
-        structlog.contextvars.clear_contextvars()
+        unbind_all()
         configure()
 
 

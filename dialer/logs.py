@@ -8,11 +8,11 @@ import sys
 import threading
 import time
 from collections.abc import MutableMapping
+from contextvars import ContextVar
 from typing import Any, TextIO
 
 import orjson
 import structlog
-from structlog.contextvars import merge_contextvars
 from structlog.dev import ConsoleRenderer
 from structlog.processors import add_log_level, format_exc_info
 
@@ -40,6 +40,29 @@ def mask_numbers(
     return event
 
 
+_BOUND: ContextVar[tuple[tuple[str, Any], ...]] = ContextVar("dialer_log_fields", default=())
+
+
+def bind(**fields: Any) -> None:
+    """Name ``fields`` in every line logged from now on in this context (this task and the
+    tasks it starts): the campaign, for every component's lines during its run."""
+    _BOUND.set(tuple({**dict(_BOUND.get()), **fields}.items()))
+
+
+def unbind_all() -> None:
+    _BOUND.set(())
+
+
+def merge_bound(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """The fields ``bind`` named, unless the line names them itself (structlog's
+    ``merge_contextvars`` copied and walked the whole context: a tenth of a line)."""
+    for key, value in _BOUND.get():
+        event.setdefault(key, value)
+    return event
+
+
 def add_timestamp(
     _logger: Any, _method: str, event: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
@@ -59,10 +82,15 @@ _second: tuple[int, str] = (-1, "")  # the last whole second stamped, and its te
 
 
 def json_line(logger: Any, method: str, event: MutableMapping[str, Any]) -> str:
-    """The last processor of the JSON lines: the level (as structlog's ``add_log_level``
-    names it), the time stamp (``add_timestamp``) and the line (orjson: two thirds of
-    ``json.dumps``' cost; any key, anything else as its ``str``), in one step: each
-    processor more cost the event path a tenth of a log line (bench/metrics_cost.py)."""
+    """A JSON line's one processor: the bound fields, a traceback as text, its numbers
+    masked, then the level (as structlog's ``add_log_level`` names it), the time stamp and
+    the line (orjson: two thirds of ``json.dumps``' cost; any key, anything else as its
+    ``repr``). One processor, not six: each cost the event path a tenth of a log line
+    (bench/metrics_cost.py)."""
+    merge_bound(logger, method, event)
+    if "exc_info" in event:
+        format_exc_info(logger, method, event)
+    mask_numbers(logger, method, event)
     event["level"] = _LEVELS.get(method, method)
     add_timestamp(logger, method, event)
     return orjson.dumps(event, option=orjson.OPT_NON_STR_KEYS, default=_unknown).decode()
@@ -108,12 +136,12 @@ def configure(
     call); ``json`` defaults to "the stream is not a terminal"."""
     target = stream
     as_json = (not (target or sys.stderr).isatty()) if json is None else json
-    # masked before the level and time stamp, which hold no number; a JSON line's
-    # traceback is text before it is masked (the console renders its own, in colour)
+    # masked before the level and time stamp, which hold no number (the console renders
+    # its own traceback, in colour)
     processors: list[Any] = (
-        [merge_contextvars, format_exc_info, mask_numbers, json_line]
+        [json_line]
         if as_json
-        else [merge_contextvars, mask_numbers, add_log_level, add_timestamp, ConsoleRenderer()]
+        else [merge_bound, mask_numbers, add_log_level, add_timestamp, ConsoleRenderer()]
     )
     structlog.configure(
         processors=processors,

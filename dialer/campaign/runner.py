@@ -78,7 +78,7 @@ from dialer.campaign.status import (
 from dialer.console.changes import Changes
 from dialer.console.view import CaseCard, SeatView, case_card, seat_view
 from dialer.disposition import Disposition, Outcome, aapor_code
-from dialer.logs import debug_enabled
+from dialer.logs import bind, debug_enabled
 from dialer.metrics import DialerMetrics
 from dialer.pacing.predictive import GRACE_S
 from dialer.pacing.progressive import Progressive
@@ -282,7 +282,7 @@ class CampaignRunner:
 
     async def run(self) -> CampaignSummary:
         # Every log line of the run (and of the tasks it starts) names the campaign.
-        structlog.contextvars.bind_contextvars(campaign=self.s.name)
+        bind(campaign=self.s.name)
         self.log = log.bind()  # with the logging configured now
         self.tracing = debug_enabled(self.log)  # transition lines: built only if written
         await self._open_seats()
