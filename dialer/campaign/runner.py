@@ -1177,51 +1177,55 @@ def learn(
     """Feed the pacer's statistics and the metrics from a call's transition, by the state
     it reached (most transitions teach nothing: ringing, or no change)."""
     state = call.state
-    if state is before or state is CallState.RINGING:
+    if state is before or state is _RINGING:
         return
-    if state is CallState.ANSWERED:
-        if call.answered is not None:
-            ring = (call.answered - call.started).total_seconds()
-            stats.dial_ended(ring, answered=True)
+    _, _, _, started, answered, connected, ended, _, _, outcome = call
+    if state is _ANSWERED:
+        if answered is not None:
+            ring = (answered - started).total_seconds()
+            stats.dial_ended(ring, True)
             metrics.answered(ring)
-    elif state is CallState.CONNECTED:
-        stats.live_answer(now.timestamp(), abandoned=False)
-        if call.answered is not None:
-            metrics.connected((now - call.answered).total_seconds())
-    elif call.outcome is Outcome.ABANDONED:
-        if before in (CallState.DIALLING, CallState.RINGING) and call.answered is not None:
-            ring = (call.answered - call.started).total_seconds()  # gone before announced
-            stats.dial_ended(ring, answered=True)
+    elif state is _CONNECTED:
+        stats.live_answer(now.timestamp(), False)
+        if answered is not None:
+            metrics.connected((now - answered).total_seconds())
+    elif outcome is Outcome.ABANDONED:
+        if before in _BEFORE_ANSWER and answered is not None:
+            ring = (answered - started).total_seconds()  # gone before announced
+            stats.dial_ended(ring, True)
             metrics.answered(ring)
-        stats.live_answer(now.timestamp(), abandoned=True)
+        stats.live_answer(now.timestamp(), True)
         metrics.abandoned()
-    elif call.outcome is Outcome.CONNECTED:
-        if call.connected is not None and call.ended is not None:
-            talk = (call.ended - call.connected).total_seconds()
+    elif outcome is Outcome.CONNECTED:
+        if connected is not None and ended is not None:
+            talk = (ended - connected).total_seconds()
             stats.talk_ended(talk)
             metrics.talk_ended(talk)
-    elif before in (CallState.DIALLING, CallState.RINGING) and call.ended is not None:
-        ring = (call.ended - call.started).total_seconds()
-        stats.dial_ended(ring, answered=False)  # busy, no answer, machine...
+    elif before in _BEFORE_ANSWER and ended is not None:
+        stats.dial_ended((ended - started).total_seconds(), False)  # busy, no answer...
+
+
+_RINGING, _ANSWERED, _CONNECTED = CallState.RINGING, CallState.ANSWERED, CallState.CONNECTED
+_BEFORE_ANSWER = (CallState.DIALLING, CallState.RINGING)
 
 
 def attempt_fields(call: Call) -> dict[str, Any]:
-    """An ended call's outcome, seat and timings (seconds), for its one log line."""
+    """An ended call's outcome, seat and timings (seconds, to the millisecond; None unless
+    both ends happened), for its one log line."""
     _, _, _, started, answered, connected, ended, _, seat, outcome = call
+    rung = answered or ended
     return {
         "outcome": outcome.value if outcome else None,
         "seat": seat,
-        "ring_s": _seconds(started, answered or ended),
-        "wait_s": _seconds(answered, connected),
-        "talk_s": _seconds(connected, ended),
+        "ring_s": None if rung is None else (rung - started) // _MS / 1000,
+        "wait_s": None
+        if answered is None or connected is None
+        else (connected - answered) // _MS / 1000,
+        "talk_s": None if connected is None or ended is None else (ended - connected) // _MS / 1000,
     }
 
 
-def _seconds(start: datetime | None, end: datetime | None) -> float | None:
-    """From ``start`` to ``end`` in seconds to the millisecond; None unless both happened."""
-    if start is None or end is None:
-        return None
-    return round((end - start).total_seconds(), 3)
+_MS = timedelta(milliseconds=1)
 
 
 def _ids_of(cases: Iterable[CaseView]) -> frozenset[int]:
