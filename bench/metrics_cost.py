@@ -203,7 +203,8 @@ def _dialer_round(data: bytes, ids: list[str], instrumented: bool) -> int:
         )
         if instrumented:
             for _ in ids:  # the runner's per-call work before any event: dial (debug), launched
-                path.log.debug("dial", call_id="x", case_id=1, attempt_id=1, number="*******123")
+                if path.tracing:
+                    path.log.debug("dial", call_id="x", case_id=1, number="*******123")
                 path.metrics.launched()
         parse(data, path.handle)
         return path.events

@@ -134,7 +134,9 @@ def call_event_of(
         call_id = _text(headers, "uniqueid")
     if call_id not in calls:
         return None
-    name = _text(headers, "event")
+    name = headers.get("event", _MISSING)[1]  # inline too
+    if name.__class__ is not str:
+        name = _text(headers, "event")
     event: CallEvent | None = None
     if name == "Hangup":
         event = HungUp(clock(), _int(_text(headers, "cause")))

@@ -738,7 +738,8 @@ class CampaignRunner:
         self.cases[call_id] = case
         self.attempt_of[call_id] = attempt_id
         self.metrics.launched()
-        self.log.debug("dial", **self._ids(call_id), number=mask(case.phone))
+        if self.tracing:  # its fields cost more than the filtered call
+            self.log.debug("dial", **self._ids(call_id), number=mask(case.phone))
         self._spawn(self._originate(call_id, case))
 
     async def _originate(self, call_id: str, case: CaseView) -> None:
