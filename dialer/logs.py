@@ -34,8 +34,14 @@ def mask_numbers(
 ) -> MutableMapping[str, Any]:
     """Mask every phone number in the event's text to its last 3 digits, whoever logs it."""
     for key, value in event.items():
-        # shorter holds no number; a run of 7 digits is looked for first, a fifth of the cost
-        if isinstance(value, str) and len(value) >= 7 and _DIGITS.search(value):
+        # Shorter, or letters only (most names: "attempt", "connected"), holds no number;
+        # then a run of 7 digits is looked for first, at a fifth of the cost of the number.
+        if (
+            isinstance(value, str)
+            and len(value) >= 7
+            and not value.isalpha()
+            and _DIGITS.search(value)
+        ):
             event[key] = _NUMBER.sub(_masked, value)
     return event
 
