@@ -111,6 +111,9 @@ class RecordAttempt:
 
 
 Effect = ConnectToSeat | ReleaseSeat | RecordAttempt
+Effects = tuple[Effect, ...]
+NO_EFFECTS: Effects = ()
+"""What most events call for: one shared empty tuple, not a new list each time."""
 
 REASON_OUTCOME = {5: Outcome.BUSY, 3: Outcome.NO_ANSWER, 8: Outcome.CONGESTION, 1: Outcome.FAILED}
 """OriginateResponse reasons of calls that were never answered."""
@@ -147,14 +150,14 @@ _DIALLING, _RINGING, _ANSWERED = CallState.DIALLING, CallState.RINGING, CallStat
 _CONNECTED, _ENDED = CallState.CONNECTED, CallState.ENDED
 
 
-def transition(call: Call, event: CallEvent) -> tuple[Call, list[Effect]]:
+def transition(call: Call, event: CallEvent) -> tuple[Call, Effects]:
     """The next state of ``call`` after ``event``, and what the shell must do about it.
 
     Events that do not apply in the current state (duplicates, late arrivals after the end)
     change nothing, so replaying a channel snapshot after a reconnect is harmless.
     """
     if call.state is _ENDED:
-        return call, []
+        return call, NO_EFFECTS
     return _STEPS[event.__class__](call, event)
 
 
@@ -167,67 +170,67 @@ _BEFORE_ANSWER = (_DIALLING, _RINGING)
 _BEFORE_SEAT = (_DIALLING, _RINGING, _ANSWERED)
 
 
-def _ringing(call: Call, _event: Ringing) -> tuple[Call, list[Effect]]:
+def _ringing(call: Call, _event: Ringing) -> tuple[Call, Effects]:
     if call.state is not _DIALLING:
-        return call, []
+        return call, NO_EFFECTS
     call_id, case_id, _, started, answered, connected, ended, channel, seat, outcome = call
     state = _RINGING
     return _new(
         Call, (call_id, case_id, state, started, answered, connected, ended, channel, seat, outcome)
-    ), []
+    ), NO_EFFECTS
 
 
-def _answered(call: Call, event: Answered) -> tuple[Call, list[Effect]]:
+def _answered(call: Call, event: Answered) -> tuple[Call, Effects]:
     if call.state not in _BEFORE_ANSWER:
-        return call, []
+        return call, NO_EFFECTS
     call_id, case_id, _, started, _, connected, ended, _, seat, outcome = call
     at, channel, state = event.at, event.channel, _ANSWERED
     answered = _new(
         Call, (call_id, case_id, state, started, at, connected, ended, channel, seat, outcome)
     )
-    return answered, [ConnectToSeat(call_id, channel)]
+    return answered, (ConnectToSeat(call_id, channel),)
 
 
-def _seat_joined(call: Call, event: SeatJoined) -> tuple[Call, list[Effect]]:
+def _seat_joined(call: Call, event: SeatJoined) -> tuple[Call, Effects]:
     if call.state is not _ANSWERED:
-        return call, []
+        return call, NO_EFFECTS
     call_id, case_id, _, started, answered, _, ended, channel, _, outcome = call
     at, seat, state = event.at, event.seat, _CONNECTED
     return _new(
         Call, (call_id, case_id, state, started, answered, at, ended, channel, seat, outcome)
-    ), []
+    ), NO_EFFECTS
 
 
-def _abandoned(call: Call, event: Abandoned) -> tuple[Call, list[Effect]]:
+def _abandoned(call: Call, event: Abandoned) -> tuple[Call, Effects]:
     if call.state is _ANSWERED:
         return _end(call, event.at, Outcome.ABANDONED)
     if call.state in _BEFORE_ANSWER:  # its Answered was lost (an AMI outage): answered too
         answered = call if call.answered is not None else call._replace(answered=event.at)
         return _end(answered, event.at, Outcome.ABANDONED)
-    return call, []
+    return call, NO_EFFECTS
 
 
-def _machine(call: Call, event: MachineDetected) -> tuple[Call, list[Effect]]:
+def _machine(call: Call, event: MachineDetected) -> tuple[Call, Effects]:
     # with detection on, a machine is reported instead of an answer
     if call.state not in _BEFORE_SEAT:
-        return call, []
+        return call, NO_EFFECTS
     return _end(call, event.at, Outcome.MACHINE)
 
 
-def _originate_ended(call: Call, event: OriginateEnded) -> tuple[Call, list[Effect]]:
+def _originate_ended(call: Call, event: OriginateEnded) -> tuple[Call, Effects]:
     # The originate's result speaks only for a call not yet heard answered: a late or
     # invented failure (an action lost in a reconnect times out) must not end an interview.
     if call.state not in _BEFORE_ANSWER or call.answered is not None:
-        return call, []
+        return call, NO_EFFECTS
     if event.reason == 4:  # Asterisk answered: the dialplan's Answered follows, or a hangup
         if call.ended is not None:  # its hangup came first (the same read): gone unannounced
             answered = call._replace(answered=min(event.at, call.ended))
             return _end(answered, call.ended, Outcome.ABANDONED)
-        return call._replace(answered=event.at), []  # rare enough for _replace
+        return call._replace(answered=event.at), NO_EFFECTS  # rare enough for _replace
     return _end(call, event.at, REASON_OUTCOME.get(event.reason, Outcome.FAILED))
 
 
-def _hung_up(call: Call, event: HungUp) -> tuple[Call, list[Effect]]:
+def _hung_up(call: Call, event: HungUp) -> tuple[Call, Effects]:
     # Before an answer, the originate's own result (with Asterisk's reason) ends the call:
     # our half of the channel hangs up first, and busy would read as no answer.
     if call.state is _CONNECTED:
@@ -238,11 +241,11 @@ def _hung_up(call: Call, event: HungUp) -> tuple[Call, list[Effect]]:
         # and counting it abandoned keeps the cap safe
         return _end(call, event.at, Outcome.ABANDONED)
     if call.ended is None:  # the originate's result decides; the hangup's time is kept
-        return call._replace(ended=event.at), []
-    return call, []
+        return call._replace(ended=event.at), NO_EFFECTS
+    return call, NO_EFFECTS
 
 
-_STEPS: dict[type, Callable[[Call, Any], tuple[Call, list[Effect]]]] = {
+_STEPS: dict[type, Callable[[Call, Any], tuple[Call, Effects]]] = {
     Ringing: _ringing,
     Answered: _answered,
     SeatJoined: _seat_joined,
@@ -253,12 +256,12 @@ _STEPS: dict[type, Callable[[Call, Any], tuple[Call, list[Effect]]]] = {
 }
 
 
-def _end(call: Call, at: datetime, outcome: Outcome) -> tuple[Call, list[Effect]]:
+def _end(call: Call, at: datetime, outcome: Outcome) -> tuple[Call, Effects]:
     call_id, case_id, _, started, answered, connected, _, channel, seat, _ = call
     state = _ENDED
     ended = _new(
         Call, (call_id, case_id, state, started, answered, connected, at, channel, seat, outcome)
     )
     if seat is not None:
-        return ended, [ReleaseSeat(call_id, seat), RecordAttempt(call_id, outcome)]
-    return ended, [RecordAttempt(call_id, outcome)]
+        return ended, (ReleaseSeat(call_id, seat), RecordAttempt(call_id, outcome))
+    return ended, (RecordAttempt(call_id, outcome),)
