@@ -15,11 +15,11 @@ one asyncio loop, so nothing else updates them meanwhile.
 
 from __future__ import annotations
 
-import bisect
 import itertools
 from collections import Counter as Tally
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
+import numpy as np
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -146,6 +146,7 @@ class DialerMetrics:
         self.event_handled = self._lag.observe
         self._ami_up.set(0)
         self.registry.register(path)  # once it holds its metrics: the registry learns their names
+        self._path = path
 
     # --- calls ------------------------------------------------------------------------------
 
@@ -190,13 +191,19 @@ class DialerMetrics:
     """An AMI event handled ``lag_s`` after its arrival: the lag histogram's own ``observe``
     (set in ``__init__``), since every event of the stream asks."""
 
+    def fold(self) -> None:
+        """Count the histograms' observations since the last fold into their buckets."""
+        self._path.fold()
+
     # --- pace, at each tick -----------------------------------------------------------------
 
     def pace(
         self, seats: Iterable[str], ringing: int, waiting: int, dialling: bool, ami_up: bool
     ) -> None:
         """Seats by state (one state name per logged-in seat), the calls out, and whether
-        the campaign may dial and Asterisk is reachable."""
+        the campaign may dial and Asterisk is reachable; at each tick, so the histograms'
+        observations since the last are counted too (``fold``)."""
+        self.fold()
         tally = Tally(seats)
         for state in SEAT_STATES:
             self._seats.labels(self.campaign, state).set(tally[state])
@@ -264,18 +271,34 @@ class _Counts:
 
 
 class _Buckets:
-    """A histogram as plain numbers: observations per bucket (the last: past every bound)."""
+    """A histogram as plain numbers: observations per bucket (the last: past every bound).
 
-    __slots__ = ("bounds", "counts", "total")
+    ``observe`` only appends the value (a list's own ``append``: no Python frame on the
+    event path, a fifth of sorting it into its bucket there); ``fold`` sorts what came
+    since, all at once, and runs at each tick and before each scrape, so a scrape sees
+    every observation."""
+
+    __slots__ = ("_edges", "bounds", "counts", "observe", "pending", "total")
 
     def __init__(self, bounds: Sequence[float]) -> None:
         self.bounds = tuple(bounds)
-        self.counts = [0] * (len(self.bounds) + 1)
+        self._edges = np.array(self.bounds)
+        self.counts = np.zeros(len(self.bounds) + 1, dtype=np.int64)
         self.total = 0.0
+        self.pending: list[float] = []
+        self.observe: Callable[[float], None] = self.pending.append
 
-    def observe(self, value: float) -> None:
-        self.counts[bisect.bisect_left(self.bounds, value)] += 1  # a bound holds its value
-        self.total += value
+    def fold(self) -> None:
+        """Count the observations made since the last fold into their buckets."""
+        pending = self.pending
+        if not pending:
+            return
+        taken = len(pending)
+        values = np.array(pending[:taken], dtype=np.float64)
+        del pending[:taken]  # one step: an observation made meanwhile stays pending
+        where = np.searchsorted(self._edges, values, side="left")  # a bound holds its value
+        self.counts += np.bincount(where, minlength=len(self.counts))
+        self.total += float(values.sum())
 
 
 class _EventPath(Collector):
@@ -302,7 +325,12 @@ class _EventPath(Collector):
         self._histograms.append((name, doc, found))
         return found
 
+    def fold(self) -> None:
+        for _, _, buckets in self._histograms:
+            buckets.fold()
+
     def collect(self) -> Iterator[Metric]:
+        self.fold()
         campaign = (self.campaign,)
         for name, doc, count in self._counts:
             family = CounterMetricFamily(name, doc, labels=("campaign",))

@@ -128,6 +128,9 @@ from sampling.survey import Survey
 
 log = structlog.get_logger(__name__)
 
+TICK_S = 0.25
+"""How often the campaign decides what to dial, and updates its pace metrics."""
+
 LATEST_SEAT_S = GRACE_S
 """The longest after its answer that a waiting callee is still put through: the dialplan
 plays the abandon message at 2 s (ABANDON_AFTER), and the Redirect must land before. The
@@ -1059,7 +1062,7 @@ class CampaignRunner:
 
     async def _ticker(self) -> None:
         while True:
-            await asyncio.sleep(0.25)
+            await asyncio.sleep(TICK_S)
             await self.inbox.put(("tick", None))
 
     def _later(self, delay: float, kind: str, item: Any) -> None:
