@@ -43,7 +43,7 @@ from panoramisk.ami_protocol import AMIProtocol
 from rich.console import Console
 from rich.table import Table
 
-from dialer.ami.events import call_event_of, parse_event
+from dialer.ami.events import FAR_LEG, call_event_of, parse_event
 from dialer.call.state import Call, CallEvent, RecordAttempt, new_call, transition
 from dialer.campaign.runner import TICK_S, attempt_fields, learn
 from dialer.logs import bind, configure, debug_enabled, unbind_all
@@ -65,7 +65,8 @@ def stream(calls: int) -> tuple[bytes, list[str]]:
     ids = []
     rng = random.Random(1)  # ids like the runner's (uuid4), the same in every run
     for n in range(calls):
-        call_id, other = (str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in "12")
+        call_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        other = call_id + FAR_LEG  # the originate's OtherChannelId, as the runner sets it
         ids.append(call_id)
         local = f"Local/0187{200000 + n:06d}@sim-pstn-{n:08x}"
         common = {

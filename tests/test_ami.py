@@ -28,6 +28,7 @@ from dialer.ami.client import (
 )
 from dialer.ami.errors import AmiConnectError
 from dialer.ami.events import (
+    FAR_LEG,
     AmiEvent,
     ChannelRinging,
     ConferenceJoin,
@@ -343,6 +344,14 @@ def test_a_calls_events_read_into_the_call_model(
     for message in (Message.from_line(wire), {**headers, "Uniqueid": _CALL}):
         assert (_CALL, expected) == call_event_of(message, lambda: _AT, {_CALL})
         assert call_event_of(message, lambda: _AT, {"1795426501.43"}) is None
+
+
+def test_the_far_halfs_events_are_the_calls_and_say_nothing_more() -> None:
+    """The callee's half of the Local channel carries the call's id and ``FAR_LEG``: its
+    hangup is the call's (nothing to read), another call's far half is not."""
+    hangup = {"Event": "Hangup", "Cause": "16", "Uniqueid": _CALL + FAR_LEG}
+    assert (_CALL, None) == call_event_of(hangup, lambda: _AT, {_CALL})
+    assert call_event_of(hangup, lambda: _AT, {"1795426501.43"}) is None
 
 
 def test_events_parse_alike_from_the_wire_and_from_a_dict() -> None:

@@ -117,6 +117,11 @@ def parse_event(message: Mapping[str, Any]) -> AmiEvent | None:
     return None
 
 
+FAR_LEG = "-far"
+"""The unique id of a call's far half (its Local channel's ``;2``) is the call's id and this
+(the originate's OtherChannelId); its events are the call's too, and say nothing more."""
+
+
 def call_event_of(
     message: Mapping[str, Any], clock: Callable[[], datetime], calls: Container[str]
 ) -> tuple[str, CallEvent | None] | None:
@@ -133,6 +138,8 @@ def call_event_of(
     if call_id.__class__ is not str:
         call_id = _text(headers, "uniqueid")
     if call_id not in calls:
+        if call_id.endswith(FAR_LEG) and call_id[: -len(FAR_LEG)] in calls:
+            return call_id[: -len(FAR_LEG)], None  # the callee's half: our half tells all
         return None
     name = headers.get("event", _MISSING)[1]  # inline too
     if name.__class__ is not str:

@@ -27,6 +27,7 @@ import structlog
 from dialer.ami.client import AmiClient
 from dialer.ami.errors import AmiError
 from dialer.ami.events import (
+    FAR_LEG,
     ConferenceJoin,
     DialplanEvent,
     LinkState,
@@ -755,7 +756,7 @@ class CampaignRunner:
                 context="dialer-hold",
                 exten="s",
                 channel_id=call_id,
-                other_channel_id=call_id + "-far",
+                other_channel_id=call_id + FAR_LEG,
                 timeout_s=self.s.ring_timeout_s,
                 variables=variables,
             )
