@@ -1,6 +1,6 @@
 """What metrics and logging cost the dialer's AMI event path, against bare panoramisk.
 
-    python -m bench.metrics_cost [--calls 5000] [--rounds 5] [--json]
+    python -m bench.metrics_cost [--calls 5000] [--rounds 10] [--json]
 
 One AMI event stream (the wire text of ``--calls`` connected calls as our dialplan raises them
 and asterisk_conf/manager.conf's event filter lets through: our side ringing (``Newstate``),
@@ -245,7 +245,7 @@ def measure(calls: int, rounds: int) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=5000)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     rates = measure(args.calls, args.rounds)
