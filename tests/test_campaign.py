@@ -14,7 +14,7 @@ import pytest
 
 from dialer.ami.client import AmiClient
 from dialer.ami.errors import AmiError
-from dialer.campaign.runner import open_campaign, run_campaign
+from dialer.campaign.runner import UNBOOTED_WARN_S, boot_check, open_campaign, run_campaign
 from dialer.pacing.predictive import Predictive
 from dialer.pacing.snapshot import Snapshot
 from dialer.schedule.window import CallingWindow
@@ -403,3 +403,21 @@ async def test_a_store_refusal_fails_one_item_not_the_campaign(
         summary = await asyncio.wait_for(runner.run(), 240)
     assert [True] == refused
     assert ("quotas full", 12) == (summary.finished, summary.completes)
+
+
+def test_dialling_waits_for_asterisk_to_say_it_booted_and_warns_when_it_never_does() -> None:
+    """Connected but not booted: no dialling, a warning after UNBOOTED_WARN_S and again
+    after as long; booted (and connected) dials; a lost link neither dials nor warns."""
+    t0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+    def at(s: float) -> datetime:
+        return t0 + timedelta(seconds=s)
+
+    assert (False, t0, False) == boot_check(None, t0, connected=True, booted=False)
+    assert (False, t0, False) == boot_check(t0, at(UNBOOTED_WARN_S), True, False)
+    warned = at(UNBOOTED_WARN_S + 1)
+    assert (False, warned, True) == boot_check(t0, warned, True, False)
+    assert (False, warned, False) == boot_check(warned, at(UNBOOTED_WARN_S + 2), True, False)
+    assert (True, None, False) == boot_check(warned, at(40), True, True)
+    assert (False, None, False) == boot_check(t0, at(400), False, False)
+    assert (False, None, False) == boot_check(None, t0, connected=False, booted=True)

@@ -657,19 +657,15 @@ class CampaignRunner:
             await self._dial(case, now)
 
     def _asterisk_ready(self, now: datetime) -> bool:
-        """Whether Asterisk is up and fully booted; a warning once it has been up for
-        ``UNBOOTED_WARN_S`` without saying so (its FullyBooted reaches only an AMI user
-        that reads the 'system' class)."""
-        if self.ami.booted.is_set() or not self.ami.connected.is_set():
-            self._unbooted_since = None
-            return self.ami.booted.is_set()
-        if self._unbooted_since is None:
-            self._unbooted_since = now
-        elif (now - self._unbooted_since).total_seconds() > UNBOOTED_WARN_S:
+        """Whether Asterisk is up and fully booted (``boot_check``), with its warning."""
+        ami = self.ami
+        ready, self._unbooted_since, warn = boot_check(
+            self._unbooted_since, now, ami.connected.is_set(), ami.booted.is_set()
+        )
+        if warn:
             log.warning("asterisk connected but not fully booted: not dialling",
                         hint="the AMI user must read the 'system' class")  # fmt: skip
-            self._unbooted_since = now  # again after as long
-        return False
+        return ready
 
     async def _idle_release(self, waiting: list[CaseView], now: datetime, cells: int) -> None:
         """Operators wait for retries: release more for the cells whose numbers left may not
@@ -1174,6 +1170,22 @@ async def _recover(db: aiosqlite.Connection, ami: AmiClient, now: datetime) -> N
             await ami.hangup(channels[call_id])
     if orphans or interrupted:
         log.warning("recovered after restart", orphan_calls=len(orphans), interviews=interrupted)
+
+
+def boot_check(
+    since: datetime | None, now: datetime, connected: bool, booted: bool
+) -> tuple[bool, datetime | None, bool]:
+    """Whether the dialer may dial (Asterisk connected and fully booted); since when it has
+    been connected without saying it booted; and whether to warn now: once that has lasted
+    ``UNBOOTED_WARN_S``, and again after as long (its FullyBooted reaches only an AMI user
+    that reads the 'system' class, so a wrong manager.conf looks like this for ever)."""
+    if booted or not connected:
+        return booted and connected, None, False
+    if since is None:
+        return False, now, False
+    if (now - since).total_seconds() > UNBOOTED_WARN_S:
+        return False, now, True
+    return False, since, False
 
 
 def learn(
