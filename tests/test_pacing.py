@@ -27,7 +27,7 @@ from dialer.pacing.stats import CallStats
 from dialer.pacing.vicidial import Vicidial
 from dialer.schedule.retry import AttemptRecord
 from dialer.seats import SeatBoard, line_lost, log_in, pause, take
-from dialer.simulate.engine import simulate, worst_window
+from dialer.simulate.engine import Simulation, simulate, worst_window
 from dialer.simulate.oracle import simulated_pacer
 from dialer.simulate.scenario import Scenario, ScenarioError, load_scenario
 
@@ -409,6 +409,17 @@ def test_progressive_never_abandons_and_quotas_never_overshoot(scenario: Scenari
     assert (0, 0) == (result.abandoned, result.quota_overshoot)
     assert result.completes <= result.target
     assert result.answers > 0
+
+
+def test_callers_waiting_for_a_seat_hold_trunk_lines(scenario: Scenario) -> None:
+    """A trunk line is held from the dial to the hang-up: ringing, waiting for a seat, and
+    talking, as the live dialer counts its calls."""
+    sim = Simulation(scenario, Progressive(), 1)
+    lines = scenario.seats * scenario.channels_per_seat
+    assert lines == sim.lines_free()
+    sim.flight[1] = 0.0
+    sim.waiting[2] = (0.0, 0)
+    assert lines - 2 == sim.lines_free()
 
 
 @pytest.fixture

@@ -187,11 +187,13 @@ class Simulation:
                 self._dial(now, cell)
 
     def lines_free(self) -> int:
-        """Trunk lines left: dials ringing and callees talking each hold one."""
+        """Trunk lines left: dials ringing, callees waiting for a seat and callees talking
+        each hold one (as the live dialer counts its calls)."""
         return self._lines_free(int((self.state == TALK).sum()))
 
     def _lines_free(self, talking: int) -> int:
-        return self.sc.seats * self.sc.channels_per_seat - len(self.flight) - talking
+        out = len(self.flight) + len(self.waiting) + talking
+        return self.sc.seats * self.sc.channels_per_seat - out
 
     def needs(self) -> list[CellNeed]:
         """What each quota cell still needs, as the dialer's cell spread sees it."""
