@@ -2,13 +2,13 @@
 
     python -m bench.metrics_cost [--calls 5000] [--rounds 10] [--json]
 
-One AMI event stream (the wire text of ``--calls`` connected calls as our dialplan raises them
-and asterisk_conf/manager.conf's event filter lets through: our side ringing (``Newstate``),
-``UserEvent(Answered)``, ``UserEvent(Connected)``, the callee joining and leaving the seat's
-conference, the two hangups; the ``OriginateResponse`` goes to the originate's action, not
-to the event path)
-is fed through panoramisk's own protocol parser three ways, in the same run, measuring events
-per CPU-second (``time.process_time``):
+One AMI event stream (the wire text of ``--calls`` connected calls through the carrier, as our
+dialplan's ``outbound`` context raises them and asterisk_conf/manager.conf's event filter lets
+through: the trunk's channel ringing, our side ringing (``Newstate``), ``UserEvent(Answered)``,
+``UserEvent(Connected)``, the callee joining and leaving the seat's conference, the hangups
+of the trunk's channel and of both halves of ours; the ``OriginateResponse`` goes to the
+originate's action, not to the event path) is fed through panoramisk's own protocol parser
+three ways, in the same run, measuring events per CPU-second (``time.process_time``):
 
 - ``panoramisk``: parsing only, every event dispatched to a callback that does nothing;
 - ``dialer, bare``: the dialer's path as the runner takes it (a call's events read into the
@@ -51,6 +51,8 @@ from dialer.metrics import DialerMetrics
 from dialer.pacing.stats import CallStats
 
 GOAL = 0.60
+EVENTS = 9
+"""Events per call in ``stream``."""
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
@@ -68,7 +70,8 @@ def stream(calls: int) -> tuple[bytes, list[str]]:
         call_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         other = call_id + FAR_LEG  # the originate's OtherChannelId, as the runner sets it
         ids.append(call_id)
-        local = f"Local/0187{200000 + n:06d}@sim-pstn-{n:08x}"
+        local = f"Local/390187{200000 + n:06d}@outbound-{n:08x}"
+        trunk, trunk_id = f"PJSIP/trunk-{n:08x}", f"1795426501.{n}"  # Asterisk names it
         common = {
             "CallerIDNum": "<unknown>",
             "CallerIDName": "<unknown>",
@@ -81,7 +84,8 @@ def stream(calls: int) -> tuple[bytes, list[str]]:
             "Linkedid": call_id,
         }
         seat = f"seat-{7001 + n % 100}"
-        for name, channel, uid, extra in (
+        events = (
+            ("Newstate", trunk, trunk_id, {"ChannelState": "5", "ChannelStateDesc": "Ringing"}),
             (
                 "Newstate",
                 f"{local};1",
@@ -97,9 +101,12 @@ def stream(calls: int) -> tuple[bytes, list[str]]:
             ),
             ("ConfbridgeJoin", f"{local};1", call_id, {"Conference": seat, "Admin": "No"}),
             ("ConfbridgeLeave", f"{local};1", call_id, {"Conference": seat, "Admin": "No"}),
+            ("Hangup", trunk, trunk_id, {"Cause": "16", "Cause-txt": "Normal Clearing"}),
             ("Hangup", f"{local};2", other, {"Cause": "16", "Cause-txt": "Normal Clearing"}),
             ("Hangup", f"{local};1", call_id, {"Cause": "16", "Cause-txt": "Normal Clearing"}),
-        ):
+        )
+        assert len(events) == EVENTS
+        for name, channel, uid, extra in events:
             parts.append(_event(name, Channel=channel, Uniqueid=uid, **common, **extra))
     return "".join(parts).encode("ascii"), ids
 
@@ -256,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     else:
         table = Table(
-            title=f"AMI events per CPU-second, {args.calls} calls x 7 events, best of {args.rounds}"
+            title=f"AMI events per CPU-second, {args.calls} calls x {EVENTS} events, "
+            f"best of {args.rounds}"
         )
         for column in ("path", "events / CPU-s", "of panoramisk"):
             table.add_column(column, justify="left" if column == "path" else "right")

@@ -18,15 +18,17 @@ from structlog.processors import add_log_level, format_exc_info
 
 # A phone number inside any logged text (a channel name, an AMI message): 7 to 15 digits,
 # optionally after +, standing alone. Ids are safe: UUID groups touch a hyphen or a letter,
-# AMI timestamps a dot. ASCII digits, as numbers are written on the wire: Unicode's ``\d``
-# made the search a third slower (bench/metrics_cost.py).
+# AMI timestamps a dot. ASCII text, most of it, is searched for ASCII digits (Unicode's \d
+# made the search a third slower: bench/metrics_cost.py); other text for any script's.
 _NUMBER = re.compile(r"(?<![\w.-])\+?[0-9]{7,15}(?![\w.-])")
 _DIGITS = re.compile(r"[0-9]{7}")  # what every match holds
+_ANY_NUMBER = re.compile(r"(?<![\w.-])\+?\d{7,15}(?![\w.-])")
+_ANY_DIGITS = re.compile(r"\d{7}")
 
 
 def mask_text(text: str) -> str:
     """``text`` with every phone number in it masked to its last 3 digits."""
-    return _NUMBER.sub(_masked, text)
+    return (_NUMBER if text.isascii() else _ANY_NUMBER).sub(_masked, text)
 
 
 def mask_numbers(
@@ -36,13 +38,12 @@ def mask_numbers(
     for key, value in event.items():
         # Shorter, or letters only (most names: "attempt", "connected"), holds no number;
         # then a run of 7 digits is looked for first, at a fifth of the cost of the number.
-        if (
-            isinstance(value, str)
-            and len(value) >= 7
-            and not value.isalpha()
-            and _DIGITS.search(value)
-        ):
-            event[key] = _NUMBER.sub(_masked, value)
+        if isinstance(value, str) and len(value) >= 7 and not value.isalpha():
+            if value.isascii():
+                if _DIGITS.search(value):
+                    event[key] = _NUMBER.sub(_masked, value)
+            elif _ANY_DIGITS.search(value):  # digits of any script (fullwidth, Arabic-Indic)
+                event[key] = _ANY_NUMBER.sub(_masked, value)
     return event
 
 

@@ -20,6 +20,7 @@ from collections import Counter as Tally
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
+import structlog
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -38,6 +39,8 @@ RING_BUCKETS = (1.0, 2.0, 4.0, 6.0, 8.0, 10.0, 15.0, 20.0, 25.0, 30.0, 45.0)
 TALK_BUCKETS = (10.0, 30.0, 60.0, 120.0, 180.0, 300.0, 450.0, 600.0, 900.0, 1200.0, 1800.0)
 WRAP_BUCKETS = (1.0, 2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 120.0, 300.0)
 LAG_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+
+log = structlog.get_logger(__name__)
 
 QUOTA_LABELS = ("campaign", "district", "age_band", "sex")
 
@@ -293,9 +296,14 @@ class _Buckets:
         pending = self.pending
         if not pending:
             return
-        taken = len(pending)
-        values = np.array(pending[:taken], dtype=np.float64)
-        del pending[:taken]  # one step: an observation made meanwhile stays pending
+        taken = pending[:]
+        del pending[: len(taken)]  # one step: an observation made meanwhile stays pending
+        try:
+            values = np.array(taken, dtype=np.float64)
+        except (TypeError, ValueError):  # a bug's value: dropped, not left to fail every fold
+            kept = [v for v in taken if isinstance(v, int | float)]
+            log.error("histogram values dropped", dropped=len(taken) - len(kept))
+            values = np.array(kept, dtype=np.float64)
         where = np.searchsorted(self._edges, values, side="left")  # a bound holds its value
         self.counts += np.bincount(where, minlength=len(self.counts))
         self.total += float(values.sum())

@@ -204,6 +204,7 @@ def test_logs_mask_every_number_whoever_logs_it() -> None:
             message="Channel='Local/390187200123@sim-pstn-0000002a;1' Exten='+393471234567'",
             call_id="12345678-1234-4234-9234-123456789012",
             ami_time="1795426501.792341",
+            note="note: call back on ０１８７１２３４５６",
         )
     finally:
         configure()
@@ -212,6 +213,7 @@ def test_logs_mask_every_number_whoever_logs_it() -> None:
         "Channel='Local/*********123@sim-pstn-0000002a;1' Exten='**********567'"
         == (line["message"])
     )
+    assert "note: call back on *******４５６" == line["note"]  # fullwidth digits too
     assert "12345678-1234-4234-9234-123456789012" == line["call_id"]
     assert "1795426501.792341" == line["ami_time"]
 

@@ -17,6 +17,7 @@ from dialer.ami.client import AmiClient
 from dialer.api.app import build_app
 from dialer.api.server import ApiServer
 from dialer.campaign.runner import open_campaign
+from dialer.metrics import DialerMetrics
 from tests.conftest import SurveyFactory, free_port, small_campaign
 
 TOKEN = "test-token-0123456789abcdef"
@@ -150,3 +151,20 @@ def test_event_path_counts_expose_as_prometheus_client_would() -> None:
     # each histogram: its buckets, +Inf, count and sum; one answered count; two outcomes
     assert (len(RING_BUCKETS) + 3) + (len(LAG_BUCKETS) + 3) + 1 + 2 == len(expected)
     assert expected == scraped(ours.exposition(), names)
+
+
+def test_histograms_count_every_observation_at_the_scrape_and_survive_a_bad_one() -> None:
+    """Observations wait for a tick or a scrape to be counted; a scrape counts them all. A
+    value no histogram can hold (a bug's) is dropped once, not left to fail every fold."""
+    metrics = DialerMetrics("c")
+    for lag in (0.0004, 0.001, 2.0):
+        metrics.event_handled(lag)
+    metrics.event_handled("not a number")  # type: ignore[arg-type]
+    metrics.fold()
+    metrics.event_handled(0.003)
+    samples = _samples(metrics.exposition().decode())
+    assert 4 == _value(samples, "cati_ami_event_lag_seconds_count", campaign="c")
+    assert 1 == _value(samples, "cati_ami_event_lag_seconds_bucket", campaign="c", le="0.0005")
+    assert 2 == _value(samples, "cati_ami_event_lag_seconds_bucket", campaign="c", le="0.001")
+    assert 3 == _value(samples, "cati_ami_event_lag_seconds_bucket", campaign="c", le="0.005")
+    assert 2.0044 == pytest.approx(_value(samples, "cati_ami_event_lag_seconds_sum", campaign="c"))

@@ -1227,19 +1227,21 @@ _BEFORE_ANSWER = (CallState.DIALLING, CallState.RINGING)
 
 
 def attempt_fields(call: Call) -> dict[str, Any]:
-    """An ended call's outcome, seat and timings (seconds, to the millisecond; None unless
-    both ends happened), for its one log line."""
+    """An ended call's outcome, seat and timings (seconds, to the nearest millisecond; None
+    unless both ends happened), for its one log line."""
     _, _, _, started, answered, connected, ended, _, seat, outcome = call
     rung = answered or ended
     return {
         "outcome": outcome.value if outcome else None,
         "seat": seat,
-        "ring_s": None if rung is None else (rung - started) // _MS / 1000,
-        "wait_s": None
-        if answered is None or connected is None
-        else (connected - answered) // _MS / 1000,
-        "talk_s": None if connected is None or ended is None else (ended - connected) // _MS / 1000,
+        "ring_s": None if rung is None else _seconds(rung - started),
+        "wait_s": None if answered is None or connected is None else _seconds(connected - answered),
+        "talk_s": None if connected is None or ended is None else _seconds(ended - connected),
     }
+
+
+def _seconds(span: timedelta) -> float:
+    return round(span / _MS) / 1000
 
 
 _MS = timedelta(milliseconds=1)
