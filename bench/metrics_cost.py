@@ -263,8 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     else:
         table = Table(
-            title=f"AMI events per CPU-second, {args.calls} calls x {EVENTS} events, "
-            f"best of {args.rounds}"
+            title="AMI events per CPU-second",
+            caption=f"{args.calls} calls x {EVENTS} events, best of {args.rounds} rounds",
         )
         for column in ("path", "events / CPU-s", "of panoramisk"):
             table.add_column(column, justify="left" if column == "path" else "right")
