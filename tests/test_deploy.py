@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 
 import yaml
+
+from dialer.testbed import START_TIMEOUT_S
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 
@@ -48,3 +51,41 @@ def test_the_dialer_image_copies_every_package_the_project_ships() -> None:
     dockerfile = (DEPLOY / "docker" / "dialer.Dockerfile").read_text()
     copied = set(re.findall(r"^COPY (\w+)/ \1/$", dockerfile, flags=re.MULTILINE))
     assert shipped == copied
+
+
+def test_the_pjsip_template_loads_in_asterisk_22_as_its_comments_say() -> None:
+    """asterisk_conf/pjsip.conf, uncommented as an admin fills it in, loads in Asterisk 22,
+    which reads every option the template's comments promise."""
+    done = subprocess.run(
+        [str(DEPLOY / "asterisk-testbed"), "check-pjsip"],
+        capture_output=True, text=True, check=False, timeout=START_TIMEOUT_S,
+    )  # fmt: skip
+    assert 0 == done.returncode, done.stderr
+    shown: dict[str, dict[str, str]] = {}
+    for block in done.stdout.split("== ")[1:]:
+        name, _, body = block.partition("\n")
+        pairs = (line.split(" : ", 1) for line in body.splitlines() if " : " in line)
+        shown[name] = {key.strip(): value.strip() for key, value in pairs}
+    phone, phone_aor = shown["endpoint 7001"], shown["aor 7001"]
+    assert ("seat-login", "false", "60") == (
+        phone["context"],
+        phone["direct_media"],
+        phone["rtp_timeout"],
+    )
+    assert ("true", "true", "true") == (
+        phone["rtp_symmetric"],
+        phone["force_rport"],
+        phone["rewrite_contact"],
+    )
+    assert ("1", "true", "30") == (
+        phone_aor["max_contacts"],
+        phone_aor["remove_existing"],
+        phone_aor["qualify_frequency"],
+    )
+    trunk, trunk_aor = shown["endpoint trunk"], shown["aor trunk"]
+    assert ("from-trunk", "false", "60") == (
+        trunk["context"],
+        trunk["direct_media"],
+        trunk["rtp_timeout"],
+    )
+    assert "60" == trunk_aor["qualify_frequency"]
