@@ -92,8 +92,8 @@ def json_line(logger: Any, method: str, event: MutableMapping[str, Any]) -> str:
     """A JSON line's one processor: the bound fields, a traceback as text, its numbers
     masked, then the level (as structlog's ``add_log_level`` names it), the time stamp and
     the line (orjson: two thirds of ``json.dumps``' cost; any key, anything else as its
-    ``repr``). One processor, not six: each cost the event path a tenth of a log line
-    (bench/metrics_cost.py)."""
+    ``repr``). One processor, not six: each cost up to a tenth of a log line on the event
+    path (bench/metrics_cost.py)."""
     merge_bound(logger, method, event)
     if "exc_info" in event:
         format_exc_info(logger, method, event)

@@ -127,8 +127,8 @@ def call_event_of(
 ) -> tuple[str, CallEvent | None] | None:
     """For an AMI message about one of ``calls`` (its Uniqueid is the call's id): the id
     and what the message means to the call at ``clock()``, asked only when it means
-    something (a third of a call's events do not, and the clock cost a tenth of the event
-    path: bench/metrics_cost.py): our side ringing, the dialplan's
+    something (four of a call's events do; reading the clock for each cost a tenth of the
+    dialer's share of the event path: bench/metrics_cost.py): our side ringing, the dialplan's
     Answered, Abandoned or Machine, the callee joining a seat's conference, the hangup, an
     originate's result that reached no waiting action; None
     for the rest of a call's events). None for any other message, which ``parse_event``
