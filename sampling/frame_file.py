@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from sampling.cells import CellGrid
 from sampling.errors import FrameFileError
-from sampling.phone import to_e164
+from sampling.phone import NumberRefused, respondent_e164, to_e164
 
 REQUIRED = ("phone", "district", "sex")
 AGE_COLUMNS = ("age", "age_band")
@@ -20,6 +20,9 @@ class RejectReason(StrEnum):
     FIELD_COUNT = "field_count"
     EMPTY_FIELD = "empty_field"
     INVALID_PHONE = "invalid_phone"
+    FOREIGN_PHONE = "foreign_phone"
+    SERVICE_PHONE = "service_phone"
+    """Premium rate, toll free, shared cost...: no respondent's."""
     UNKNOWN_DISTRICT = "unknown_district"
     INVALID_AGE = "invalid_age"
     AGE_OUT_OF_RANGE = "age_out_of_range"
@@ -147,7 +150,11 @@ class RowValidator:
         if not raw_age and not raw_band:
             which = " and ".join(c for c in AGE_COLUMNS if c in self._header.columns)
             return Reject(line, RejectReason.EMPTY_FIELD, f"{which} is empty", fields)
-        phone = to_e164(get(self._phone), self._region)
+        try:
+            phone = respondent_e164(get(self._phone), self._region)
+        except NumberRefused as refused:
+            reason = RejectReason.FOREIGN_PHONE if refused.foreign else RejectReason.SERVICE_PHONE
+            return Reject(line, reason, str(refused), fields)
         if phone is None:
             return Reject(
                 line,

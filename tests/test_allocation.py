@@ -36,16 +36,32 @@ def test_allocation_sums_to_total_and_stays_within_one_of_exact_share(
 def test_minimum_per_cell_is_met_and_total_kept(
     total: int, population: list[int], minimum: int
 ) -> None:
-    """Every populated cell gets at least the minimum, and the total is still exact."""
+    """Every populated cell gets at least the minimum (or its whole population, when that is
+    smaller), and the total is still exact."""
     pop = np.array(population, dtype=np.int64)
+    floors = np.minimum(minimum, pop)
     try:
         targets = allocate(total, pop, minimum=minimum)
     except AllocationError:
-        assert minimum * int((pop > 0).sum()) > total or pop.sum() == 0
+        assert int(floors[pop > 0].sum()) > total or pop.sum() == 0
         return
     assert total == int(targets.sum())
-    assert bool(np.all(targets[pop > 0] >= minimum))
+    assert bool(np.all(targets[pop > 0] >= floors[pop > 0]))
     assert bool(np.all(targets[pop == 0] == 0))
+
+
+def test_a_minimum_asks_no_cell_for_more_people_than_it_has() -> None:
+    """A one-person cell cannot give three interviews: its minimum is its population, and
+    the large cell gets the rest."""
+    assert [1, 2, 7, 0] == allocate(10, np.array([1, 2, 1000, 0]), minimum=3).tolist()
+
+
+def test_equal_remainders_go_to_the_lower_cell_as_documented() -> None:
+    """Exact remainders: 98 over these head counts leaves the first three cells a third
+    each and one unit over; it goes to the first, where float division gave it to the
+    second."""
+    weights = np.array([35, 14, 23, 33, 6, 36], dtype=np.float64)
+    assert [24, 9, 15, 22, 4, 24] == largest_remainder(98, weights).tolist()
 
 
 def test_overrides_pin_cells_and_the_rest_is_proportional() -> None:

@@ -68,6 +68,33 @@ async def test_every_kind_of_bad_row_is_rejected_with_line_and_reason(
     assert ["+39" + landline(i) for i in range(10)] == stored_phones(db_path)
 
 
+async def test_foreign_and_service_numbers_are_no_respondents(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """A council's survey calls its own country's households and people: another country's
+    number, premium rate, toll free and shared cost are rejected with what they are; mobiles
+    are kept."""
+    rows = [
+        "+41 44 668 18 00,North,30,M,Zurich",  # line 3
+        "+1 650 253 0000,North,30,M,California",  # 4
+        "899 123456,North,30,M,premium",  # 5
+        "800 123 456,North,30,M,toll free",  # 6
+        "848 123456,North,30,M,shared cost",  # 7
+        "347 123 4567,North,30,M,mobile",  # 8
+    ]
+    frame = write_frame(tmp_path / "frame.csv", [GOOD[0], *rows])
+    report = await import_frame(db_path, survey, frame, [])
+    got = [(r["line"], r["reason"], r["detail"]) for r in rejects(report.rejects_path)]
+    assert [
+        ("3", "foreign_phone", "'+41 44 668 18 00' is another country's (+41)"),
+        ("4", "foreign_phone", "'+1 650 253 0000' is another country's (+1)"),
+        ("5", "service_phone", "'899 123456' is a premium rate number"),
+        ("6", "service_phone", "'800 123 456' is a toll free number"),
+        ("7", "service_phone", "'848 123456' is a shared cost number"),
+    ] == got
+    assert ["+39" + landline(0), "+393471234567"] == stored_phones(db_path)
+
+
 async def test_numbers_are_stored_as_e164_and_extra_columns_kept(
     tmp_path: Path, survey: Survey, db_path: Path
 ) -> None:
