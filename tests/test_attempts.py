@@ -10,7 +10,15 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from dialer.call.state import Abandoned, Answered, HungUp, SeatJoined, new_call, transition
+from dialer.call.state import (
+    Abandoned,
+    Answered,
+    HungUp,
+    OriginateEnded,
+    SeatJoined,
+    new_call,
+    transition,
+)
 from dialer.disposition import Disposition, Outcome
 from dialer.frame_import import import_frame
 from dialer.store.attempts import (
@@ -21,6 +29,7 @@ from dialer.store.attempts import (
     open_attempt,
     set_disposition,
 )
+from dialer.store.cases import withdraw_if_barred
 from dialer.store.db import StoreError, connect, transaction
 from sampling.survey import Survey
 from tests.conftest import landline, write_frame
@@ -72,6 +81,31 @@ async def test_a_case_withdrawn_or_listed_since_it_was_read_is_not_dialled(
         with pytest.raises(StoreError, match=f"case {case_id}: no longer to be dialled"):
             await open_attempt(db, case_id, "call-1", T0)
         assert [] == await live_call_ids(db)
+
+
+async def test_a_number_listed_while_it_was_dialled_is_withdrawn_when_the_call_ends(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """A do-not-call list imported mid-call leaves the live case alone; once its call ends,
+    the case is withdrawn (it stayed released for ever, counted as sample still out)."""
+    case_id = await _case(tmp_path, survey, db_path)
+    call = new_call("call-1", case_id, T0)
+    async with connect(db_path) as db:
+        await open_attempt(db, case_id, "call-1", T0)
+    (tmp_path / "dnc.txt").write_text(f"+39 {landline(1)}\n", encoding="utf-8")
+    await import_frame(
+        db_path, survey, write_frame(tmp_path / "none.csv", []), [tmp_path / "dnc.txt"]
+    )
+    with sqlite3.connect(db_path) as db:
+        assert ("released",) == db.execute("SELECT state FROM sample_case").fetchone()
+    call, _ = transition(call, HungUp(T0 + timedelta(seconds=30), 16))
+    call, _ = transition(call, OriginateEnded(T0 + timedelta(seconds=30), 3))
+    async with connect(db_path) as db:
+        await close_attempt(db, call)
+        assert await withdraw_if_barred(db, case_id)
+        assert not await withdraw_if_barred(db, case_id)  # once
+    with sqlite3.connect(db_path) as db:
+        assert ("withdrawn",) == db.execute("SELECT state FROM sample_case").fetchone()
 
 
 async def test_closed_attempts_keep_outcome_code_and_history(

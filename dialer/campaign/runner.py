@@ -111,7 +111,7 @@ from dialer.store.attempts import (
     recover_after_restart,
     set_disposition,
 )
-from dialer.store.cases import cancel_interview, finish_case, start_interview, withdraw_if_closed
+from dialer.store.cases import cancel_interview, finish_case, start_interview, withdraw_if_barred
 from dialer.store.db import StoreError, open_store, transaction
 from dialer.store.outcomes import case_codes
 from dialer.store.quotas import load_counts
@@ -487,7 +487,7 @@ class CampaignRunner:
                 self.metrics.attempt_ended(effect.outcome.value, code)
                 self.log.info("attempt", **self._ids(call.call_id), **attempt_fields(call))
                 if effect.outcome is not Outcome.CONNECTED:
-                    await withdraw_if_closed(self.db, call.case_id)
+                    await withdraw_if_barred(self.db, call.case_id)
             finally:  # the call is over even if the store refused to record it
                 self.calls.pop(call.call_id, None)
                 self.cases.pop(call.call_id, None)
@@ -948,6 +948,7 @@ class CampaignRunner:
         except DispositionError as exc:
             raise Invalid(exc.field, exc.problem) from None
         result, disposition = await self._store_disposition(call_id, interview, checked)
+        await withdraw_if_barred(self.db, interview.case.case_id)  # a callback, now listed
         del self.interviews[call_id]
         if self.interview_at.get(interview.seat) == call_id:
             del self.interview_at[interview.seat]

@@ -134,12 +134,16 @@ async def finish_case(
     return FinishOutcome(result, tuple(keys[p] for p in closed), withdrawn)
 
 
-async def withdraw_if_closed(db: aiosqlite.Connection, case_id: int) -> bool:
-    """Withdraw a released case whose cell closed while it was being dialled."""
+async def withdraw_if_barred(db: aiosqlite.Connection, case_id: int) -> bool:
+    """Withdraw a released case whose cell closed, or whose number went on a do-not-call
+    list, while it was being dialled or interviewed (the import then left it alone: a call
+    was under way). Otherwise it stayed released for ever: never dialled again, never
+    finished, and counted as sample still out in every release."""
     async with transaction(db):
         cursor = await db.execute(
             "UPDATE sample_case SET state = 'withdrawn' WHERE id = ? AND state = 'released'"
-            " AND (SELECT closed_at FROM cell WHERE cell.id = sample_case.cell_id) IS NOT NULL",
+            " AND ((SELECT closed_at FROM cell WHERE cell.id = sample_case.cell_id) IS NOT NULL"
+            "      OR EXISTS (SELECT 1 FROM dnc_number d WHERE d.phone = sample_case.phone))",
             (case_id,),
         )
     return cursor.rowcount == 1
