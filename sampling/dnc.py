@@ -70,6 +70,10 @@ def _first_data_line(lines: list[str]) -> int:
 
 
 def _is_header(fields: list[str]) -> bool:
+    """A first line naming a number column (``e164``, or beside ``added_2024``), or holding
+    no digit at all."""
+    if any(f.strip().lower() in _NUMBER_COLUMNS for f in fields):
+        return True
     return not any(ch.isdigit() for ch in "".join(fields))
 
 

@@ -70,9 +70,10 @@ class FrameHeader:
 
 
 def decode_frame(data: bytes, name: str) -> str:
-    """The file's text; a file that is not UTF-8 is an error naming the first bad line."""
+    """The file's text, with old Mac line ends (CR alone: Excel's "CSV (Macintosh)") read as
+    line ends; a file that is not UTF-8 is an error naming the first bad line."""
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         byte = data[exc.start]
@@ -80,6 +81,9 @@ def decode_frame(data: bytes, name: str) -> str:
             f"{name}: line {line}: not UTF-8 (byte 0x{byte:02x}); save the file as UTF-8 "
             "(for a Latin-1 file: iconv -f latin1 -t utf-8)"
         ) from None
+    if "\r" in text and "\n" not in text:
+        return text.replace("\r", "\n")
+    return text
 
 
 def read_header(first: list[str] | None, name: str, region: str) -> FrameHeader:

@@ -251,3 +251,15 @@ def test_a_command_imports_only_its_own_module() -> None:
     )
     assert "--scenario" in ran.stdout
     assert ran.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(
+    "command", [["release", "--survey", "s.toml"], ["frame", "make", "--out-dir", "x"]]
+)
+def test_a_negative_seed_is_refused_naming_the_option(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--seed", "-1"])
+    assert 2 == exit_.value.code
+    assert "argument --seed: '-1' is not a whole number from 0" in capsys.readouterr().err

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from dialer.frame_import import import_frame
+from sampling.dnc import parse_dnc
 from sampling.errors import FrameFileError
 from sampling.survey import Survey
 from tests.conftest import landline, write_frame
@@ -93,6 +94,21 @@ async def test_foreign_and_service_numbers_are_no_respondents(
         ("7", "service_phone", "'848 123456' is a shared cost number"),
     ] == got
     assert ["+39" + landline(0), "+393471234567"] == stored_phones(db_path)
+
+
+async def test_a_frame_saved_with_old_mac_line_ends_imports_as_any_other(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """Excel's "CSV (Macintosh)" ends lines with CR alone: the rows are read, and a bad one
+    is named by its line, as in any other file (it was a csv traceback)."""
+    frame = tmp_path / "mac.csv"
+    lines = ["phone,district,age,sex,note", *GOOD[:3], "0187 1,North,30,M,short", GOOD[3]]
+    frame.write_bytes("\r".join(lines).encode() + b"\r")
+    report = await import_frame(db_path, survey, frame, [])
+    assert 4 == report.summary.imported
+    assert [("5", "invalid_phone")] == [
+        (r["line"], r["reason"]) for r in rejects(report.rejects_path)
+    ]
 
 
 async def test_numbers_are_stored_as_e164_and_extra_columns_kept(
@@ -200,6 +216,18 @@ async def test_dnc_list_in_csv_with_bad_number_names_the_line(
             db_path, survey, write_frame(tmp_path / "f.csv", GOOD), [tmp_path / "dnc.csv"]
         )
     assert not db_path.exists()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "e164\n+390187200001\n",  # the code's own column name
+        "phone,added_2024\n0187200001,2024-05-01\n",  # a digit beside the number column
+        "+390187200001\n",  # no header at all
+    ],
+)
+def test_a_dnc_lists_header_is_told_from_its_numbers(text: str) -> None:
+    assert {"+390187200001"} == parse_dnc(text, "IT")
 
 
 @pytest.mark.parametrize("parallel_from", [10**9, 0])

@@ -39,7 +39,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     make.add_argument("--out-dir", type=Path, required=True, help="where to write the files")
     make.add_argument("--city", choices=sorted(CITIES), default="la-spezia")
     make.add_argument("--rows", type=int, default=20_000, help="good rows in the frame")
-    make.add_argument("--seed", type=int, default=1)
+    make.add_argument("--seed", type=seed, default=1)
     make.add_argument("--wrong-share", type=float, default=0.08, help="rows with a wrong attribute")
     make.add_argument(
         "--malformed", type=int, default=12, help="bad rows to show the reject report"
@@ -60,8 +60,19 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
     release = sub.add_parser("release", help="draw and release the next replicate")
     _survey_args(release)
-    release.add_argument("--seed", type=int, help="seed for the draw (default: a fresh one)")
+    release.add_argument("--seed", type=seed, help="seed for the draw (default: a fresh one)")
     release.set_defaults(handler=_release)
+
+
+def seed(text: str) -> int:
+    """A random seed as numpy takes it: a whole number from 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 0")
+    return value
 
 
 def _survey_args(parser: argparse.ArgumentParser) -> None:
