@@ -10,7 +10,7 @@ import io
 import itertools
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,7 +81,7 @@ async def import_frame(
     async with connect(db_path) as db:
         wave = await ensure_wave(db, survey, population, update_targets=False)
         dnc = new_dnc | await dnc_numbers(db)
-        existing = await existing_phones(db, wave.wave_id)
+        existing = await existing_phones(db, wave)
         report = (lambda done: progress(done, total_lines)) if progress else None
         job = _Job(header, survey.grid, survey.region, str(frame))
         reading = await asyncio.to_thread(
@@ -127,7 +127,7 @@ def _validate(
     body: int,
     parallel: bool,
     dnc: set[str],
-    existing: set[str],
+    existing: Mapping[str, int],
     progress: Callable[[int], None] | None,
 ) -> FrameReading:
     """Check every row, on all cores for a large file (phone parsing is most of the cost), then

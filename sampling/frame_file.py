@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -30,6 +30,8 @@ class RejectReason(StrEnum):
     INVALID_SEX = "invalid_sex"
     DUPLICATE = "duplicate"
     DO_NOT_CALL = "do_not_call"
+    OTHER_CELL = "other_cell"
+    """In the wave's frame already, where an earlier import put it in another cell."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,13 +231,15 @@ def collate(
     header: FrameHeader,
     results: Iterable[FrameRow | Reject],
     dnc: set[str],
-    existing: set[str],
+    existing: Mapping[str, int],
     progress: Callable[[int], None] | None = None,
 ) -> FrameReading:
     """Apply the whole-file rules in line order: first of duplicate numbers wins, DNC is rejected.
 
-    ``existing`` holds numbers already in this wave's frame: they are counted, not re-imported,
-    so importing the same file twice adds nothing.
+    ``existing`` holds numbers already in this wave's frame, with their cells: they are
+    counted, not re-imported, so importing the same file twice adds nothing; one the file
+    puts in another cell is rejected, so the change is seen (the first classification
+    stands).
     """
     reading = FrameReading(header, [], [])
     first_line: dict[str, int] = {}
@@ -253,8 +257,13 @@ def collate(
             if result.phone in dnc:
                 detail = "on the do-not-call list"
                 reading.rejects.append(_reject_row_of(result, RejectReason.DO_NOT_CALL, detail))
-            elif result.phone in existing:
-                reading.already_in_frame += 1
+            elif (cell := existing.get(result.phone)) is not None:
+                if cell == result.cell:
+                    reading.already_in_frame += 1
+                else:
+                    detail = "already in this wave's frame, in another cell (kept there)"
+                    reject = _reject_row_of(result, RejectReason.OTHER_CELL, detail)
+                    reading.rejects.append(reject)
             else:
                 reading.rows.append(result)
     return reading

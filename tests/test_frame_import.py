@@ -157,6 +157,29 @@ async def test_importing_the_same_file_twice_adds_nothing(
     assert 10 == len(stored_phones(db_path))
 
 
+async def test_a_number_the_next_file_puts_in_another_cell_is_rejected_not_moved(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """A later file that says a number lives in another district (or age band, or sex) is
+    not silently counted as already there: the row is a reject naming it, and the case
+    stays where the first import put it."""
+    await import_frame(db_path, survey, write_frame(tmp_path / "a.csv", GOOD), [])
+    moved = [*GOOD[:3], GOOD[3].replace(",North,", ",South,"), *GOOD[4:]]
+    report = await import_frame(db_path, survey, write_frame(tmp_path / "b.csv", moved), [])
+    assert (0, 9) == (report.summary.imported, report.summary.already_in_frame)
+    got = [(r["line"], r["reason"], r["detail"]) for r in rejects(report.rejects_path)]
+    assert [
+        ("5", "other_cell", "already in this wave's frame, in another cell (kept there)")
+    ] == got
+    with sqlite3.connect(db_path) as db:
+        district = db.execute(
+            "SELECT c.district FROM sample_case s JOIN cell c ON c.id = s.cell_id"
+            " WHERE s.phone = ?",
+            ("+39" + landline(3),),
+        ).fetchone()
+    assert ("North",) == district
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -28,10 +28,14 @@ class ImportSummary:
         return sum(self.rejected.values())
 
 
-async def existing_phones(db: aiosqlite.Connection, wave_id: int) -> set[str]:
-    """Numbers already in this wave's frame."""
-    async with db.execute("SELECT phone FROM sample_case WHERE wave_id = ?", (wave_id,)) as cursor:
-        return {row[0] async for row in cursor}
+async def existing_phones(db: aiosqlite.Connection, wave: WaveRef) -> dict[str, int]:
+    """Numbers already in this wave's frame, with the cell the frame put each in (its
+    position in the wave's cells)."""
+    position = {cell_id: i for i, cell_id in enumerate(wave.cell_ids)}
+    async with db.execute(
+        "SELECT phone, cell_id FROM sample_case WHERE wave_id = ?", (wave.wave_id,)
+    ) as cursor:
+        return {row[0]: position[row[1]] async for row in cursor}
 
 
 NOT_LISTED = "NOT EXISTS (SELECT 1 FROM dnc_number d WHERE d.phone = c.phone)"
