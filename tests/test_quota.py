@@ -194,3 +194,31 @@ async def test_changing_a_target_reopens_or_closes_the_cell(
         ).fetchone()[0]
     assert closed is not None
     assert 0 == left
+
+
+async def test_a_cell_opened_again_takes_back_the_numbers_its_closing_gave_up(
+    tmp_path: Path, make_survey: SurveyFactory, db_path: Path
+) -> None:
+    """A target lowered to the completes closes the cell and withdraws its released numbers;
+    raised again, the cell gets them back, but not one put on a do-not-call list meanwhile."""
+    survey = make_survey(interviews=40)  # North/18-34/M: target 3
+    ids = await _released(tmp_path, survey, db_path, NORTH_YOUNG_MEN)
+    cell = CellKey("North", "18-34", "M")
+    smaller = make_survey(interviews=12)  # the same wave: target 1
+    margins = load_margins(survey.margins_path, survey.grid)
+    async with connect(db_path) as db:
+        wave = await ensure_wave(db, survey, margins)
+        await finish_case(db, survey, wave, ids[0], "complete", cell)
+        await ensure_wave(db, smaller, margins)  # closes the cell
+    with sqlite3.connect(db_path) as raw:
+        given_up = [
+            r[0] for r in raw.execute("SELECT phone FROM sample_case WHERE state = 'withdrawn'")
+        ]
+        raw.execute("INSERT INTO dnc_number VALUES (?, 'later list', '2026-11-24')", (given_up[0],))
+    assert len(given_up) == len(ids) - 1
+    async with connect(db_path) as db:
+        await ensure_wave(db, survey, margins)  # target 3 again: open
+    with sqlite3.connect(db_path) as raw:
+        states = dict(raw.execute("SELECT phone, state FROM sample_case"))
+    assert "withdrawn" == states[given_up[0]]
+    assert {"released"} == {states[phone] for phone in given_up[1:]}

@@ -121,12 +121,21 @@ one a dead process left is coded at the restart)."""
 
 async def _reclose(db: aiosqlite.Connection, wave_id: int, now: str) -> None:
     """After targets changed: a cell is closed exactly when its completes reach its target, and
-    a cell that closed now gives up its released numbers not being dialled."""
+    a cell that closed now gives up its released numbers not being dialled. A cell open again
+    (its target raised) takes back the numbers its closing gave up: a withdrawn number on no
+    do-not-call list was withdrawn by a closing, the only other reason (a target lowered by
+    mistake, then raised, lost that sample and its call history)."""
     await db.execute(
         "UPDATE cell SET closed_at = CASE WHEN (SELECT count(*) FROM sample_case c"
         " WHERE c.verified_cell_id = cell.id AND c.result = 'complete') >= target"
         " THEN coalesce(closed_at, ?) ELSE NULL END WHERE wave_id = ?",
         (now, wave_id),
+    )
+    await db.execute(
+        "UPDATE sample_case SET state = 'released' WHERE wave_id = ? AND state = 'withdrawn'"
+        " AND NOT EXISTS (SELECT 1 FROM dnc_number d WHERE d.phone = sample_case.phone)"
+        " AND cell_id IN (SELECT id FROM cell WHERE wave_id = ? AND closed_at IS NULL)",
+        (wave_id, wave_id),
     )
     await db.execute(
         f"UPDATE sample_case SET state = 'withdrawn' WHERE wave_id = ? AND {WITHDRAWABLE}"
