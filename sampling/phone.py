@@ -7,12 +7,19 @@ import phonenumbers
 
 def to_e164(text: str, region: str) -> str | None:
     """The number in E.164 (``+390187123456``), or None when it is not a valid number."""
+    number = _valid(text, region)
+    return None if number is None else _e164(number)
+
+
+def _valid(text: str, region: str) -> phonenumbers.PhoneNumber | None:
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_valid_number(number):
-        return None
+    return number if phonenumbers.is_valid_number(number) else None
+
+
+def _e164(number: phonenumbers.PhoneNumber) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -46,18 +53,15 @@ def respondent_e164(text: str, region: str) -> str | None:
     """A frame's number in E.164, or None when it is not a valid number at all; raises
     ``NumberRefused`` for a valid number no respondent of the survey has: another country's
     (the survey calls only its own region), or a service's (premium rate, toll free...)."""
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
+    number = _valid(text, region)
+    if number is None:
         return None
     if number.country_code != phonenumbers.country_code_for_region(region):
         raise NumberRefused(f"{text!r} is another country's (+{number.country_code})", True)
     kind = phonenumbers.number_type(number)
     if kind not in RESPONDENT_TYPES:
         raise NumberRefused(f"{text!r} is a {_TYPE_NAMES.get(kind, 'service')} number", False)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return _e164(number)
 
 
 def mask(e164: str, keep: int = 3) -> str:
