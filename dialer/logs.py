@@ -23,7 +23,7 @@ from structlog.processors import add_log_level, format_exc_info
 _NUMBER = re.compile(r"(?<![\w.-])\+?[0-9]{7,15}(?![\w.-])")
 _DIGITS = re.compile(r"[0-9]{7}")  # what every match holds
 _ANY_NUMBER = re.compile(r"(?<![\w.-])\+?\d{7,15}(?![\w.-])")
-_ANY_DIGITS = re.compile(r"\d{7}")
+_ANY_DIGITS = re.compile(r"\d{7}")  # any script's digits (fullwidth, Arabic-Indic)
 
 
 def mask_text(text: str) -> str:
@@ -38,12 +38,13 @@ def mask_numbers(
     for key, value in event.items():
         # Shorter, or letters only (most names: "attempt", "connected"), holds no number;
         # then a run of 7 digits is looked for first, at a fifth of the cost of the number.
-        if isinstance(value, str) and len(value) >= 7 and not value.isalpha():
-            if value.isascii():
-                if _DIGITS.search(value):
-                    event[key] = _NUMBER.sub(_masked, value)
-            elif _ANY_DIGITS.search(value):  # digits of any script (fullwidth, Arabic-Indic)
-                event[key] = _ANY_NUMBER.sub(_masked, value)
+        if (
+            isinstance(value, str)
+            and len(value) >= 7
+            and not value.isalpha()
+            and (_DIGITS if value.isascii() else _ANY_DIGITS).search(value)
+        ):
+            event[key] = mask_text(value)
     return event
 
 

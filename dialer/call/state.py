@@ -166,8 +166,9 @@ def transition(call: Call, event: CallEvent) -> tuple[Call, Effects]:
 # (``_new(Call, ...)``): a third of the cost of ``_replace``.
 
 _new = tuple.__new__
-_BEFORE_ANSWER = (_DIALLING, _RINGING)
-_BEFORE_SEAT = (_DIALLING, _RINGING, _ANSWERED)
+BEFORE_ANSWER = (_DIALLING, _RINGING)
+"""The states of a call no person has answered yet."""
+_BEFORE_SEAT = (*BEFORE_ANSWER, _ANSWERED)
 
 
 def _ringing(call: Call, _event: Ringing) -> tuple[Call, Effects]:
@@ -181,7 +182,7 @@ def _ringing(call: Call, _event: Ringing) -> tuple[Call, Effects]:
 
 
 def _answered(call: Call, event: Answered) -> tuple[Call, Effects]:
-    if call.state not in _BEFORE_ANSWER:
+    if call.state not in BEFORE_ANSWER:
         return call, NO_EFFECTS
     call_id, case_id, _, started, _, connected, ended, _, seat, outcome = call
     at, channel, state = event.at, event.channel, _ANSWERED
@@ -204,7 +205,7 @@ def _seat_joined(call: Call, event: SeatJoined) -> tuple[Call, Effects]:
 def _abandoned(call: Call, event: Abandoned) -> tuple[Call, Effects]:
     if call.state is _ANSWERED:
         return _end(call, event.at, Outcome.ABANDONED)
-    if call.state in _BEFORE_ANSWER:  # its Answered was lost (an AMI outage): answered too
+    if call.state in BEFORE_ANSWER:  # its Answered was lost (an AMI outage): answered too
         answered = call if call.answered is not None else call._replace(answered=event.at)
         return _end(answered, event.at, Outcome.ABANDONED)
     return call, NO_EFFECTS
@@ -220,7 +221,7 @@ def _machine(call: Call, event: MachineDetected) -> tuple[Call, Effects]:
 def _originate_ended(call: Call, event: OriginateEnded) -> tuple[Call, Effects]:
     # The originate's result speaks only for a call not yet heard answered: a late or
     # invented failure (an action lost in a reconnect times out) must not end an interview.
-    if call.state not in _BEFORE_ANSWER or call.answered is not None:
+    if call.state not in BEFORE_ANSWER or call.answered is not None:
         return call, NO_EFFECTS
     if event.reason == 4:  # Asterisk answered: the dialplan's Answered follows, or a hangup
         if call.ended is not None:  # its hangup came first (the same read): gone unannounced

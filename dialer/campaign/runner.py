@@ -35,6 +35,7 @@ from dialer.ami.events import (
     parse_event,
 )
 from dialer.call.state import (
+    BEFORE_ANSWER,
     Abandoned,
     Call,
     CallEvent,
@@ -1208,7 +1209,7 @@ def learn(
         if answered is not None:
             metrics.connected((now - answered).total_seconds())
     elif outcome is Outcome.ABANDONED:
-        if before in _BEFORE_ANSWER and answered is not None:
+        if before in BEFORE_ANSWER and answered is not None:
             ring = (answered - started).total_seconds()  # gone before announced
             stats.dial_ended(ring, True)
             metrics.answered(ring)
@@ -1219,12 +1220,11 @@ def learn(
             talk = (ended - connected).total_seconds()
             stats.talk_ended(talk)
             metrics.talk_ended(talk)
-    elif before in _BEFORE_ANSWER and ended is not None:
+    elif before in BEFORE_ANSWER and ended is not None:
         stats.dial_ended((ended - started).total_seconds(), False)  # busy, no answer...
 
 
 _RINGING, _ANSWERED, _CONNECTED = CallState.RINGING, CallState.ANSWERED, CallState.CONNECTED
-_BEFORE_ANSWER = (CallState.DIALLING, CallState.RINGING)
 
 
 def attempt_fields(call: Call) -> dict[str, Any]:
