@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from dialer.store.waves import design_targets
+from sampling.allocation import AllocationError
 from sampling.cells import CellKey
 from sampling.errors import SurveyConfigError
 from sampling.margins import MarginsError, load_margins
@@ -86,6 +89,16 @@ def test_overrides_and_soft_mode_are_read(make_survey: SurveyFactory) -> None:
     assert 0 == make_survey().quotas.allowance
     survey = parse_survey(BASE + '[quotas]\noverrides = { "A/18-34/M" = 7 }\n', Path("."))
     assert {CellKey("A", "18-34", "M"): 7} == dict(survey.quotas.overrides)
+
+
+def test_an_override_beyond_its_cells_population_is_refused_naming_it() -> None:
+    """Twenty interviews cannot come from a cell of fifteen people: the override is named."""
+    survey = parse_survey(BASE + '[quotas]\noverrides = { "A/18-34/M" = 20 }\n', Path("."))
+    population = np.full(survey.grid.size, 1000, dtype=np.int64)
+    assert 20 == design_targets(survey, population)[survey.grid.index(CellKey("A", "18-34", "M"))]
+    population[survey.grid.index(CellKey("A", "18-34", "M"))] = 15
+    with pytest.raises(AllocationError, match=r"quotas.overrides.'A/18-34/M' = 20 .*\(15\)"):
+        design_targets(survey, population)
 
 
 def test_margins_missing_cell_is_named(tmp_path: Path, make_survey: SurveyFactory) -> None:

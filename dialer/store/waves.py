@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dialer.store.db import StoreError, transaction, utc_now
-from sampling.allocation import allocate
+from sampling.allocation import AllocationError, allocate
 from sampling.cells import CellKey
 from sampling.survey import Survey
 
@@ -29,6 +29,13 @@ class WaveRef:
 def design_targets(survey: Survey, population: Ints) -> Ints:
     """Targets per cell from the survey's allocation rules and population margins."""
     fixed = {survey.grid.index(k): v for k, v in survey.quotas.overrides.items()}
+    for key, value in survey.quotas.overrides.items():
+        people = int(population[survey.grid.index(key)])
+        if value > people:  # a cell of 15 people cannot give 20 interviews
+            raise AllocationError(
+                f"quotas.overrides.{str(key)!r} = {value} is more than the cell's population"
+                f" ({people})"
+            )
     return allocate(survey.interviews, population, survey.quotas.minimum_per_cell, fixed)
 
 
