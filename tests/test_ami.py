@@ -439,6 +439,33 @@ async def test_watchdog_drops_a_link_that_stopped_answering() -> None:
         await asyncio.to_thread(stop_testbed, port)
 
 
+async def test_a_reconnects_login_left_unanswered_is_dropped_and_tried_again() -> None:
+    """A stopped Asterisk's kernel still accepts connections, and answers no login: the
+    watchdog drops each attempt after the login timeout (TCP alone would wait minutes), and
+    the client is back once Asterisk runs again."""
+    port = TEST_AMI_PORT + 1
+    settings = await asyncio.to_thread(start_testbed, port)
+    pid = await asyncio.to_thread(asterisk_pid, port)
+    client = AmiClient(
+        dataclasses.replace(settings, ping_interval_s=1, action_timeout_s=1, login_timeout_s=1)
+    )
+    await client.connect()
+    try:
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            await _link_lost(client, within=10)
+            deadline = asyncio.get_running_loop().time() + 20
+            while client.logins_dropped < 2:  # each accepted, never answered, then dropped
+                assert asyncio.get_running_loop().time() < deadline, client.logins_dropped
+                await asyncio.sleep(0.2)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        await _back_once(client)
+    finally:
+        await client.close()
+        await asyncio.to_thread(stop_testbed, port)
+
+
 async def _link_lost(client: AmiClient, within: float = 5.0) -> None:
     """Wait for the client to report its link down."""
     down = await _next(client, LinkState, within=within)

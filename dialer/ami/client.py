@@ -61,6 +61,8 @@ class _Manager(Manager):  # type: ignore[misc]
         self._backoff = backoff
         self.reconnect_timeout = backoff[0]
         self._logged_in = False  # since the last connection attempt
+        self.accepted_at: float | None = None
+        """When the latest connection was accepted, while its login is unanswered."""
 
     def connect(self, *args: Any, **kwargs: Any) -> Any:
         if self.stopped:
@@ -71,7 +73,16 @@ class _Manager(Manager):  # type: ignore[misc]
     def connection_made(self, f: Any) -> None:
         if not f.cancelled() and isinstance(f.exception(), OSError):
             self._back_off()  # before panoramisk schedules the next attempt at that wait
+        elif not f.cancelled():
+            self.accepted_at = self.loop.time()
         super().connection_made(f)
+
+    def login_overdue(self, timeout_s: float) -> bool:
+        """An accepted connection's login has gone unanswered for ``timeout_s``: a host that
+        takes the connection but never answers (half-open link, hung process) would keep
+        this attempt waiting for as long as TCP gives it, not the seconds a retry takes."""
+        at = self.accepted_at
+        return at is not None and not self._logged_in and self.loop.time() - at > timeout_s
 
     def connection_lost(self, exc: Any) -> None:
         if not self._logged_in:  # accepted, then dropped before any login: a failed attempt
@@ -82,6 +93,7 @@ class _Manager(Manager):  # type: ignore[misc]
         ok = bool(super().login(future))
         if ok:
             self._logged_in = True
+            self.accepted_at = None
             self.reconnect_timeout = self._backoff[0]
         self._on_login_result(ok)
         return ok
@@ -122,6 +134,8 @@ class AmiClient:
         gets there) since the link last came up: a login can come before its dialplan is
         loaded, and every call placed then would fail."""
         self.reconnects = 0
+        self.logins_dropped = 0
+        """Reconnects' logins left unanswered and dropped by the watchdog."""
         self._manager: _Manager | None = None
         self._login: asyncio.Future[bool] | None = None
         self._watchdog: asyncio.Task[None] | None = None
@@ -305,18 +319,31 @@ class AmiClient:
         self.events.put_nowait(message)
 
     async def _watch(self) -> None:
-        """Ping every interval; a ping left unanswered means a dead link: drop it to reconnect."""
+        """Ping every interval; a ping left unanswered means a dead link, and a reconnect's
+        login unanswered within ``login_timeout_s`` a dead attempt: drop either to retry."""
         while True:
-            await asyncio.sleep(self.settings.ping_interval_s)
-            if not self.connected.is_set() or self._manager is None:
+            await asyncio.sleep(min(self.settings.ping_interval_s, self.settings.login_timeout_s))
+            manager = self._manager
+            if manager is None:
+                continue
+            if not self.connected.is_set():
+                if manager.login_overdue(self.settings.login_timeout_s):
+                    log.warning("ami login unanswered, dropping the connection")
+                    manager.accepted_at = None
+                    self.logins_dropped += 1
+                    self._drop()
                 continue
             try:
                 await self.ping()
             except AmiError:
                 log.warning("ami watchdog: no pong, dropping the connection")
-                protocol = getattr(self._manager, "protocol", None)
-                if protocol is not None:
-                    protocol.transport.close()
+                self._drop()
+
+    def _drop(self) -> None:
+        """Close the link as if it broke: panoramisk reconnects (after its backoff)."""
+        protocol = getattr(self._manager, "protocol", None)
+        if protocol is not None:
+            protocol.transport.close()
 
 
 class _QuietLog:
