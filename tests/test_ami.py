@@ -37,6 +37,7 @@ from dialer.ami.events import (
     call_event_of,
     parse_event,
 )
+from dialer.call.resync import ABANDONED_FAMILY
 from dialer.call.state import (
     Abandoned,
     Answered,
@@ -227,6 +228,26 @@ async def test_callee_with_no_seat_hears_the_abandon_message_within_2_s(ami: Ami
     assert answered.uniqueid == (await callee)[0]
     await asyncio.sleep(1.0)
     await _hears_the_abandon_message(ami, abandoned.channel)
+
+
+async def test_an_abandon_is_recorded_in_asterisks_database_until_cleared(
+    ami: AmiClient,
+) -> None:
+    """Each abandon leaves a record (time and reason, by call id) that a resync can read
+    after an AMI outage; the dialplan the dialer runs once it has read them clears them."""
+    await ami.run_dialplan("dialer-forget", "abandoned")  # what earlier tests left
+    before = int(time.time())
+    callee = asyncio.create_task(_callee(ami, "390187111223", talk_s=10))
+    abandoned = await _next(ami, DialplanEvent, "Abandoned")
+    assert isinstance(abandoned, DialplanEvent)
+    records = await ami.db_family(ABANDONED_FAMILY)
+    assert [abandoned.uniqueid] == list(records)
+    stamp, reason = records[abandoned.uniqueid].split(":")
+    assert "timeout" == reason
+    assert before <= int(stamp) <= time.time()
+    await callee
+    await ami.run_dialplan("dialer-forget", "abandoned")
+    assert {} == await ami.db_family(ABANDONED_FAMILY)
 
 
 async def test_client_reconnects_after_asterisk_restarts() -> None:

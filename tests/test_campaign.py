@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from dataclasses import replace
@@ -12,8 +13,10 @@ from typing import Any
 
 import pytest
 
-from dialer.ami.client import AmiClient
+from dialer.ami.client import AmiClient, AmiSettings
 from dialer.ami.errors import AmiError
+from dialer.ami.events import DialplanEvent, parse_event
+from dialer.call.state import CallState
 from dialer.campaign.runner import UNBOOTED_WARN_S, boot_check, open_campaign, run_campaign
 from dialer.pacing.predictive import Predictive
 from dialer.pacing.snapshot import Snapshot
@@ -141,6 +144,103 @@ async def test_campaign_survives_an_asterisk_restart(
     # nothing dialled while Asterisk was down (a second allowed for the link's loss to show)
     assert [] == [t for t in starts if stopped + timedelta(seconds=1) < t < restarting]
     assert any(t > restarting for t in starts)  # and dialling resumed once it was back
+
+
+class _Relay:
+    """A TCP relay between the dialer and Asterisk's AMI that can be cut: the dialer loses
+    its link while Asterisk, and the calls it is running, go on (a network break, or
+    Asterisk dropping a manager session it found slow)."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.port = 0
+        self.server: asyncio.Server | None = None
+        self.writers: list[asyncio.StreamWriter] = []
+
+    async def listen(self) -> None:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def cut(self, seconds: float) -> None:
+        """Close every relayed connection and take none for ``seconds``."""
+        await self.close()
+        await asyncio.sleep(seconds)
+        await self.listen()
+
+    async def close(self) -> None:
+        """Stop listening and close every relayed connection (both sides)."""
+        if self.server is not None:
+            self.server.close()
+        for writer in self.writers:
+            writer.close()
+        self.writers.clear()
+        if self.server is not None:
+            await self.server.wait_closed()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        far_reader, far_writer = await asyncio.open_connection("127.0.0.1", self.target)
+        self.writers += [writer, far_writer]
+        try:
+            await asyncio.gather(_pipe(reader, far_writer), _pipe(far_reader, writer))
+        finally:
+            writer.close()
+            far_writer.close()
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(ConnectionError):
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    writer.close()
+
+
+async def test_calls_abandoned_while_the_link_was_down_are_coded_abandoned(
+    tmp_path: Path, make_survey: SurveyFactory, asterisk: AmiSettings, ami: AmiClient
+) -> None:
+    """The dialer's AMI link breaks with callees ringing; Asterisk goes on, and with no
+    Redirect possible each one who answers is abandoned by the dialplan. After the reconnect
+    the dialer learns it from Asterisk (the abandon's record, the channel snapshot): every
+    call a second AMI session heard abandoned is stored abandoned, none as congestion, and
+    the quotas still fill."""
+    relay = _Relay(asterisk.port)
+    await relay.listen()
+    heard: set[str] = set()  # call ids the dialplan abandoned, as a direct session heard it
+
+    async def witness() -> None:
+        while True:
+            event = parse_event(await ami.events.get())
+            if isinstance(event, DialplanEvent) and event.name == "Abandoned":
+                heard.add(event.uniqueid)
+
+    listening = asyncio.create_task(witness())
+    dialer = AmiClient(replace(asterisk, port=relay.port, ping_interval_s=1))
+    await dialer.connect()
+    seats = ("7131", "7132", "7133", "7134")
+    settings = await small_campaign(tmp_path, make_survey, seats)
+    assert settings.simulation is not None
+    every_callee_answers = replace(settings.simulation, answer=1.0, busy=0.0, congestion=0.0)
+    settings = replace(settings, simulation=every_callee_answers)
+    try:
+        async with open_campaign(settings, dialer) as runner:
+            campaign = asyncio.create_task(runner.run())
+            deadline = time.monotonic() + 60
+            while not any(c.state is CallState.RINGING for c in runner.calls.values()):
+                assert time.monotonic() < deadline, "no call ringing"
+                await asyncio.sleep(0.01)
+            ringing = {i for i, c in runner.calls.items() if c.state is CallState.RINGING}
+            await relay.cut(6)  # answered at 0.3-1.5 s, abandoned 2 s later, message, gone
+            summary = await asyncio.wait_for(campaign, 240)
+    finally:
+        listening.cancel()
+        await dialer.close()
+        await relay.close()
+    assert 1 <= dialer.reconnects
+    assert ringing <= heard  # each callee ringing at the break was abandoned
+    with sqlite3.connect(settings.store) as db:
+        coded = dict(db.execute("SELECT call_id, outcome FROM attempt").fetchall())
+    assert dict.fromkeys(heard, "abandoned") == {i: coded.get(i) for i in heard}
+    assert ("quotas full", 12, 0) == (summary.finished, summary.completes, summary.overshoot)
 
 
 async def test_seats_whose_operator_lines_drop_get_them_back(

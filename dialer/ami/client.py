@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,9 +118,11 @@ class OriginateResult:
 
 FORGETTABLE = (
     "ping", "login", "logoff", "originate", "redirect", "hangup", "setvar", "coreshowchannels",
-    "confbridgelist",
+    "confbridgelist", "dbgettree",
 )  # fmt: skip
 """Every action the client sends (lowercase, as panoramisk compares them)."""
+LISTS = ("CoreShowChannels", "DBGetTree")
+"""Actions whose answer is a list of events, gathered whole."""
 
 
 class AmiClient:
@@ -261,6 +264,30 @@ class AmiClient:
         messages: Sequence[Message] = replies if isinstance(replies, list) else [replies]
         return [m for m in messages if str(m.get("Event", "")) == "CoreShowChannel"]
 
+    async def db_family(self, family: str) -> dict[str, str]:
+        """Every key of a family of Asterisk's database, with its value (DBGetTree)."""
+        replies = await self._send(
+            {"Action": "DBGetTree", "Family": family}, self.settings.action_timeout_s
+        )
+        messages: Sequence[Message] = replies if isinstance(replies, list) else [replies]
+        prefix = f"/{family}/"
+        return {
+            str(m.get("Key", "")).removeprefix(prefix): str(m.get("Val", ""))
+            for m in messages
+            if m.get("Event") == "DBGetTreeResponse"
+        }
+
+    async def run_dialplan(self, context: str, exten: str) -> None:
+        """Run an extension of the dialplan on a Local channel of its own, and wait for it
+        (for what AMI does not let the dialer do itself)."""
+        await self.originate(
+            channel=f"Local/{exten}@{context}",
+            context=context,
+            exten=exten,
+            channel_id=f"dialplan-{uuid.uuid4()}",
+            timeout_s=self.settings.action_timeout_s,
+        )
+
     async def confbridge_channels(self, conference: str) -> list[str]:
         """The channels in a conference now (none when it has nobody, or does not exist)."""
         reply = await self._send(
@@ -288,7 +315,7 @@ class AmiClient:
         # None lets panoramisk wait for an Originate's OriginateResponse, and gather a list
         # that "will follow" (ConfbridgeList: an Error, for an empty conference, is one reply);
         # a snapshot's events must be gathered as a list.
-        as_list = True if action["Action"] == "CoreShowChannels" else None
+        as_list = True if action["Action"] in LISTS else None
         future = manager.send_action(action, as_list=as_list)
         try:
             return await asyncio.wait_for(asyncio.shield(future), timeout_s)

@@ -34,6 +34,7 @@ from dialer.ami.events import (
     call_event_of,
     parse_event,
 )
+from dialer.call.resync import ABANDONED_FAMILY, missed_events
 from dialer.call.state import (
     BEFORE_ANSWER,
     Abandoned,
@@ -42,7 +43,6 @@ from dialer.call.state import (
     CallState,
     ConnectToSeat,
     Effect,
-    HungUp,
     OriginateEnded,
     RecordAttempt,
     ReleaseSeat,
@@ -564,24 +564,33 @@ class CampaignRunner:
                 self._line_lost(seat, "the operator left")
 
     async def _resync(self, now: datetime) -> None:
-        """After a (re)connect: calls past the answer (the dialplan's or the originate's)
-        whose channel Asterisk no longer has ended while we could not hear it. Calls not yet
-        answered end through their originate."""
+        """After a (re)connect: what became of the open calls while the dialer could not hear
+        (``dialer.call.resync``), applied as the events it missed; seats whose line is gone
+        lose it. Calls not answered whose channel is gone end through their originate."""
         try:
             channels = await self.ami.core_show_channels()
+            abandoned = await self.ami.db_family(ABANDONED_FAMILY)
         except AmiError as exc:  # tried again soon: calls whose hangup was missed stay open
             log.warning("resync failed", error=str(exc), retry_s=RESYNC_RETRY_S)
             self._later(RESYNC_RETRY_S, "resync", None)
             return
-        live = {str(m.get("Uniqueid")) for m in channels}
-        for call_id, call in list(self.calls.items()):
-            if call.answered is not None and call_id not in live:  # answered, now gone
-                log.info("resync: call gone", **self._ids(call_id))
-                await self._apply(call_id, HungUp(now, 0))
+        for call_id, event in missed_events(self.calls, channels, abandoned, now):
+            log.info("resync", **self._ids(call_id), missed=type(event).__name__)
+            await self._apply(call_id, event)
+            if isinstance(event, SeatJoined):
+                await self._start_interview(call_id, event.seat)
+        if abandoned:  # read: cleared, so that the next resync reads only its own
+            self._spawn(self._forget_abandons())
         lines = [str(m.get("Channel", "")) for m in channels]
         for seat in list(self.board.seats):
             if not any(line.startswith(self._line_prefix(seat)) for line in lines):
                 self._line_lost(seat, "its line was gone after a reconnect")
+
+    async def _forget_abandons(self) -> None:
+        try:
+            await self.ami.run_dialplan("dialer-forget", "abandoned")
+        except AmiError as exc:  # the next resync reads them again: already-ended calls
+            log.warning("abandon records not cleared", error=str(exc))
 
     def _line_lost(self, seat_id: str, why: str) -> None:
         """A logged-in seat lost its operator's line: it takes no callee until the line is

@@ -1,0 +1,103 @@
+"""What a resync makes of the abandons Asterisk recorded and its channel snapshot (pure; on
+Asterisk: tests/test_campaign.py, the calls abandoned while the link was down)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from dialer.call.resync import missed_events, read_abandon
+from dialer.call.state import (
+    Abandoned,
+    Answered,
+    Call,
+    CallEvent,
+    CallState,
+    HungUp,
+    Ringing,
+    SeatJoined,
+    new_call,
+    transition,
+)
+from dialer.disposition import Outcome
+
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+NOW = T0 + timedelta(seconds=30)
+
+
+def _call(call_id: str, *events: CallEvent) -> Call:
+    call = new_call(call_id, 1, T0)
+    for event in events:
+        call, _ = transition(call, event)
+    return call
+
+
+def _channel(
+    call_id: str, context: str, application: str, data: str = "", state: str = "6"
+) -> dict[str, str]:
+    """Our side's channel as CoreShowChannels lists it (``state`` 6: up, 5: ringing)."""
+    return {
+        "Uniqueid": call_id, "Channel": f"Local/0187200001@sim-pstn-{call_id};1",
+        "Context": context, "Application": application, "ApplicationData": data,
+        "ChannelState": state,
+    }  # fmt: skip
+
+
+RINGING = Ringing(T0)
+ANSWERED = Answered(T0 + timedelta(seconds=2), "Local/x;1")
+SEATED = SeatJoined(T0 + timedelta(seconds=3), "7101")
+
+
+def test_a_recorded_abandon_ends_a_call_not_heard_answered_as_abandoned_at_its_time() -> None:
+    """Answered and abandoned while the link was down: the dialer heard neither."""
+    calls = {"r": _call("r", RINGING), "a": _call("a", RINGING, ANSWERED)}
+    stamp = int((T0 + timedelta(seconds=9)).timestamp())
+    records = {"r": f"{stamp}:timeout", "a": f"{stamp}:no-operator", "other": f"{stamp}:timeout"}
+    missed = dict(missed_events(calls, [], records, NOW))
+    assert {"r": Abandoned(T0 + timedelta(seconds=9), "timeout"),
+            "a": Abandoned(T0 + timedelta(seconds=9), "no-operator")} == missed  # fmt: skip
+    ended, _ = transition(calls["r"], missed["r"])
+    assert (CallState.ENDED, Outcome.ABANDONED) == (ended.state, ended.outcome)
+    assert T0 + timedelta(seconds=9) == ended.answered == ended.ended
+
+
+def test_channels_tell_an_answer_waiting_a_seat_taken_and_an_end() -> None:
+    calls = {
+        "waits": _call("waits", RINGING),  # answered, in the hold context: to a seat now
+        "listens": _call("listens", RINGING),  # detection still listening: not yet a person
+        "seated": _call("seated", RINGING, ANSWERED),  # the Redirect landed: in its seat
+        "talked": _call("talked", RINGING, ANSWERED, SEATED),  # gone: the interview ended
+        "rang": _call("rang", RINGING),  # gone unanswered: its originate's result ends it
+        "rings": _call("rings", RINGING),  # still ringing
+    }
+    channels = [
+        _channel("waits", "dialer-hold", "Wait", "2"),
+        _channel("listens", "dialer-hold", "AMD"),
+        _channel("seated", "connect", "ConfBridge", "seat-7101,seat_bridge,callee"),
+        _channel("rings", "sim-pstn", "AppDial2", "(Outgoing Line)", state="5"),
+    ]
+    missed = dict(missed_events(calls, channels, {}, NOW))
+    assert {
+        "waits": Answered(NOW, "Local/0187200001@sim-pstn-waits;1"),
+        "seated": SeatJoined(NOW, "7101"),
+        "talked": HungUp(NOW, 0),
+    } == missed
+    talked, _ = transition(calls["talked"], missed["talked"])
+    assert Outcome.CONNECTED == talked.outcome
+
+
+def test_a_connected_or_ended_call_takes_no_abandon() -> None:
+    stamp = str(int(NOW.timestamp()))
+    calls = {"talking": _call("talking", RINGING, ANSWERED, SEATED)}
+    calls["done"], _ = transition(calls["talking"], HungUp(T0 + timedelta(seconds=5), 16))
+    channels = [_channel("talking", "connect", "ConfBridge", "seat-7101")]
+    assert [] == missed_events(calls, channels, {"talking": stamp, "done": stamp}, NOW)
+
+
+def test_an_abandons_time_is_now_when_it_cannot_be_this_calls() -> None:
+    started = T0 + timedelta(seconds=0.4)
+    assert (T0, "timeout") == read_abandon(f"{int(T0.timestamp())}:timeout", started, NOW)
+    assert (NOW, "timeout") == read_abandon("soon:", started, NOW)
+    before = int((T0 - timedelta(hours=1)).timestamp())
+    assert (NOW, "seat-busy") == read_abandon(f"{before}:seat-busy", started, NOW)
+    after = int((NOW + timedelta(hours=1)).timestamp())
+    assert (NOW, "timeout") == read_abandon(f"{after}:timeout", started, NOW)
