@@ -147,7 +147,10 @@ def _goals(by: dict[tuple[str, str], list[Result]], scenarios: list[str]) -> Non
     if not mine:
         return
     worst = max((r.max_window_abandon_rate, s) for s, rs in mine.items() for r in rs)
-    console.print(f"predictive worst window: {worst[0]:.2%} ({worst[1]}); goal <= {CAP:.0%}")
+    console.print(
+        f"predictive worst window: {worst[0]:.2%} ({worst[1]}); goal <= {CAP:.0%}"
+        f" {_verdict(worst[0] <= CAP)}"
+    )
     for s, rs in mine.items():
         vici = by.get((s, "vicidial"))
         if rs[0].seats <= 20 and vici:
@@ -156,7 +159,7 @@ def _goals(by: dict[tuple[str, str], list[Result]], scenarios: list[str]) -> Non
             oracle = by.get((s, "oracle"))
             if oracle:  # where this is < 10, even foresight without abandons misses the goal
                 line += f"; the oracle's {_points(_mean(oracle, 'occupancy'), vici)}"
-            line += ")"
+            line += f") {_verdict(occupancy - _mean(vici, 'occupancy') >= 0.10)}"
             hard = by.get((s, "vicidial-hard-limit"))
             if hard:  # VICIdial held near the cap: the comparison at like abandon rates
                 line += f", {_points(occupancy, hard)} against vicidial-hard-limit"
@@ -165,9 +168,18 @@ def _goals(by: dict[tuple[str, str], list[Result]], scenarios: list[str]) -> Non
         oracle = by.get((s, "oracle"))
         if rs[0].seats >= 100 and oracle:
             share = _mean(rs, "occupancy") / _mean(oracle, "occupancy")
-            console.print(f"  {s}: {share:.1%} of the oracle's occupancy (goal 90%)")
+            console.print(
+                f"  {s}: {share:.1%} of the oracle's occupancy (goal 90%) {_verdict(share >= 0.9)}"
+            )
     overshoot = max(r.quota_overshoot / r.target for rs in mine.values() for r in rs)
-    console.print(f"predictive overshoot: at most {overshoot:.2%} of the target (goal 0.5%)")
+    console.print(
+        f"predictive overshoot: at most {overshoot:.2%} of the target (goal 0.5%)"
+        f" {_verdict(overshoot <= 0.005)}"
+    )
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "NOT MET"
 
 
 def _plot(

@@ -29,24 +29,25 @@ def snapshot_of(
     channel_limit: int,
     stats: CallStats,
 ) -> Snapshot:
-    """``seated`` maps the answered calls already given a seat (being put through)."""
+    """``seated`` maps the answered calls already given a seat (being put through). Times
+    since are never negative: the wall clock can step back (NTP), and a negative time read
+    a pacer's table from its end (a call out would look past all chance of an answer)."""
     calls = list(calls)
     seats = list(board.seats.values())
 
+    def since(then: datetime) -> float:
+        return max((now - then).total_seconds(), 0.0)
+
     def elapsed(state: SeatState) -> Floats:
         """Seats in ``state`` that will be free after it (no pause asked, line open)."""
-        return np.array(
-            [(now - s.since).total_seconds() for s in seats if s.state is state and s.coming_back]
-        )
+        return np.array([since(s.since) for s in seats if s.state is state and s.coming_back])
 
     return Snapshot(
         now=now.timestamp(),
         free=len(board.free()),
         talk_elapsed=elapsed(SeatState.ON_CALL),
         wrap_elapsed=elapsed(SeatState.WRAP_UP),
-        ring_elapsed=np.array(
-            [(now - c.started).total_seconds() for c in calls if c.state in RINGING]
-        ),
+        ring_elapsed=np.array([since(c.started) for c in calls if c.state in RINGING]),
         waiting=sum(1 for c in calls if c.state is CallState.ANSWERED and c.call_id not in seated),
         paused=board.count(SeatState.PAUSED)
         + sum(1 for s in seats if s.state is not SeatState.PAUSED and s.pause_after is not None),

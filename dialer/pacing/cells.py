@@ -31,7 +31,10 @@ def room(cell: CellNeed) -> int:
         return 0
     if cell.per_dial <= 0:
         return cell.available
-    useful = math.ceil(cell.remaining / cell.per_dial) - cell.in_flight
+    # floor: the calls out's expected completes stay within what remains (ceil let one call
+    # too many out: 4 at a yield of 0.3 for 1 complete to go); a cell with any to go and a
+    # yield of at most 1 still gets a call
+    useful = math.floor(cell.remaining / cell.per_dial) - cell.in_flight
     return max(0, min(useful, cell.available))
 
 

@@ -20,6 +20,8 @@ class Issabel:
     min_calls: int = 10
     floor: float = 0.20
     name: str = "issabel"
+    drop_after_s: float = 2.0
+    """The legal 2 s: Issabel's callers wait in a queue with no drop timer of its own."""
 
     def launch(self, snap: Snapshot) -> int:
         stats = snap.stats

@@ -99,9 +99,9 @@ class Predictive:
     def launch(self, snap: Snapshot) -> int:
         stats, staffed = snap.stats, snap.staffed
         progressive = one_per_free_seat(snap)
-        if (
-            stats.finished_dials < max(self.warmup_dials, 2 * staffed)
-            or stats.talks < max(self.warmup_talks, staffed // 2)
+        if (  # totals: the samples kept stop at 1,000 dials and 500 talks, and a 501-seat
+            stats.dials_total < max(self.warmup_dials, 2 * staffed)  # team never warmed up
+            or stats.talks_total < max(self.warmup_talks, staffed // 2)
             or stats.wraps == 0  # none known yet: not "none needed"
         ):
             return progressive

@@ -36,6 +36,7 @@ class CallStats:
         self._minute: deque[tuple[float, bool]] = deque()  # live answers of the last 60 s
         self.first_answer: float | None = None
         self.dials_total = 0
+        self.talks_total = 0
         self.answers_total = 0
         self.abandons_total = 0
         self._cache: dict[Hashable, tuple[int, float, Floats]] = {}
@@ -73,6 +74,7 @@ class CallStats:
 
     def talk_ended(self, seconds: float) -> None:
         self._talk.append(seconds)
+        self.talks_total += 1
 
     def wrap_ended(self, seconds: float) -> None:
         self._wrap.append(seconds)

@@ -77,6 +77,9 @@ class Simulation:
         self.clairvoyant = pacer if isinstance(pacer, Clairvoyant) else None
         self.pacing = None if isinstance(pacer, Clairvoyant) else pacer
         self.seed = seed
+        self.grace = getattr(pacer, "drop_after_s", scenario.grace_s)
+        """How long a caller with no seat is held before the abandon: the scenario's (our
+        dialer's cut-off), or a baseline's own drop timer."""
         self.rng = random.Random(seed)
         n = scenario.seats
         self.state = np.full(n, FREE, dtype=np.int8)
@@ -276,7 +279,7 @@ class Simulation:
             return
         self.waiting[ident] = (now, cell)
         patience = self.rng.expovariate(1 / self.sc.patience_mean_s)
-        self._push(now + min(self.sc.grace_s, patience), GIVE_UP, ident)
+        self._push(now + min(self.grace, patience), GIVE_UP, ident)
 
     def _give_up(self, now: float, ident: int) -> None:
         if self.waiting.pop(ident, None) is None:
@@ -323,7 +326,8 @@ class Simulation:
 
     def _wrap_end(self, now: float, seat: int, wrap: float) -> None:
         self.stats.wrap_ended(wrap)
-        if self.worked[seat] >= self.sc.break_every_min * 60:
+        # due as the pacer and the oracle saw it: the wrap-up just finished counts
+        if self.worked[seat] + (now - self.since[seat]) >= self.sc.break_every_min * 60:
             self.worked[seat] = 0.0
             self._set(seat, PAUSED, now)
             self.free_at[seat] = now + self.sc.break_length_min * 60

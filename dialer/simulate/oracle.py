@@ -13,6 +13,7 @@ simulator: a live dialer cannot know these things.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 from dialer.pacing.cells import room
@@ -69,10 +70,16 @@ def _seats_open(sim: Simulation, now: float) -> list[float]:
 
 
 def _take(open_at: list[float], answer: float) -> bool:
-    """Give the answer at ``answer`` the seat open longest by then; False if none is."""
-    if not open_at or open_at[0] > answer:
+    """Promise the answer at ``answer`` the seat opening last by then, keeping the earlier
+    ones for answers before it; False if none is open by then. The answers come in cell
+    order, not in time: taking the earliest seat turned away an answer at 5 s when seats
+    opened at 0 and 15 and an answer at 20 s had taken the first. With nested choices (any
+    seat open by then) this greedy fits as many answers as can be fitted. The simulator
+    still seats each caller on the seat waiting longest: that seats the same answers."""
+    index = bisect.bisect_right(open_at, answer) - 1
+    if index < 0:
         return False
-    open_at.pop(0)  # the seat waiting longest, as the simulator seats callers
+    del open_at[index]
     return True
 
 
