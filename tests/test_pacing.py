@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dialer.call.state import Ringing, new_call, transition
-from dialer.campaign.pace import snapshot_of, to_dial
+from dialer.call.state import Answered, Ringing, SeatJoined, new_call, transition
+from dialer.campaign.pace import calls_out, snapshot_of, to_dial
 from dialer.campaign.selection import CaseView
 from dialer.cli import main
 from dialer.disposition import Disposition, Outcome
@@ -146,6 +146,18 @@ def _case(case_id: int, cell: int, callback: bool = False) -> CaseView:
     t0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     history = (AttemptRecord(t0, Outcome.CONNECTED, Disposition.CALLBACK, t0),) if callback else ()
     return CaseView(case_id, f"+39018700{case_id:04d}", cell, {}, history)
+
+
+def test_calls_out_leave_out_callees_already_in_a_seat() -> None:
+    """A seated callee's interview is reserved in its cell (in progress): only calls not yet
+    in a seat count as out, as the simulator counts them."""
+    t0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    ringing = transition(new_call("r", 1, t0), Ringing(t0))[0]
+    waiting = transition(ringing._replace(call_id="w"), Answered(t0, "Local/w;1"))[0]
+    seated = transition(waiting._replace(call_id="s"), SeatJoined(t0, "7001"))[0]
+    calls = {c.call_id: c for c in (ringing, waiting, seated)}
+    cases = {"r": _case(1, 0), "w": _case(2, 1), "s": _case(3, 2), "gone": _case(4, 3)}
+    assert [0, 1] == calls_out(cases, calls)
 
 
 def test_the_live_dialer_shares_its_calls_over_cells_as_the_simulator_does() -> None:

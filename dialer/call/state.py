@@ -168,7 +168,8 @@ def transition(call: Call, event: CallEvent) -> tuple[Call, Effects]:
 _new = tuple.__new__
 BEFORE_ANSWER = (_DIALLING, _RINGING)
 """The states of a call no person has answered yet."""
-_BEFORE_SEAT = (*BEFORE_ANSWER, _ANSWERED)
+BEFORE_SEAT = (*BEFORE_ANSWER, _ANSWERED)
+"""The states of a call no seat has taken yet (its interview not reserved in its cell)."""
 
 
 def _ringing(call: Call, _event: Ringing) -> tuple[Call, Effects]:
@@ -213,7 +214,7 @@ def _abandoned(call: Call, event: Abandoned) -> tuple[Call, Effects]:
 
 def _machine(call: Call, event: MachineDetected) -> tuple[Call, Effects]:
     # with detection on, a machine is reported instead of an answer
-    if call.state not in _BEFORE_SEAT:
+    if call.state not in BEFORE_SEAT:
         return call, NO_EFFECTS
     return _end(call, event.at, Outcome.MACHINE)
 

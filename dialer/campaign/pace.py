@@ -8,7 +8,7 @@ from datetime import datetime
 
 import numpy as np
 
-from dialer.call.state import Call, CallState
+from dialer.call.state import BEFORE_SEAT, Call, CallState
 from dialer.campaign.selection import CaseView, is_callback
 from dialer.pacing.cells import CellNeed, room, spread
 from dialer.pacing.snapshot import Floats, Snapshot
@@ -54,6 +54,17 @@ def snapshot_of(
         channel_room=max(channel_limit - len(calls), 0),
         stats=stats,
     )
+
+
+def calls_out(cases: Mapping[str, CaseView], calls: Mapping[str, Call]) -> list[int]:
+    """The cell of each call whose interview is not yet reserved (dialled, ringing, or
+    answered and waiting for a seat): a callee in a seat already counts in its cell's
+    interviews in progress, and counted again here it held a call back."""
+    return [
+        case.cell
+        for call_id, case in cases.items()
+        if (call := calls.get(call_id)) is not None and call.state in BEFORE_SEAT
+    ]
 
 
 def cell_needs(counts: CellCounts, survey: Survey, calls_out: Iterable[int]) -> list[CellNeed]:

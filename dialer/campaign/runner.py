@@ -66,7 +66,7 @@ from dialer.campaign.dispositions import (
     OperatorDisposition,
     check,
 )
-from dialer.campaign.pace import cell_needs, snapshot_of, to_dial
+from dialer.campaign.pace import calls_out, cell_needs, snapshot_of, to_dial
 from dialer.campaign.selection import CaseView, due_cases, held_back
 from dialer.campaign.status import (
     CampaignStatus,
@@ -662,7 +662,7 @@ class CampaignRunner:
                 left = [c for c in cases if c.case_id not in done]
                 await self._idle_release(left, now, len(fill))
             return
-        needs = cell_needs(counts, self.s.survey, (c.cell for c in self.cases.values()))
+        needs = cell_needs(counts, self.s.survey, calls_out(self.cases, self.calls))
         for case in to_dial(launch, due, needs):
             await self._dial(case, now)
 
