@@ -450,6 +450,17 @@ def test_progressive_never_abandons_and_quotas_never_overshoot(scenario: Scenari
     assert result.answers > 0
 
 
+def test_occupancy_counts_a_break_as_logged_in_time(scenario: Scenario) -> None:
+    """The issue's occupancy: talk and wrap-up over logged-in seat time, breaks included;
+    beside it, over the time seats were ready for calls (breaks left out)."""
+    sim = Simulation(scenario, Progressive(), 1)
+    result = sim.run()
+    logged_in = scenario.seats * scenario.shift_h * 3600
+    assert math.isclose(result.occupancy, sim.busy_time.sum() / logged_in)
+    assert sim.staffed_time.sum() < logged_in  # some seats took a break
+    assert result.occupancy < result.occupancy_staffed
+
+
 def test_callers_waiting_for_a_seat_hold_trunk_lines(scenario: Scenario) -> None:
     """A trunk line is held from the dial to the hang-up: ringing, waiting for a seat, and
     talking, as the live dialer counts its calls."""

@@ -45,6 +45,10 @@ class Result:
     seed: int
     seats: int
     occupancy: float
+    """Talk and wrap-up over logged-in seat time, breaks included (the issue's definition)."""
+    occupancy_staffed: float
+    """Talk and wrap-up over the time seats were ready for calls: breaks left out (the
+    workforce planners' occupancy)."""
     abandon_rate: float
     max_window_abandon_rate: float
     dials: int
@@ -364,7 +368,8 @@ class Simulation:
             pacer=self.pacer.name,
             seed=self.seed,
             seats=self.sc.seats,
-            occupancy=float(self.busy_time.sum() / max(self.staffed_time.sum(), 1e-9)),
+            occupancy=float(self.busy_time.sum() / max(self.sc.seats * self.end, 1e-9)),
+            occupancy_staffed=float(self.busy_time.sum() / max(self.staffed_time.sum(), 1e-9)),
             abandon_rate=self.abandoned / live if live else 0.0,
             max_window_abandon_rate=worst_window(
                 self.live_log, self.sc.abandon_window_min * 60, self.end
