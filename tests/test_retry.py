@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dialer.campaign.selection import CaseView, due_cases, held_back
+from dialer.campaign.selection import CaseView, due_cases, held_back, in_closed_cells
 from dialer.disposition import Disposition, Outcome, aapor_code
 from dialer.schedule.retry import AttemptRecord, RetryPolicy, next_call
 from dialer.schedule.window import CallingWindow
@@ -133,6 +133,15 @@ def test_due_cases_come_callbacks_first_then_retries_then_fresh_numbers_from_emp
     assert [4, 3, 2, 1] == [c.case_id for c in due]
     assert [6] == [c.case_id for c in exhausted]
     assert MONDAY_10 + timedelta(minutes=10) == soonest
+
+
+def test_cases_due_in_a_closed_cell_are_set_apart() -> None:
+    """A case left released in a cell that closed under its call (a crash's recovery coded
+    the call congestion): due, but never to be dialled there; set apart, so that the cells
+    still open get their sample."""
+    cases = [CaseView(i, f"+39018700000{i}", cell, {}, ()) for i, cell in ((1, 0), (2, 1))]
+    due, barred = in_closed_cells(cases, ["2026-11-24T07:43:11+00:00", None])
+    assert ([2], [1]) == ([c.case_id for c in due], [c.case_id for c in barred])
 
 
 def test_a_case_held_by_an_operator_is_neither_due_nor_exhausted() -> None:

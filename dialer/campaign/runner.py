@@ -67,7 +67,7 @@ from dialer.campaign.dispositions import (
     check,
 )
 from dialer.campaign.pace import calls_out, cell_needs, snapshot_of, to_dial
-from dialer.campaign.selection import CaseView, due_cases, held_back
+from dialer.campaign.selection import CaseView, due_cases, held_back, in_closed_cells
 from dialer.campaign.status import (
     CampaignStatus,
     RatesStatus,
@@ -649,6 +649,9 @@ class CampaignRunner:
         busy = {v.case_id for v in self.cases.values()}
         busy.update(i.case.case_id for i in self.interviews.values())
         due, exhausted, soonest = due_cases(cases, now, self.s.retry, self.s.window, fill, busy)
+        due, barred = in_closed_cells(due, counts.closed_at)
+        for case in barred:
+            await withdraw_if_barred(self.db, case.case_id)
         for case in exhausted:
             last = case.history[-1].outcome if case.history else None
             result = "ineligible" if last is Outcome.FAILED else "other"

@@ -64,6 +64,22 @@ def due_cases(
     return [d.case for d in due], exhausted, soonest
 
 
+def in_closed_cells(
+    due: Sequence[CaseView], closed_at: Sequence[str | None]
+) -> tuple[list[CaseView], list[CaseView]]:
+    """(cases due in open cells, cases due in closed ones). A case can be released in a
+    closed cell when its call was under way as the cell closed and ended by another path
+    than the ones that withdraw it (a crash's recovery, an interview given back): it is
+    never dialled there, and as long as it was due no new sample was released for the cells
+    still open (a restarted campaign waited for ever on its last complete)."""
+    open_: list[CaseView] = []
+    closed: list[CaseView] = []
+    for case in due:
+        barred = case.cell < len(closed_at) and closed_at[case.cell] is not None
+        (closed if barred else open_).append(case)
+    return open_, closed
+
+
 def is_callback(case: CaseView) -> bool:
     """Whether the case is due for a callback its respondent asked for (an appointment)."""
     return bool(case.history) and case.history[-1].disposition is Disposition.CALLBACK
