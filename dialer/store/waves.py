@@ -28,14 +28,16 @@ class WaveRef:
 
 def design_targets(survey: Survey, population: Ints) -> Ints:
     """Targets per cell from the survey's allocation rules and population margins."""
-    fixed = {survey.grid.index(k): v for k, v in survey.quotas.overrides.items()}
+    fixed: dict[int, int] = {}
     for key, value in survey.quotas.overrides.items():
-        people = int(population[survey.grid.index(key)])
+        index = survey.grid.index(key)
+        people = int(population[index])
         if value > people:  # a cell of 15 people cannot give 20 interviews
             raise AllocationError(
                 f"quotas.overrides.{str(key)!r} = {value} is more than the cell's population"
                 f" ({people})"
             )
+        fixed[index] = value
     return allocate(survey.interviews, population, survey.quotas.minimum_per_cell, fixed)
 
 
