@@ -95,6 +95,7 @@ class Predictive:
     _budget_key: tuple[int, float] | None = None
     _budget_now: float = 0.0
     _last: float | None = None
+    _last_n: int = 0
     _recent: deque[tuple[float, int]] = field(default_factory=deque)
 
     def __post_init__(self) -> None:
@@ -143,8 +144,9 @@ class Predictive:
         )
         n = most_calls(
             seats, persons, eventual, new, snap.free, snap.waiting, p, alpha, room,
-            self.budget_share * budget,
+            self.budget_share * budget, max(FIRST_LOOK, 2 * self._last_n),
         )  # fmt: skip
+        self._last_n = n
         launched = max(n, progressive)
         self._recent.append((snap.now, launched))
         return launched
@@ -215,29 +217,34 @@ class Chances(NamedTuple):
     @staticmethod
     def of(table: NDArray[np.float64], elapsed: NDArray[np.float64]) -> Chances:
         """Seats or calls ``elapsed`` s along, each with its ``table`` row (``table_rows``)."""
+        both = _with_variances(table)
         rows = table_rows(elapsed, len(table))
-        ones = _ONES[: len(rows)] if len(rows) <= len(_ONES) else np.ones(len(rows))
-        # a product with ones sums the rows several times faster than ``sum(axis=0)``
-        return Chances(ones @ table.take(rows, axis=0), ones @ _variances(table).take(rows, axis=0))
+        if len(rows) > len(table):  # many calls in few rows (ring times): count them per row
+            sums = np.bincount(rows, minlength=len(table)) @ both
+        else:  # a product with ones sums the rows several times faster than ``sum(axis=0)``
+            ones = _ONES[: len(rows)] if len(rows) <= len(_ONES) else np.ones(len(rows))
+            sums = ones @ both.take(rows, axis=0)
+        columns = table.shape[1]
+        return Chances(sums[:columns], sums[columns:])
 
     def plus(self, other: Chances) -> Chances:
         return Chances(self.mean + other.mean, self.variance + other.variance)
 
 
 _ONES = np.ones(4096)
-_VARIANCES: dict[int, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
+_BOTH: dict[int, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
 
 
-def _variances(table: NDArray[np.float64]) -> NDArray[np.float64]:
-    """p(1 - p) of a table of chances, kept while the table is (the statistics rebuild their
-    tables now and then, not every decision)."""
-    entry = _VARIANCES.get(id(table))
+def _with_variances(table: NDArray[np.float64]) -> NDArray[np.float64]:
+    """A table of chances p with p(1 - p) beside it: one product sums both. Kept while the
+    table is (the statistics rebuild their tables now and then, not every decision)."""
+    entry = _BOTH.get(id(table))
     if entry is not None and entry[0] is table:
         return entry[1]
-    if len(_VARIANCES) >= 16:
-        _VARIANCES.clear()
-    result = table * (1.0 - table)
-    _VARIANCES[id(table)] = (table, result)
+    if len(_BOTH) >= 16:
+        _BOTH.clear()
+    result = np.hstack([table, table * (1.0 - table)])
+    _BOTH[id(table)] = (table, result)
     return result
 
 
@@ -303,6 +310,10 @@ BUDGET_EVERY_S = 10.0
 """When the windows to come are checked, in windows from now."""
 
 
+FIRST_LOOK = 16
+"""Calls a decision weighs first, at least."""
+
+
 def most_calls(
     seats: Chances,
     persons: Chances,
@@ -314,6 +325,7 @@ def most_calls(
     alpha: float,
     room: int,
     most_abandons: float = math.inf,
+    first_look: int = FIRST_LOOK,
 ) -> int:
     """The largest n <= room whose worst expected overflow (answers so far over seats so far,
     at each horizon) stays within alpha x the expected answers of all calls out.
@@ -322,7 +334,8 @@ def most_calls(
     answered by then (sums of independent chances), ``eventual`` the calls' expected answers
     at all, ``new`` a new call's chance
     of an answer by each horizon, ``p`` of an answer at all; the overflow never exceeds
-    ``most_abandons`` (what is left of the window's budget).
+    ``most_abandons`` (what is left of the window's budget). ``first_look``: how many calls
+    to weigh first (the caller's last count is a good guess).
     """
     if room <= 0:
         return 0
@@ -337,11 +350,11 @@ def most_calls(
     last = float(mu_s[-1] + 4.0 * math.sqrt(mu_s[-1] + 1.0))
     beyond = max(last - total0, 0.0) / p + 1.0
     limit = min(room, int(beyond))
-    # Most decisions launch a few calls: look at those first, and further only when the
-    # last of them is still fine (the overflow grows faster than what is allowed, so past
-    # the first n that is not fine none is).
-    for top in (min(limit, FIRST_LOOK), limit):
-        n = _COUNTS[: top + 1] if top <= FIRST_LOOK else np.arange(top + 1.0)[:, None]
+    # Most decisions launch about as many calls as the last: look that far first, and
+    # further only when the last of them is still fine (the overflow grows faster than
+    # what is allowed, so past the first n that is not fine none is).
+    for top in (min(limit, first_look), limit):
+        n = _COUNTS[: top + 1] if top < len(_COUNTS) else np.arange(top + 1.0)[:, None]
         overflow = _overflow(base + n * new, var0 + n * spread)
         allowed = np.minimum(alpha * np.maximum(total0 + n[:, 0] * p, 1e-9), most_abandons)
         fine = overflow <= allowed
@@ -351,8 +364,7 @@ def most_calls(
     return int(ok[-1]) if len(ok) else 0
 
 
-FIRST_LOOK = 16
-_COUNTS = np.arange(FIRST_LOOK + 1.0)[:, None]
+_COUNTS = np.arange(257.0)[:, None]
 
 
 def _overflow(mu: NDArray[np.float64], var: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -99,6 +99,12 @@ class Simulation:
         self.events: list[tuple[float, int, int, int, float]] = []
         self.seq = 0
         self.flight: dict[int, float] = {}  # dial id -> launched at
+        # Dials ending unanswered, by the tick that first sees them ended: nothing between
+        # ticks reads them, and a 300-seat shift has 230,000 of them to keep off the heap.
+        self.ending: dict[int, list[tuple[int, float]]] = {}
+        self.free_seats: list[tuple[float, int]] = [(0.0, seat) for seat in range(n)]
+        """Free seats as (free since, seat), a heap; entries of seats taken since are
+        skipped when they surface."""
         self.answer_at: dict[int, float] = {}  # dial id -> when a person will answer
         self.free_at = np.zeros(n)  # when a talking or wrapping seat will be free
         self.wrap_of = np.zeros(n)  # the wrap-up drawn for a seat's current call
@@ -133,7 +139,7 @@ class Simulation:
         handlers = (  # by event kind
             lambda at, ident, value: self._tick(at),
             self._answer,
-            lambda at, ident, value: self._unanswered(ident, value),
+            lambda at, ident, value: self._unanswered([(ident, value)]),  # (``ending``)
             lambda at, ident, value: self._give_up(at, ident),
             self._talk_end,
             self._wrap_end,
@@ -161,6 +167,9 @@ class Simulation:
     def _tick(self, now: float) -> None:
         if now + TICK_S <= self.end:
             self._push(now + TICK_S, TICK)
+        ended = self.ending.pop(math.ceil(now), None)
+        if ended:
+            self._unanswered(ended)
         if self.clairvoyant is not None:
             for cell in self.clairvoyant.dials(self, now):
                 self._dial(now, cell)
@@ -235,7 +244,9 @@ class Simulation:
         kind, delay = queue.popleft() if queue else self._outcome(cell)
         if kind == ANSWER:
             self.answer_at[ident] = now + delay
-        self._push(now + delay, kind, ident, delay)
+            self._push(now + delay, kind, ident, delay)
+        else:  # seen ended by the tick at or after its end, as a heap event was
+            self.ending.setdefault(math.ceil(now + delay), []).append((ident, delay))
 
     def _outcome(self, cell: int) -> tuple[int, float]:
         """A dial's fate: answered by a person after its ring time, or unanswered (busy,
@@ -266,9 +277,13 @@ class Simulation:
         self.in_flight_cell[cell] -= 1
         return cell
 
-    def _unanswered(self, ident: int, ring: float) -> None:
-        self._resolve(ident)
-        self.stats.dial_ended(ring, answered=False)
+    def _unanswered(self, ended: list[tuple[int, float]]) -> None:
+        flight, flight_cell, in_flight_cell = self.flight, self.flight_cell, self.in_flight_cell
+        dial_ended = self.stats.dial_ended
+        for ident, ring in ended:
+            del flight[ident]
+            in_flight_cell[flight_cell.pop(ident)] -= 1
+            dial_ended(ring, answered=False)
 
     # --- persons, seats, interviews ----------------------------------------------------------
 
@@ -276,14 +291,23 @@ class Simulation:
         cell = self._resolve(ident)
         self.stats.dial_ended(ring, answered=True)
         self.answers += 1
-        waited = np.where(self.state == FREE, self.since, np.inf)  # free seats' "since"
-        seat = int(waited.argmin())  # longest waiting first (the lowest of equals)
-        if waited[seat] < np.inf:
+        seat = self._longest_free()
+        if seat is not None:
             self._connect(now, seat, cell, now)
             return
         self.waiting[ident] = (now, cell)
         patience = self.rng.expovariate(1 / self.sc.patience_mean_s)
         self._push(now + min(self.grace, patience), GIVE_UP, ident)
+
+    def _longest_free(self) -> int | None:
+        """The seat free the longest (the lowest of equals), if any."""
+        heap, state, since = self.free_seats, self.state, self.since
+        while heap:
+            at, seat = heap[0]
+            if state[seat] == FREE and since[seat] == at:
+                return seat
+            heapq.heappop(heap)  # taken since
+        return None
 
     def _give_up(self, now: float, ident: int) -> None:
         if self.waiting.pop(ident, None) is None:
@@ -356,6 +380,8 @@ class Simulation:
             self.busy_time[seat] += spent
         self.state[seat] = state
         self.since[seat] = now
+        if state == FREE:
+            heapq.heappush(self.free_seats, (now, seat))
 
     # --- figures --------------------------------------------------------------------------
 
