@@ -20,7 +20,7 @@ from dialer.disposition import Disposition, Outcome
 from dialer.pacing import stats as stats_module
 from dialer.pacing.cells import CellNeed, room, spread
 from dialer.pacing.issabel import Issabel
-from dialer.pacing.predictive import Predictive, safe_rate
+from dialer.pacing.predictive import SEAT_TIMES, Predictive, safe_rate
 from dialer.pacing.progressive import Progressive
 from dialer.pacing.registry import make_pacer
 from dialer.pacing.snapshot import Snapshot
@@ -593,14 +593,16 @@ def test_every_shipped_scenario_loads() -> None:
     assert {(s, a) for s in (5, 10, 20, 50, 100, 300) for a in (15, 30, 50)} == loaded
 
 
-def test_end_tables_read_whole_seconds_as_a_search_of_every_cell_would() -> None:
-    """The Kaplan-Meier end tables' shortcut (one search over whole seconds, then slices)
-    gives exactly what searching every row x horizon gives, and other horizons (fractions,
+def test_end_tables_read_half_seconds_as_a_search_of_every_cell_would() -> None:
+    """The Kaplan-Meier end tables' shortcut (one search over half seconds, then strided
+    views) gives exactly what searching every row x horizon gives, and other horizons (thirds,
     an infinite one, none) still take the search."""
     rng = np.random.default_rng(4)
     for within in (
         np.array([0.0, 3, 5, 7, 9, 12, 16]),
         np.array([2.5, 7.0]),
+        SEAT_TIMES,
+        np.array([1 / 3, 2.0]),
         np.array([np.inf, 1.0]),
         np.array([]),
     ):

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable, Hashable
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 Floats = NDArray[np.float64]
@@ -365,20 +366,21 @@ def _ends(durations: Floats, ongoing: Floats, within: Floats) -> Floats:
 
 
 def _survival_by(survival: Floats, durations: Floats, e: Floats, within: Floats) -> Floats:
-    """Survival just after ``e + within`` (rows x columns), ``durations`` sorted.
+    """Survival just after ``e + within`` (rows x columns), ``durations`` sorted, ``e`` the
+    whole seconds from 0.
 
-    Whole-second ``within`` (the pacer's horizons): one search over the whole seconds, and
-    each column a slice of it; searching the rows x columns grid itself took most of a
-    table's rebuild."""
-    if not (len(within) and np.isfinite(within).all() and (within == np.round(within)).all()):
+    ``within`` on a grid of half seconds (the pacer's horizons and seat times): one search
+    over that grid, and each column a strided view of it. Searching the rows x columns grid
+    itself took most of a table's rebuild, and writing the table column by column (strided)
+    most of the rest."""
+    steps = 2.0 * within
+    if not (len(within) and np.isfinite(steps).all() and (steps == np.round(steps)).all()):
         at: Floats = survival[
             np.searchsorted(durations, e[:, None] + within[None, :], side="right")
         ]
         return at
-    shifts = within.astype(np.intp)
-    points = np.arange(len(e) + int(shifts.max()), dtype=np.float64)
-    by_second = survival[np.searchsorted(durations, points, side="right")]
-    result = np.empty((len(e), len(within)))
-    for column, shift in enumerate(shifts.tolist()):
-        result[:, column] = by_second[shift : shift + len(e)]
+    shifts = steps.astype(np.intp)
+    points = np.arange(2 * len(e) + int(shifts.max()), dtype=np.float64) / 2.0
+    by_half = survival[np.searchsorted(durations, points, side="right")]
+    result: Floats = sliding_window_view(by_half, int(shifts.max()) + 1)[: 2 * len(e) : 2, shifts]
     return result
