@@ -51,12 +51,14 @@ class QuotaPolicy:
 
 @dataclass(frozen=True, slots=True)
 class YieldPrior:
-    """Expected completes per number released, before any case has finished."""
+    """Expected completes per number released, before any case has finished; pacing starts
+    from it too as completes per dial (high there: a number takes several dials, so the
+    first calls out per cell are few)."""
 
     prior: float = 0.1
     strength: float = 50.0
-    """Weight of the prior, in finished numbers: a cell needs this many before its own rate counts
-    as much as the prior does."""
+    """Weight of the prior, in finished numbers (or dials): a cell needs this many before its own
+    rate counts as much as the prior does."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,16 +11,17 @@ Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 
 
-def estimate_yield(completes: Ints, finished: Ints, prior: YieldPrior) -> Floats:
-    """Posterior mean yield per cell: ``(completes + s*p) / (finished + s)``.
+def estimate_yield(completes: Ints, trials: Ints, prior: YieldPrior) -> Floats:
+    """Posterior mean yield per cell: ``(completes + s*p) / (trials + s)``.
 
-    ``finished`` counts released numbers that reached a final result; ``completes`` those of them
-    that completed. The prior acts as ``s`` numbers at yield ``p``, so a cell with few finished
-    numbers stays near the prior and a cell with many follows its own rate.
+    ``trials``: released numbers that reached a final result (releases' yield per number), or
+    ended dials (pacing's yield per dial); ``completes``: the completes among them. The prior
+    acts as ``s`` trials at yield ``p``, so a cell with few trials stays near the prior and a
+    cell with many follows its own rate.
     """
     s = prior.strength
     numerator = completes.astype(np.float64) + s * prior.prior
-    denominator = finished.astype(np.float64) + s
+    denominator = trials.astype(np.float64) + s
     with np.errstate(divide="ignore", invalid="ignore"):
         estimate = np.where(
             denominator > 0, numerator / np.maximum(denominator, 1e-12), prior.prior

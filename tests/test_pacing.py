@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from dialer.call.state import Answered, Ringing, SeatJoined, new_call, transition
-from dialer.campaign.pace import calls_out, snapshot_of, to_dial
+from dialer.campaign.pace import calls_out, cell_needs, snapshot_of, to_dial
 from dialer.campaign.selection import CaseView
 from dialer.cli import main
 from dialer.disposition import Disposition, Outcome
@@ -31,6 +31,8 @@ from dialer.seats import SeatBoard, line_lost, log_in, pause, take
 from dialer.simulate.engine import PAUSED, TALK, WRAP, Simulation, simulate, worst_window
 from dialer.simulate.oracle import _take, simulated_pacer
 from dialer.simulate.scenario import Scenario, ScenarioError, load_scenario
+from dialer.store.quotas import CellCounts
+from sampling.survey import Survey
 
 
 def test_spread_follows_need_over_yield_and_caps_calls_out() -> None:
@@ -174,6 +176,24 @@ def test_the_live_dialer_shares_its_calls_over_cells_as_the_simulator_does() -> 
     assert callback == to_dial(12, [*due, callback], needs)[0]
     full = [CellNeed(10, 0.1, 0, 0), CellNeed(1, 0.5, 2, 0)]  # 2 calls out cover 1 complete
     assert callback not in to_dial(12, [*due, callback], full)
+
+
+def test_cells_yield_per_dial_for_their_calls_out(survey: Survey) -> None:
+    """Two cells with 5 completes from 10 finished numbers each; one took 100 dials to get
+    there, the other 10. A call out's expected completes are the yield per dial, so the
+    first may have more calls out: per number, both looked alike and the first was held to
+    a few calls near its target."""
+    two = np.array([10, 10])
+    counts = CellCounts(
+        population=two * 10, target=two, completes=two * 0, in_progress=two * 0,
+        released=two, finished=two, frame_completes=two // 2, available=two, withdrawn=two * 0,
+        frame_total=two * 10, closed_at=(None, None),
+    )  # fmt: skip
+    needs = cell_needs(counts, survey, [0], np.array([100, 10]))
+    s, p = survey.yield_prior.strength, survey.yield_prior.prior
+    assert needs[0].per_dial == pytest.approx((5 + s * p) / (100 + s))
+    assert needs[1].per_dial == pytest.approx((5 + s * p) / (10 + s))
+    assert (10, 1, 0) == (needs[0].remaining, needs[0].in_flight, needs[1].in_flight)
 
 
 def test_progressive_keeps_one_call_per_free_seat() -> None:

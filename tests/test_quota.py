@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -10,10 +11,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dialer.call.state import HungUp, OriginateEnded, new_call, transition
 from dialer.frame_import import import_frame
+from dialer.store.attempts import close_attempt, open_attempt
 from dialer.store.cases import finish_case, start_interview
 from dialer.store.db import StoreError, connect
-from dialer.store.quotas import load_counts
+from dialer.store.quotas import ended_dials, load_counts
 from dialer.store.releases import make_release
 from dialer.store.waves import ensure_wave
 from sampling.cells import CellKey
@@ -222,3 +225,31 @@ async def test_a_cell_opened_again_takes_back_the_numbers_its_closing_gave_up(
         states = dict(raw.execute("SELECT phone, state FROM sample_case"))
     assert "withdrawn" == states[given_up[0]]
     assert {"released"} == {states[phone] for phone in given_up[1:]}
+
+
+async def test_ended_dials_count_by_the_frame_cell_and_leave_out_live_ones(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """Three dials of North's young men ended and one still ringing, one of South's old women
+    ended: the yield per dial's denominators are 3 and 1, whatever cell a respondent turns
+    out to be in."""
+    ids = await _released(tmp_path, survey, db_path, NORTH_YOUNG_MEN + SOUTH_OLD_WOMEN)
+    north, south = ids[0], ids[-1]
+    t0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    async with connect(db_path) as db:
+        wave = await ensure_wave(db, survey, load_margins(survey.margins_path, survey.grid))
+        for n, case_id in enumerate([north, north, north, south, ids[1]]):
+            at = t0 + timedelta(minutes=n)
+            await open_attempt(db, case_id, f"call-{n}", at)
+            if n == 4:
+                break  # still ringing
+            call = new_call(f"call-{n}", case_id, at)
+            call, _ = transition(call, HungUp(at, 17))
+            call, _ = transition(call, OriginateEnded(at, 5))
+            await close_attempt(db, call)
+        assert await start_interview(db, survey, wave, north)
+        await finish_case(db, survey, wave, north, "complete", CellKey("South", "65+", "F"))
+        dials = await ended_dials(db, wave)
+    assert 3 == dials[survey.grid.index(CellKey("North", "18-34", "M"))]
+    assert 1 == dials[survey.grid.index(CellKey("South", "65+", "F"))]
+    assert 4 == dials.sum()

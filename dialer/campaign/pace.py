@@ -16,7 +16,7 @@ from dialer.pacing.stats import CallStats
 from dialer.seats import SeatBoard, SeatState
 from dialer.store.quotas import CellCounts
 from sampling.survey import Survey
-from sampling.yields import estimate_yield
+from sampling.yields import Ints, estimate_yield
 
 RINGING = (CallState.DIALLING, CallState.RINGING)
 
@@ -67,12 +67,18 @@ def calls_out(cases: Mapping[str, CaseView], calls: Mapping[str, Call]) -> list[
     ]
 
 
-def cell_needs(counts: CellCounts, survey: Survey, calls_out: Iterable[int]) -> list[CellNeed]:
-    """Each cell's need as ``cells.spread`` sees it: remaining completes, expected yield and
-    calls out (``calls_out``: the cell of each call out); ``available`` is filled in from the
-    cases due (``to_dial``)."""
+def cell_needs(
+    counts: CellCounts, survey: Survey, calls_out: Iterable[int], dials: Ints
+) -> list[CellNeed]:
+    """Each cell's need as ``cells.spread`` sees it: remaining completes, expected completes
+    per dial and calls out (``calls_out``: the cell of each call out; ``dials``: the ended
+    dials of each frame cell); ``available`` is filled in from the cases due (``to_dial``).
+
+    Per dial, not per number as releases count it: a number takes several dials, and a
+    cell's yield per finished number (early on mostly quick completes and refusals) let a
+    fraction of the calls out that its remaining completes could use."""
     out = Counter(calls_out)
-    yields = estimate_yield(counts.frame_completes, counts.finished, survey.yield_prior)
+    yields = estimate_yield(counts.frame_completes, dials, survey.yield_prior)
     remaining = counts.target - counts.completes - counts.in_progress
     return [CellNeed(int(remaining[i]), float(yields[i]), out[i], 0) for i in range(len(remaining))]
 

@@ -115,7 +115,7 @@ from dialer.store.attempts import (
 from dialer.store.cases import cancel_interview, finish_case, start_interview, withdraw_if_barred
 from dialer.store.db import StoreError, open_store, transaction
 from dialer.store.outcomes import case_codes
-from dialer.store.quotas import load_counts
+from dialer.store.quotas import ended_dials, load_counts
 from dialer.store.releases import fresh_seed, make_release
 from dialer.store.responses import Answers
 from dialer.store.waves import WaveRef, ensure_wave
@@ -269,6 +269,8 @@ class CampaignRunner:
         self.release_seed = settings.release_seed
         self.pacer = settings.pacer()
         self.stats = CallStats(window_s=settings.abandon_window_s)
+        self.dials = np.zeros(len(wave.cell_ids), dtype=np.int64)
+        """Ended dials by frame cell (``recall``, then counted here): per-dial yields."""
         self.metrics = DialerMetrics(settings.name)
         self.log = log.bind()  # resolved now: each call on the module's proxy re-binds
         self.tracing = debug_enabled(self.log)  # transition lines: built only if written
@@ -277,13 +279,15 @@ class CampaignRunner:
         self._shown: tuple[SeatBoard, int] = (self.board, 0)
         self._idle_for: frozenset[int] = frozenset()  # what waited when a release drew none
 
-    async def recall_window(self) -> None:
-        """The regulatory window's live answers, from the store: after a restart the pacer
-        and the abandon-rate gauge still count the abandons the cap counts (a new process
-        started from none, and could breach the cap while its alerts stayed silent)."""
+    async def recall(self) -> None:
+        """What pacing learnt before this process, from the store. The regulatory window's
+        live answers: after a restart the pacer and the abandon-rate gauge still count the
+        abandons the cap counts (a new process started from none, and could breach the cap
+        while its alerts stayed silent). The dials per cell, for the yields per dial."""
         since = self.s.clock() - timedelta(seconds=self.s.abandon_window_s)
         for at, abandoned in await live_answers_since(self.db, self.wave.wave_id, since):
             self.stats.live_answer(at.timestamp(), abandoned)
+        self.dials = await ended_dials(self.db, self.wave)
 
     async def run(self) -> CampaignSummary:
         # Every log line of the run (and of the tasks it starts) names the campaign.
@@ -484,6 +488,8 @@ class CampaignRunner:
                 self.board = hand_back(self.board, taken, now)
             try:
                 await close_attempt(self.db, call)
+                if (case := self.cases.get(call.call_id)) is not None:
+                    self.dials[case.cell] += 1
                 code = None if effect.outcome is Outcome.CONNECTED else aapor_code(effect.outcome)
                 self.metrics.attempt_ended(effect.outcome.value, code)
                 self.log.info("attempt", **self._ids(call.call_id), **attempt_fields(call))
@@ -665,7 +671,7 @@ class CampaignRunner:
                 left = [c for c in cases if c.case_id not in done]
                 await self._idle_release(left, now, len(fill))
             return
-        needs = cell_needs(counts, self.s.survey, calls_out(self.cases, self.calls))
+        needs = cell_needs(counts, self.s.survey, calls_out(self.cases, self.calls), self.dials)
         for case in to_dial(launch, due, needs):
             await self._dial(case, now)
 
@@ -1161,7 +1167,7 @@ async def open_campaign(
         wave = await ensure_wave(db, settings.survey, population)
         await _recover(db, ami, settings.clock())
         runner = CampaignRunner(settings, ami, db, wave, questionnaire)
-        await runner.recall_window()
+        await runner.recall()
         yield runner
     finally:
         await db.close()

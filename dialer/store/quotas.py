@@ -64,15 +64,9 @@ def eligible_sql(survey: Survey, wave: WaveRef) -> tuple[str, list[object]]:
 async def load_counts(db: aiosqlite.Connection, survey: Survey, wave: WaveRef) -> CellCounts:
     """Every per-cell count of the wave, read from the cases."""
     n = len(wave.cell_ids)
-    position = {cell_id: i for i, cell_id in enumerate(wave.cell_ids)}
 
     async def per_cell(sql: str, args: Sequence[object]) -> Ints:
-        out = np.zeros(n, dtype=np.int64)
-        async with db.execute(sql, args) as cursor:
-            async for cell_id, count in cursor:
-                if cell_id is not None:
-                    out[position[cell_id]] = count
-        return out
+        return await _per_cell(db, wave, sql, args)
 
     def by(column: str, condition: str) -> str:
         return (
@@ -82,6 +76,7 @@ async def load_counts(db: aiosqlite.Connection, survey: Survey, wave: WaveRef) -
 
     w = [wave.wave_id]
     eligible, eligible_args = eligible_sql(survey, wave)
+    position = {cell_id: i for i, cell_id in enumerate(wave.cell_ids)}
     population = np.zeros(n, dtype=np.int64)
     target = np.zeros(n, dtype=np.int64)
     closed: list[str | None] = [None] * n
@@ -107,3 +102,28 @@ async def load_counts(db: aiosqlite.Connection, survey: Survey, wave: WaveRef) -
         frame_total=await per_cell(by("cell_id", "1"), w),
         closed_at=tuple(closed),
     )
+
+
+async def ended_dials(db: aiosqlite.Connection, wave: WaveRef) -> Ints:
+    """Ended attempts of the wave, by the frame cell of the number dialled: the denominator
+    of a cell's completes per dial (read once a run; the runner counts on from there)."""
+    return await _per_cell(
+        db,
+        wave,
+        "SELECT c.cell_id, count(*) FROM attempt a JOIN sample_case c ON c.id = a.case_id"
+        " WHERE c.wave_id = ? AND a.ended_at IS NOT NULL GROUP BY c.cell_id",
+        [wave.wave_id],
+    )
+
+
+async def _per_cell(
+    db: aiosqlite.Connection, wave: WaveRef, sql: str, args: Sequence[object]
+) -> Ints:
+    """A ``cell id, count`` query's counts, in the wave's canonical cell order."""
+    position = {cell_id: i for i, cell_id in enumerate(wave.cell_ids)}
+    out = np.zeros(len(wave.cell_ids), dtype=np.int64)
+    async with db.execute(sql, args) as cursor:
+        async for cell_id, count in cursor:
+            if cell_id is not None:
+                out[position[cell_id]] = count
+    return out
