@@ -1,4 +1,5 @@
-"""Expected yield per cell: completes per number released, shrunk toward a prior."""
+"""Expected yield per cell: completes per number released (releases) or per dial (pacing),
+shrunk toward a prior."""
 
 from __future__ import annotations
 

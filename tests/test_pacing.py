@@ -28,7 +28,15 @@ from dialer.pacing.stats import CallStats
 from dialer.pacing.vicidial import Vicidial
 from dialer.schedule.retry import AttemptRecord
 from dialer.seats import SeatBoard, line_lost, log_in, pause, take
-from dialer.simulate.engine import PAUSED, TALK, WRAP, Simulation, simulate, worst_window
+from dialer.simulate.engine import (
+    PAUSED,
+    TALK,
+    WRAP,
+    Simulation,
+    _seen_at,
+    simulate,
+    worst_window,
+)
 from dialer.simulate.oracle import _take, simulated_pacer
 from dialer.simulate.scenario import Scenario, ScenarioError, load_scenario
 from dialer.store.quotas import CellCounts
@@ -611,6 +619,13 @@ def test_every_shipped_scenario_loads() -> None:
     folder = Path(__file__).parents[1] / "bench" / "scenarios"
     loaded = {(s.seats, round(s.answer * 100)) for s in map(load_scenario, folder.glob("*.toml"))}
     assert {(s, a) for s in (5, 10, 20, 50, 100, 300) for a in (15, 30, 50)} == loaded
+
+
+def test_unanswered_dials_are_seen_ended_by_the_tick_a_heap_event_reached() -> None:
+    """Dials placed at tick 5: one ending at 7.0 was queued before tick 7 and seen by it; one
+    ending at 6.0 came after tick 6 (queued first) and is seen by tick 7; one ending within
+    the tick it was placed at is seen by the next, not lost under a tick already past."""
+    assert [7, 7, 7, 6, 6] == [_seen_at(5.0, d) for d in (2.0, 1.5, 1.0, 0.3, 1e-20)]
 
 
 def test_end_tables_read_half_seconds_as_a_search_of_every_cell_would() -> None:

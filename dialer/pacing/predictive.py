@@ -353,9 +353,9 @@ def most_calls(
     last = float(mu_s[-1] + 4.0 * math.sqrt(mu_s[-1] + 1.0))
     beyond = max(last - total0, 0.0) / p + 1.0
     limit = min(room, int(beyond))
-    # Most decisions launch about as many calls as the last: look that far first, and
-    # further only when the last of them is still fine (the overflow grows faster than
-    # what is allowed, so past the first n that is not fine none is).
+    # Most decisions launch about as many calls as the last: look twice that far first
+    # (``first_look``), and further only when the last of them is still fine (the overflow
+    # grows faster than what is allowed, so past the first n that is not fine none is).
     for top in (min(limit, first_look), limit):
         n = _COUNTS[: top + 1] if top < len(_COUNTS) else np.arange(top + 1.0)[:, None]
         overflow = _overflow(base + n * new, var0 + n * spread)

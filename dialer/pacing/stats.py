@@ -370,9 +370,10 @@ def _survival_by(survival: Floats, durations: Floats, e: Floats, within: Floats)
     whole seconds from 0.
 
     ``within`` on a grid of half seconds (the pacer's horizons and seat times): one search
-    over that grid, and each column a strided view of it. Searching the rows x columns grid
-    itself took most of a table's rebuild, and writing the table column by column (strided)
-    most of the rest."""
+    over that grid, and the table gathered from a sliding window over it. Searching the rows
+    x columns grid itself took most of a table's rebuild, and writing the table column by
+    column (strided) most of the rest."""
+    assert len(e) == 0 or e[0] == 0.0, "e: the whole seconds from 0"
     steps = 2.0 * within
     if not (len(within) and np.isfinite(steps).all() and (steps == np.round(steps)).all()):
         at: Floats = survival[

@@ -139,7 +139,7 @@ class Simulation:
         handlers = (  # by event kind
             lambda at, ident, value: self._tick(at),
             self._answer,
-            lambda at, ident, value: self._unanswered([(ident, value)]),  # (``ending``)
+            lambda at, ident, value: self._unanswered([(ident, value)]),  # unused: ``ending``
             lambda at, ident, value: self._give_up(at, ident),
             self._talk_end,
             self._wrap_end,
@@ -245,8 +245,8 @@ class Simulation:
         if kind == ANSWER:
             self.answer_at[ident] = now + delay
             self._push(now + delay, kind, ident, delay)
-        else:  # seen ended by the tick at or after its end, as a heap event was
-            self.ending.setdefault(math.ceil(now + delay), []).append((ident, delay))
+        else:
+            self.ending.setdefault(_seen_at(now, delay), []).append((ident, delay))
 
     def _outcome(self, cell: int) -> tuple[int, float]:
         """A dial's fate: answered by a person after its ring time, or unanswered (busy,
@@ -412,6 +412,14 @@ class Simulation:
             ),
             sim_seconds_per_wall_second=self.end / max(wall, 1e-9),
         )
+
+
+def _seen_at(now: float, delay: float) -> int:
+    """The tick that first sees a dial placed at tick ``now`` ended after ``delay``, as the
+    heap ordered it: an end on a later tick's time came before that tick (its event was
+    queued first), an end on the next tick's time after it (that tick was queued first)."""
+    end = now + delay
+    return math.ceil(end) if delay > TICK_S else math.floor(end) + 1
 
 
 def worst_window(live: list[tuple[float, bool]], window_s: float, end: float) -> float:
