@@ -17,6 +17,7 @@ from dialer.ami.client import AmiClient, AmiSettings
 from dialer.ami.errors import AmiError
 from dialer.ami.events import DialplanEvent, parse_event
 from dialer.call.state import CallState
+from dialer.campaign import runner as runner_module
 from dialer.campaign.runner import UNBOOTED_WARN_S, boot_check, open_campaign, run_campaign
 from dialer.pacing.predictive import Predictive
 from dialer.pacing.snapshot import Snapshot
@@ -503,6 +504,22 @@ async def test_a_store_refusal_fails_one_item_not_the_campaign(
         summary = await asyncio.wait_for(runner.run(), 240)
     assert [True] == refused
     assert ("quotas full", 12) == (summary.finished, summary.completes)
+
+
+async def test_ticks_wait_one_at_a_time_behind_a_slow_consumer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While a tick waits in the inbox the ticker queues no other: ticks slower than their
+    period (a large frame's counts) piled up without end, and AMI events waited behind them."""
+    monkeypatch.setattr(runner_module, "TICK_S", 0.001)
+    runner = object.__new__(runner_module.CampaignRunner)  # the ticker needs only its inbox
+    runner.inbox, runner._tick_queued = asyncio.Queue(), False
+    ticker = asyncio.create_task(runner._ticker())
+    try:
+        await asyncio.sleep(0.05)  # fifty periods, nothing consumed
+        assert 1 == runner.inbox.qsize()
+    finally:
+        ticker.cancel()
 
 
 def test_dialling_waits_for_asterisk_to_say_it_booted_and_warns_when_it_never_does() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -278,6 +279,7 @@ class CampaignRunner:
         self._epoch = 0  # counts interviews started and ended
         self._shown: tuple[SeatBoard, int] = (self.board, 0)
         self._idle_for: frozenset[int] = frozenset()  # what waited when a release drew none
+        self._tick_queued = False
 
     async def recall(self) -> None:
         """What pacing learnt before this process, from the store. The regulatory window's
@@ -382,8 +384,9 @@ class CampaignRunner:
             kind, item = await self.inbox.get()
             try:
                 await self._handle(kind, item)
-            except StoreError:  # e.g. another process withdrew a case meanwhile: that item
-                log.exception("the store refused", item=kind)  # fails, the campaign goes on
+            except (StoreError, sqlite3.Error):  # another process withdrew a case, or held
+                # the store locked past the busy timeout: that item fails, the campaign goes on
+                log.exception("the store refused", item=kind)
             if self.unseated:
                 self._seat_waiting()
             self._show()
@@ -397,6 +400,7 @@ class CampaignRunner:
     async def _handle(self, kind: str, item: Any) -> None:
         """One inbox item."""
         if kind == "tick":
+            self._tick_queued = False
             await self._tick()
         elif kind == "ami":
             message, arrived = item
@@ -967,7 +971,13 @@ class CampaignRunner:
         except DispositionError as exc:
             raise Invalid(exc.field, exc.problem) from None
         result, disposition = await self._store_disposition(call_id, interview, checked)
-        await withdraw_if_barred(self.db, interview.case.case_id)  # a callback, now listed
+        # A callback whose number is now listed, or whose cell closed: withdrawn. The
+        # disposition is stored already, so the seat owes none whatever this does (a listed
+        # number is never dialled, and a tick withdraws a closed cell's cases anyway).
+        try:
+            await withdraw_if_barred(self.db, interview.case.case_id)
+        except (StoreError, sqlite3.Error):
+            log.exception("case not withdrawn", **self._ids(call_id))
         del self.interviews[call_id]
         if self.interview_at.get(interview.seat) == call_id:
             del self.interview_at[interview.seat]
@@ -1078,9 +1088,13 @@ class CampaignRunner:
             await self.inbox.put(("ami", (message, time.monotonic())))
 
     async def _ticker(self) -> None:
+        """A tick every ``TICK_S``, one waiting at most: ticks that took longer than that
+        (a large frame's counts) piled up, and the AMI events queued behind them."""
         while True:
             await asyncio.sleep(TICK_S)
-            await self.inbox.put(("tick", None))
+            if not self._tick_queued:
+                self._tick_queued = True
+                await self.inbox.put(("tick", None))
 
     def _later(self, delay: float, kind: str, item: Any) -> None:
         async def fire() -> None:
