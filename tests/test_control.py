@@ -167,6 +167,15 @@ def test_bad_answers_name_the_question(
     assert field == caught.value.field
 
 
+def test_a_complete_without_a_questionnaire_takes_no_answers(survey: Survey) -> None:
+    """A survey with no questionnaire: the console's empty answers go with a complete (it was
+    refused, and no complete could be recorded), and answers given are refused, saying why."""
+    assert check(_complete({}), survey.grid, NOW).answers is None
+    with pytest.raises(DispositionError, match="no questionnaire") as caught:
+        check(_complete({"q1": "A"}), survey.grid, NOW)
+    assert "answers" == caught.value.field
+
+
 def test_a_callback_outside_the_calling_window_is_refused(survey: Survey) -> None:
     """A callback agreed for Sunday, or at night, is refused with the window's next opening;
     Monday at 10:00 (Rome) is taken."""

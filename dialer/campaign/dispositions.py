@@ -96,7 +96,9 @@ def check(
         )
         if questionnaire is not None:
             answers = _answers(entry.answers, questionnaire)
-    if entry.answers is not None and answers is None:
+    if entry.answers and answers is None:  # none given: the console's empty answers too
+        if entry.disposition is Disposition.COMPLETE:
+            raise DispositionError("answers", "the survey has no questionnaire to answer")
         raise DispositionError(
             "answers", f"only a complete interview stores answers, not a {entry.disposition.value}"
         )

@@ -137,7 +137,10 @@ def console_router(controller: ConsoleController, settings: ConsoleSettings) -> 
         seat = seat_of(token)
         stream = _stream(controller, settings, seat, token, request)
         return StreamingResponse(
-            stream, media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+            stream,
+            media_type="text/event-stream",
+            # nginx buffers what it proxies: a call put through reached the screen late
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
     @router.post("/pause", summary="a pause, with its reason (on a call: after it)")
