@@ -27,6 +27,7 @@ from dialer.store.attempts import (
     live_answers_since,
     live_call_ids,
     open_attempt,
+    recover_after_restart,
     set_disposition,
 )
 from dialer.store.cases import withdraw_if_barred
@@ -38,16 +39,19 @@ T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 async def _case(tmp_path: Path, survey: Survey, db_path: Path) -> int:
-    await import_frame(
-        db_path, survey, write_frame(tmp_path / "f.csv", [f"{landline(1)},North,30,M,"]), []
-    )
+    return (await _cases(tmp_path, survey, db_path, 1))[0]
+
+
+async def _cases(tmp_path: Path, survey: Survey, db_path: Path, n: int) -> list[int]:
+    rows = [f"{landline(i)},North,30,M," for i in range(1, n + 1)]
+    await import_frame(db_path, survey, write_frame(tmp_path / "f.csv", rows), [])
     with sqlite3.connect(db_path) as db:
         release = db.execute(  # as a release leaves it
             "INSERT INTO release (wave_id, seed, created_at, size)"
-            " SELECT wave_id, '1', '2026-11-23T09:00:00+00:00', 1 FROM sample_case"
+            " SELECT wave_id, '1', '2026-11-23T09:00:00+00:00', count(*) FROM sample_case"
         ).lastrowid
         db.execute("UPDATE sample_case SET state = 'released', release_id = ?", (release,))
-        return int(db.execute("SELECT id FROM sample_case").fetchone()[0])
+        return [int(row[0]) for row in db.execute("SELECT id FROM sample_case ORDER BY id")]
 
 
 async def test_a_case_cannot_be_dialled_twice_at_once(
@@ -189,3 +193,37 @@ async def test_the_window_recalled_at_a_start_holds_the_last_waves_abandons(
     assert [(T0 + timedelta(seconds=7), True), (T0 + timedelta(hours=2, seconds=7), True)] == [
         (at, abandoned) for at, abandoned in recalled
     ]
+
+
+async def test_a_restart_codes_the_callees_the_dialplan_abandoned_meanwhile(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """The dialer died with three calls out. The dialplan recorded one callee abandoned at
+    09:00:20 (nobody could put them through), and one seated before the crash has a record
+    too (its seat's line then dropped): the first is closed abandoned at its record's time,
+    counting against the cap (3.21, and the number rests 72 hours); the others as before,
+    a technical failure (3.16)."""
+    dropped, ringing, seated = await _cases(tmp_path, survey, db_path, 3)
+    now = T0 + timedelta(minutes=5)
+    records = {"call-1": f"{int((T0 + timedelta(seconds=20)).timestamp())}:timeout",
+               "call-3": f"{int(T0.timestamp())}:no-operator"}  # fmt: skip
+    async with connect(db_path) as db:
+        for n, case_id in enumerate((dropped, ringing, seated), start=1):
+            await open_attempt(db, case_id, f"call-{n}", T0)
+        await db.execute("UPDATE attempt SET answered_at = ?, connected_at = ?, outcome = NULL"
+                         " WHERE call_id = 'call-3'", (T0.isoformat(), T0.isoformat()))  # fmt: skip
+        await db.commit()
+        found = await recover_after_restart(db, {"call-2"}, now, records)
+        window = await live_answers_since(db, 1, T0 - timedelta(hours=1))  # the first wave
+    assert (["call-2"], 1) == (found.orphans, found.abandoned)
+    with sqlite3.connect(db_path) as db:
+        rows = db.execute(
+            "SELECT call_id, outcome, aapor_code, answered_at, ended_at FROM attempt ORDER BY id"
+        ).fetchall()
+    at = (T0 + timedelta(seconds=20)).isoformat()
+    assert [
+        ("call-1", "abandoned", "3.21", at, at),
+        ("call-2", "congestion", "3.16", None, now.isoformat()),
+        ("call-3", "congestion", "3.16", T0.isoformat(), now.isoformat()),
+    ] == rows
+    assert [(T0 + timedelta(seconds=20), True)] == window

@@ -590,17 +590,11 @@ class CampaignRunner:
             if isinstance(event, SeatJoined):
                 await self._start_interview(call_id, event.seat)
         if abandoned:  # read: cleared, so that the next resync reads only its own
-            self._spawn(self._forget_abandons())
+            self._spawn(_forget_abandons(self.ami))
         lines = [str(m.get("Channel", "")) for m in channels]
         for seat in list(self.board.seats):
             if not any(line.startswith(self._line_prefix(seat)) for line in lines):
                 self._line_lost(seat, "its line was gone after a reconnect")
-
-    async def _forget_abandons(self) -> None:
-        try:
-            await self.ami.run_dialplan("dialer-forget", "abandoned")
-        except AmiError as exc:  # the next resync reads them again: already-ended calls
-            log.warning("abandon records not cleared", error=str(exc))
 
     def _line_lost(self, seat_id: str, why: str) -> None:
         """A logged-in seat lost its operator's line: it takes no callee until the line is
@@ -1194,16 +1188,31 @@ async def run_campaign(settings: CampaignSettings, ami: AmiClient) -> CampaignSu
 
 
 async def _recover(db: aiosqlite.Connection, ami: AmiClient, now: datetime) -> None:
-    """Close what a previous run left open (it died without closing its calls)."""
+    """Close what a previous run left open (it died without closing its calls), with the
+    abandons the dialplan recorded meanwhile; then clear those records (a call id is never
+    reused, but the next reconnect's resync would read them again)."""
     channels = {
         str(m.get("Uniqueid")): str(m.get("Channel")) for m in await ami.core_show_channels()
     }
-    orphans, interrupted = await recover_after_restart(db, set(channels), now)
-    for call_id in orphans:
+    abandoned = await ami.db_family(ABANDONED_FAMILY)
+    found = await recover_after_restart(db, set(channels), now, abandoned)
+    for call_id in found.orphans:
         with contextlib.suppress(AmiError):
             await ami.hangup(channels[call_id])
-    if orphans or interrupted:
-        log.warning("recovered after restart", orphan_calls=len(orphans), interviews=interrupted)
+    if abandoned:
+        await _forget_abandons(ami)
+    if found.orphans or found.interrupted or found.abandoned:
+        log.warning("recovered after restart", orphan_calls=len(found.orphans),
+                    interviews=found.interrupted, abandoned=found.abandoned)  # fmt: skip
+
+
+async def _forget_abandons(ami: AmiClient) -> None:
+    """Clear the dialplan's abandon records once read (its ``dialer-forget`` extension:
+    deleting them through AMI needs the "system" right the dialer's user is not given)."""
+    try:
+        await ami.run_dialplan("dialer-forget", "abandoned")
+    except AmiError as exc:  # the next resync reads them again: already-ended calls
+        log.warning("abandon records not cleared", error=str(exc))
 
 
 def boot_check(

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import aiosqlite
 
+from dialer.call.resync import read_abandon
 from dialer.call.state import Call
 from dialer.campaign.selection import CaseView
 from dialer.disposition import Disposition, Outcome, aapor_code
@@ -187,18 +190,49 @@ INTERRUPTED = "2.36"
 dialer's own end (a crash), never given a disposition."""
 
 
+class Recovered(NamedTuple):
+    """What ``recover_after_restart`` found."""
+
+    orphans: list[str]
+    """Open calls whose channel Asterisk still has (the caller hangs them up: nobody owns
+    them now)."""
+    interrupted: int
+    """Interviews whose quota reservation was given back."""
+    abandoned: int
+    """Calls the dialplan abandoned while no dialer could put them through."""
+
+
 async def recover_after_restart(
-    db: aiosqlite.Connection, live_channels: set[str], now: datetime
-) -> tuple[list[str], int]:
+    db: aiosqlite.Connection,
+    live_channels: set[str],
+    now: datetime,
+    abandoned: Mapping[str, str] | None = None,
+) -> Recovered:
     """After the dialer itself stopped without closing its calls (a crash, ``kill -9``).
 
-    Attempts still open belonged to the dead process: they are closed as a technical failure
-    (congestion, AAPOR 3.16; the number is retried). Returns the ids of those whose channel
-    Asterisk still has (the caller hangs them up: nobody owns them now) and the number of
-    interrupted interviews whose quota reservation was given back.
+    Attempts still open belonged to the dead process. Those the dialplan recorded abandoned
+    (``abandoned``: its records by call id, ``dialer.call.resync``; with no dialer every
+    answered callee hears the message) are closed as abandoned at the record's time: they
+    count against the cap, and the number rests 72 hours. The others are closed as a
+    technical failure (congestion, AAPOR 3.16; the number is retried).
     """
-    open_ids = await live_call_ids(db)
+    async with db.execute(
+        "SELECT call_id, started_at, connected_at FROM attempt WHERE ended_at IS NULL"
+    ) as cursor:
+        open_calls = list(await cursor.fetchall())
+    records = abandoned or {}
+    dropped = [
+        (call_id, read_abandon(records[call_id], datetime.fromisoformat(started), now)[0])
+        for call_id, started, connected in open_calls
+        if call_id in records and connected is None  # a callee seated first was not abandoned
+    ]
     async with transaction(db):
+        for call_id, at in dropped:
+            await db.execute(
+                "UPDATE attempt SET answered_at = coalesce(answered_at, ?), ended_at = ?,"
+                " outcome = 'abandoned', aapor_code = ? WHERE call_id = ? AND ended_at IS NULL",
+                (at.isoformat(), at.isoformat(), aapor_code(Outcome.ABANDONED), call_id),
+            )
         await db.execute(
             "UPDATE attempt SET ended_at = ?, outcome = 'congestion', aapor_code = '3.16'"
             " WHERE ended_at IS NULL",
@@ -215,4 +249,5 @@ async def recover_after_restart(
             "UPDATE sample_case SET state = 'released', reserved_cell_id = NULL"
             " WHERE state = 'in_progress'"
         )
-    return [call_id for call_id in open_ids if call_id in live_channels], cursor.rowcount
+    orphans = [str(call_id) for call_id, _, _ in open_calls if call_id in live_channels]
+    return Recovered(orphans, cursor.rowcount, len(dropped))
