@@ -44,7 +44,7 @@ def next_item(
         return shown[0] if shown else None
     ids = [item.id for item in shown]
     if after not in ids:
-        raise KeyError(f"{after} is not on this interview's path")
+        raise KeyError(after)
     position = ids.index(after) + 1
     return shown[position] if position < len(shown) else None
 

@@ -274,6 +274,10 @@ async def test_a_disposition_needs_a_call_and_answers_in_range(console: Console)
         )
         assert 422 == bad.status_code
         assert "answer to q3.a: 9 is not a rating from 1 to 4" == bad.json()["detail"]
+        lost = await client.post("/console/next", json={"answers": {}, "after": "q99"})
+        assert (422, "after: q99 is not on this interview's path") == (
+            lost.status_code, lost.json()["detail"],
+        )  # fmt: skip
         await console.api.post("/campaign/start")
         view = await _view_with_call(client)
         call_id = view["call"]["call_id"]

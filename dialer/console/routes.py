@@ -167,7 +167,9 @@ def console_router(controller: ConsoleController, settings: ConsoleSettings) -> 
         except AnswerError as exc:
             raise HTTPException(422, str(exc)) from None
         except KeyError as exc:
-            raise HTTPException(422, f"no item {exc.args[0]} on this interview's path") from None
+            raise HTTPException(
+                422, f"after: {exc.args[0]} is not on this interview's path"
+            ) from None
         shown = [i.id for i in path(questionnaire, kept)]
         position = shown.index(following.id) + 1 if following is not None else len(shown)
         return {
