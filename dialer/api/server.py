@@ -56,7 +56,7 @@ class ApiServer:
             lifespan="off",
             timeout_graceful_shutdown=5,
             proxy_headers=True,  # a TLS proxy on this host says the request came over https
-            forwarded_allow_ips="127.0.0.1",
+            forwarded_allow_ips="127.0.0.1,::1",
         )
         self._server = server = _Server(config)
         self._task = asyncio.create_task(server.serve(sockets=[self._socket]), name="api")
