@@ -19,6 +19,7 @@ from dialer.ami.events import DialplanEvent, parse_event
 from dialer.call.state import CallState
 from dialer.campaign import runner as runner_module
 from dialer.campaign.runner import UNBOOTED_WARN_S, boot_check, open_campaign, run_campaign
+from dialer.campaign.selection import CaseView
 from dialer.pacing.predictive import Predictive
 from dialer.pacing.snapshot import Snapshot
 from dialer.schedule.window import CallingWindow
@@ -520,6 +521,17 @@ async def test_ticks_wait_one_at_a_time_behind_a_slow_consumer(
         assert 1 == runner.inbox.qsize()
     finally:
         ticker.cancel()
+
+
+async def test_a_callee_seen_joining_twice_starts_one_interview() -> None:
+    """A resync lists a callee in a seat and the live join, queued meanwhile, says so again:
+    the second start does nothing (it reserved the cell again, or failed in the store, and
+    started a second simulated operator)."""
+    runner = object.__new__(runner_module.CampaignRunner)  # no store: a second start fails
+    runner.cases = {"c1": CaseView(1, "+390187000001", 0, {}, ())}
+    runner.interviews = {"c1": object()}  # type: ignore[dict-item]
+    await runner._start_interview("c1", "7001")
+    assert ["c1"] == list(runner.interviews)
 
 
 def test_dialling_waits_for_asterisk_to_say_it_booted_and_warns_when_it_never_does() -> None:

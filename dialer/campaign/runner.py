@@ -920,8 +920,10 @@ class CampaignRunner:
     # --- interviews and dispositions -------------------------------------------------------
 
     async def _start_interview(self, call_id: str, seat: str) -> None:
+        """The callee is in the seat: the case's interview, once (a resync's channel list
+        and the live join it raced can both say so)."""
         case = self.cases.get(call_id)
-        if case is None:
+        if case is None or call_id in self.interviews:
             return
         admitted = await start_interview(self.db, self.s.survey, self.wave, case.case_id)
         card = case_card(call_id, case, self.s.survey.grid, self.questionnaire, admitted)
