@@ -135,6 +135,7 @@ async def test_closed_attempts_keep_outcome_code_and_history(
             await set_disposition(db, "call-1", Disposition.COMPLETE)
     assert [Outcome.ABANDONED, Outcome.CONNECTED] == [r.outcome for r in records]
     assert callback == records[1].callback_at
+    assert T0 + timedelta(seconds=2) == records[0].ended  # the abandon's quiet runs from it
     with sqlite3.connect(db_path) as db:
         codes = [r[0] for r in db.execute("SELECT aapor_code FROM attempt ORDER BY id")]
     assert ["3.21", "2.21"] == codes

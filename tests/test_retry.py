@@ -57,11 +57,15 @@ def test_no_answer_late_in_the_evening_goes_to_a_new_morning() -> None:
 
 
 def test_abandoned_call_is_not_redialled_for_72_hours() -> None:
-    """After an abandoned call, even a later busy signal waits out the 72 hours."""
+    """After an abandoned call, even a later busy signal waits out the 72 hours, counted
+    from the abandon (17 s after the dial here), not from the dial."""
     history = [
         attempt(MONDAY_10, Outcome.ABANDONED),
     ]
     assert rome(2026, 11, 26, 10, 0) == next_call(history, MONDAY_10, POLICY, WINDOW)
+    abandon = MONDAY_10 + timedelta(seconds=17)
+    ended = [attempt(MONDAY_10, Outcome.ABANDONED, ended=abandon)]
+    assert abandon + timedelta(hours=72) == next_call(ended, MONDAY_10, POLICY, WINDOW)
 
 
 def test_callback_is_kept_even_past_max_attempts() -> None:

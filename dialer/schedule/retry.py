@@ -26,6 +26,9 @@ class AttemptRecord:
     callback_at: datetime | None = None
     note: str | None = None
     """The operator's note, e.g. who to ask for at the callback."""
+    ended: datetime | None = None
+    """When the attempt ended: an abandoned call's quiet runs from the abandon, which comes
+    up to the ring timeout and the 2 s wait after the dial."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +66,8 @@ def next_call(
         earliest = max(now, last.started + _delay(last.outcome, policy))
     for attempt in history:
         if attempt.outcome is Outcome.ABANDONED:
-            earliest = max(earliest, attempt.started + policy.abandoned_quiet)
+            abandoned_at = attempt.ended or attempt.started
+            earliest = max(earliest, abandoned_at + policy.abandoned_quiet)
     candidate = window.next_open(earliest)
     if last.outcome in UNREACHED:
         tried = {_day_part(a.started, policy, window) for a in history if a.outcome in UNREACHED}

@@ -93,7 +93,7 @@ async def set_disposition(
 async def history(db: aiosqlite.Connection, case_id: int) -> list[AttemptRecord]:
     """The case's ended attempts, oldest first, as the retry policy reads them."""
     async with db.execute(
-        "SELECT started_at, outcome, disposition, callback_at, note FROM attempt"
+        "SELECT started_at, outcome, disposition, callback_at, note, ended_at FROM attempt"
         " WHERE case_id = ? AND ended_at IS NOT NULL ORDER BY started_at, id",
         (case_id,),
     ) as cursor:
@@ -134,7 +134,8 @@ def _record(
     outcome: str,
     disposition: str | None,
     callback: str | None,
-    note: str | None = None,
+    note: str | None,
+    ended: str | None,
 ) -> AttemptRecord:
     return AttemptRecord(
         datetime.fromisoformat(started),
@@ -142,6 +143,7 @@ def _record(
         Disposition(disposition) if disposition else None,
         datetime.fromisoformat(callback) if callback else None,
         note,
+        datetime.fromisoformat(ended) if ended else None,
     )
 
 
@@ -164,15 +166,16 @@ async def dialable_cases(db: aiosqlite.Connection, wave_id: int) -> list[CaseVie
         rows = list(await cursor.fetchall())
     histories: dict[int, list[AttemptRecord]] = {int(r[0]): [] for r in rows}
     async with db.execute(
-        "SELECT a.case_id, a.started_at, a.outcome, a.disposition, a.callback_at, a.note"
+        "SELECT a.case_id, a.started_at, a.outcome, a.disposition, a.callback_at, a.note,"
+        " a.ended_at"
         " FROM attempt a JOIN sample_case c ON c.id = a.case_id"
         " WHERE c.wave_id = ? AND c.state = 'released' AND a.ended_at IS NOT NULL"
         " ORDER BY a.started_at, a.id",
         (wave_id,),
     ) as cursor:
-        async for case_id, started, outcome, disposition, callback, note in cursor:
+        async for case_id, *row in cursor:
             if case_id in histories:
-                histories[case_id].append(_record(started, outcome, disposition, callback, note))
+                histories[case_id].append(_record(*row))
     return [
         CaseView(
             int(r[0]),
