@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -20,8 +21,9 @@ import pytest
 from dialer.ami.client import AmiClient
 from dialer.campaign.runner import CampaignRunner, CampaignSummary, open_campaign
 from dialer.campaign.selection import CaseView
+from dialer.console.changes import Changes
 from dialer.console.operators import OperatorsFileError, check_secret, hash_secret, load_operators
-from dialer.console.routes import ConsoleSettings
+from dialer.console.routes import ConsoleSettings, _stream
 from dialer.console.sessions import SessionError, Sessions, TooManyFailures
 from dialer.console.view import case_card, seat_view
 from dialer.disposition import Disposition, Outcome
@@ -418,3 +420,41 @@ async def _operate(page: Any, console: Console) -> None:
     await shot("9-refusal-by-keyboard")
     await keys.press("Enter")
     await page.wait_for_selector("#card", state="hidden", timeout=20_000)
+
+
+async def test_a_stream_rebuilds_its_view_only_when_its_own_seat_changed() -> None:
+    """Every change wakes every operator's stream; a stream whose seat's view is made of the
+    same objects as before sends nothing and builds nothing (300 streams each rebuilt their
+    view at every change of any seat)."""
+    board = log_in(SeatBoard(), "7101", T0)
+    built: list[str] = []
+
+    class Runner:
+        changes, finished = Changes(), ""
+
+        def console_key(self, seat_id: str) -> tuple[object, ...]:
+            return board.seats.get(seat_id), None, False
+
+        def console_view(self, seat_id: str) -> Any:
+            built.append(seat_id)
+            return seat_view(seat_id, board, None, False)
+
+    class Request:
+        async def is_disconnected(self) -> bool:
+            return False
+
+    runner = Runner()
+    settings = SimpleNamespace(sessions=SimpleNamespace(seat=lambda token, now: "7101"),
+                               clock=lambda: T0)  # fmt: skip
+    stream = _stream(runner, settings, "7101", "token", Request())  # type: ignore[arg-type]
+    assert '"state": "free"' in await anext(stream)
+    following = asyncio.ensure_future(anext(stream))
+    for _ in range(5):  # another seat's changes
+        runner.changes.notify()
+        await asyncio.sleep(0)
+    assert (["7101"], False) == (built, following.done())
+    board = pause(board, "7101", "break", T0)
+    runner.changes.notify()
+    assert '"state": "paused"' in await following
+    assert ["7101", "7101"] == built
+    await stream.aclose()

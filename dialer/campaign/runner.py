@@ -331,11 +331,17 @@ class CampaignRunner:
 
     def console_view(self, seat_id: str) -> SeatView:
         """What the seat's operator sees now: its state and the call awaiting its disposition."""
+        _, card, on_line = self.console_key(seat_id)
+        return seat_view(seat_id, self.board, card, on_line)
+
+    def console_key(self, seat_id: str) -> tuple[Seat | None, CaseCard | None, bool]:
+        """What the seat's view is made of (immutable: a change is a new object), so that a
+        stream woken by another seat's change skips rebuilding its own view."""
         call_id = self.interview_at.get(seat_id)
         interview = self.interviews.get(call_id) if call_id is not None else None
         card = interview.card if interview is not None else None
         on_line = card is not None and card.call_id in self.calls
-        return seat_view(seat_id, self.board, card, on_line)
+        return self.board.seats.get(seat_id), card, on_line
 
     async def dispose(self, call_id: str, entry: OperatorDisposition) -> str:
         """The operator's disposition of a call; returns the case's result (or "callback")."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from importlib import resources
@@ -44,6 +44,7 @@ class ConsoleController(Protocol):
     finished: str
 
     def console_view(self, seat_id: str) -> SeatView: ...
+    def console_key(self, seat_id: str) -> tuple[object, ...]: ...
     async def seat(self, seat_id: str, action: str, reason: str = "break") -> SeatStatus: ...
     async def dispose(self, call_id: str, entry: OperatorDisposition) -> str: ...
 
@@ -203,10 +204,11 @@ async def _stream(
     seat: str,
     token: str | None,
     request: Request,
-) -> AsyncIterator[str]:
+) -> AsyncGenerator[str, None]:
     """The seat's view whenever it changes; a comment every 15 s keeps proxies from closing
     the stream; ends when the session expires, the client goes or the campaign ends."""
-    last = None
+    last: str | None = None
+    shown: tuple[object, ...] = ()
     while True:
         wake = controller.changes.current()
         try:
@@ -214,10 +216,15 @@ async def _stream(
         except SessionError as exc:
             yield _event("expired", {"detail": str(exc)})
             return
-        view = json.dumps(asdict(controller.console_view(seat)))
-        if view != last:
-            yield f"event: seat\ndata: {view}\n\n"
-            last = view
+        # Every seat's change wakes every stream: the view is rebuilt only when what it is
+        # made of changed (300 streams rebuilt theirs at each of 10-20 changes a second).
+        key = controller.console_key(seat)
+        if len(key) != len(shown) or any(a is not b for a, b in zip(key, shown, strict=True)):
+            shown = key
+            view = json.dumps(asdict(controller.console_view(seat)))
+            if view != last:
+                yield f"event: seat\ndata: {view}\n\n"
+                last = view
         if controller.finished:
             yield _event("ended", {"detail": f"the campaign has ended ({controller.finished})"})
             return
