@@ -10,7 +10,7 @@ import pytest
 from dialer.frame_import import import_frame
 from dialer.store.cases import finish_case
 from dialer.store.db import StoreError, connect
-from dialer.store.quotas import load_counts
+from dialer.store.quotas import _per_cell, barred_sql, load_counts
 from dialer.store.releases import make_release
 from dialer.store.waves import ensure_wave
 from sampling.cells import CellKey
@@ -64,6 +64,9 @@ async def test_next_wave_leaves_out_numbers_that_completed_or_refused(
                 [(phone[ids[0]],), (phone[ids[3]],)],
             )
         available = (await load_counts(db, two, wave2)).available
+        # the barred numbers, found from the list (short, as here) or from the frame
+        assert 3 == (await _per_cell(db, wave2, *barred_sql(two, wave2, True))).sum()
+        assert 3 == (await _per_cell(db, wave2, *barred_sql(two, wave2, False))).sum()
         drawn = await make_release(db, two, wave2, seed=1)
     with sqlite3.connect(db_path) as db:
         released = {

@@ -45,15 +45,21 @@ class CellCounts:
         return QuotaState(self.target, self.completes, self.in_progress, allowance)
 
 
-def barred_sql(survey: Survey, wave: WaveRef) -> tuple[str, list[object]]:
+def barred_sql(survey: Survey, wave: WaveRef, from_list: bool) -> tuple[str, list[object]]:
     """A ``cell id, count`` query of the wave's frame cases ``eligible_sql`` leaves out (the
-    number listed, or given an excluded result by an earlier wave), driven from the lists and
-    the earlier waves' results: ``eligible_sql`` itself probes every frame case, which at a
-    tick (with 20,000 numbers) took 24 ms of the counts' 72."""
+    number listed, or given an excluded result by an earlier wave), driven from the earlier
+    waves' results and, ``from_list``, from the do-not-call list: ``eligible_sql`` probes
+    the list for every frame case, which at a tick (20,000 numbers, 100 listed) took 24 ms
+    of the counts' 72. A list longer than the frame is still probed case by case (driven
+    from a million listed numbers, the count took 200 ms)."""
     frame = "c.wave_id = ? AND c.state = 'frame'"
-    ids = (
-        f"SELECT c.id FROM dnc_number d CROSS JOIN sample_case c ON c.phone = d.phone WHERE {frame}"
-    )
+    if from_list:
+        ids = (
+            "SELECT c.id FROM dnc_number d CROSS JOIN sample_case c ON c.phone = d.phone"
+            f" WHERE {frame}"
+        )
+    else:
+        ids = f"SELECT c.id FROM sample_case c WHERE {frame} AND NOT ({NOT_LISTED})"
     args: list[object] = [wave.wave_id]
     waves = lookback(survey.wave, survey.waves)
     if len(waves) and survey.waves.exclude_results:
@@ -110,6 +116,9 @@ async def load_counts(db: aiosqlite.Connection, survey: Survey, wave: WaveRef) -
             i = position[cell_id]
             population[i], target[i], closed[i] = pop, tgt, closed_at
     states = {state: await per_cell(by("cell_id", f"state = '{state}'"), w) for state in STATES}
+    frame = int(states["frame"].sum())
+    async with db.execute("SELECT count(*) FROM (SELECT 1 FROM dnc_number LIMIT ?)", [frame]) as c:
+        from_list = (await c.fetchone() or (0,))[0] < frame  # counted no further than needed
     return CellCounts(
         population=population,
         target=target,
@@ -118,7 +127,7 @@ async def load_counts(db: aiosqlite.Connection, survey: Survey, wave: WaveRef) -
         released=states["released"],
         finished=states["finished"],
         frame_completes=await per_cell(by("cell_id", "result = 'complete'"), w),
-        available=states["frame"] - await per_cell(*barred_sql(survey, wave)),
+        available=states["frame"] - await per_cell(*barred_sql(survey, wave, from_list)),
         withdrawn=states["withdrawn"],
         frame_total=sum(states.values(), np.zeros(n, dtype=np.int64)),
         closed_at=tuple(closed),
