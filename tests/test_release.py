@@ -233,7 +233,7 @@ async def test_an_interview_a_dead_dialer_left_no_longer_holds_its_case(
         target, mine = await _cell_released(db, db_path, survey, wave)
         cut_off = mine[target]
         await _connected_call_without_disposition(db, cut_off)
-        await recover_after_restart(db, set(), datetime(2026, 11, 23, 11, 0, tzinfo=UTC))
+        await recover_after_restart(db, datetime(2026, 11, 23, 11, 0, tzinfo=UTC))
         closing = (await _fill(db, survey, wave, mine[:target]))[-1]
     assert len(mine) - target == closing.withdrawn
     with sqlite3.connect(db_path) as db:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from dialer.call.resync import missed_events, read_abandon
+from dialer.call.resync import left_to_dialplan, missed_events, read_abandon
 from dialer.call.state import (
     Abandoned,
     Answered,
@@ -101,3 +101,13 @@ def test_an_abandons_time_is_now_when_it_cannot_be_this_calls() -> None:
     assert (NOW, "seat-busy") == read_abandon(f"{before}:seat-busy", started, NOW)
     after = int((NOW + timedelta(hours=1)).timestamp())
     assert (NOW, "timeout") == read_abandon(f"{after}:timeout", started, NOW)
+
+
+def test_a_restart_leaves_callees_waiting_or_hearing_the_message_to_the_dialplan() -> None:
+    """A dead process's callee on hold is abandoned (and recorded) by the dialplan, one in
+    the abandon context hears the message to its end: a restart hangs up neither (the first
+    was a silent call nobody counted). A ringing call or a callee in a seat is hung up."""
+    assert left_to_dialplan({"Context": "dialer-hold", "Application": "Wait"})
+    assert left_to_dialplan({"Context": "abandon", "Application": "Playback"})
+    assert not left_to_dialplan({"Context": "sim-trunk", "Application": "Dial"})
+    assert not left_to_dialplan({"Context": "connect", "Application": "ConfBridge"})

@@ -29,6 +29,8 @@ ABANDONED_FAMILY = "cati-abandoned"
 
 HOLD_CONTEXT = "dialer-hold"
 """Where an answered callee waits for a seat (after answering-machine detection, if on)."""
+ABANDON_CONTEXT = "abandon"
+"""Where an abandoned callee hears the message (its record written first)."""
 CHANNEL_UP = "6"
 """CoreShowChannel's ``ChannelState`` of an answered channel (a ringing one: 5)."""
 SEAT_PREFIX = "seat-"
@@ -80,6 +82,13 @@ def _seen_in(call: Call, channel: Mapping[str, Any], now: datetime) -> CallEvent
         if conference.startswith(SEAT_PREFIX):
             return SeatJoined(now, conference.removeprefix(SEAT_PREFIX))
     return None
+
+
+def left_to_dialplan(channel: Mapping[str, Any]) -> bool:
+    """Whether a channel no dialer owns is the dialplan's to end: a callee waiting for a seat
+    (abandoned within the dialplan's 2 s, and recorded) or hearing the abandon message (to
+    its end). Hung up, the first was a silent call nobody counted."""
+    return str(channel.get("Context", "")) in (HOLD_CONTEXT, ABANDON_CONTEXT)
 
 
 def read_abandon(record: str, started: datetime, now: datetime) -> tuple[datetime, str]:

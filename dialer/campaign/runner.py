@@ -35,7 +35,7 @@ from dialer.ami.events import (
     call_event_of,
     parse_event,
 )
-from dialer.call.resync import ABANDONED_FAMILY, missed_events
+from dialer.call.resync import ABANDONED_FAMILY, HOLD_CONTEXT, left_to_dialplan, missed_events
 from dialer.call.state import (
     BEFORE_ANSWER,
     Abandoned,
@@ -109,6 +109,7 @@ from dialer.store.attempts import (
     close_attempt,
     dialable_cases,
     live_answers_since,
+    live_call_ids,
     open_attempt,
     recover_after_restart,
     set_disposition,
@@ -391,7 +392,9 @@ class CampaignRunner:
             try:
                 await self._handle(kind, item)
             except (StoreError, sqlite3.Error):  # another process withdrew a case, or held
-                # the store locked past the busy timeout: that item fails, the campaign goes on
+                # the store locked past the busy timeout: that item fails, the campaign goes
+                # on (an attempt whose closing failed stays open in the store, its number
+                # not dialled again until a restart closes it)
                 log.exception("the store refused", item=kind)
             if self.unseated:
                 self._seat_waiting()
@@ -975,7 +978,7 @@ class CampaignRunner:
         result, disposition = await self._store_disposition(call_id, interview, checked)
         # A callback whose number is now listed, or whose cell closed: withdrawn. The
         # disposition is stored already, so the seat owes none whatever this does (a listed
-        # number is never dialled, and a tick withdraws a closed cell's cases anyway).
+        # number is never dialled; a closed cell's case is withdrawn when it next falls due).
         try:
             await withdraw_if_barred(self.db, interview.case.case_id)
         except (StoreError, sqlite3.Error):
@@ -1181,7 +1184,7 @@ async def open_campaign(
     try:
         population = load_margins(settings.survey.margins_path, settings.survey.grid)
         wave = await ensure_wave(db, settings.survey, population)
-        await _recover(db, ami, settings.clock())
+        await _recover(db, ami, settings.clock)
         runner = CampaignRunner(settings, ami, db, wave, questionnaire)
         await runner.recall()
         yield runner
@@ -1195,23 +1198,39 @@ async def run_campaign(settings: CampaignSettings, ami: AmiClient) -> CampaignSu
         return await runner.run()
 
 
-async def _recover(db: aiosqlite.Connection, ami: AmiClient, now: datetime) -> None:
-    """Close what a previous run left open (it died without closing its calls), with the
-    abandons the dialplan recorded meanwhile; then clear those records (a call id is never
-    reused, but the next reconnect's resync would read them again)."""
-    channels = {
-        str(m.get("Uniqueid")): str(m.get("Channel")) for m in await ami.core_show_channels()
-    }
-    abandoned = await ami.db_family(ABANDONED_FAMILY)
-    found = await recover_after_restart(db, set(channels), now, abandoned)
-    for call_id in found.orphans:
+async def _recover(db: aiosqlite.Connection, ami: AmiClient, clock: Callable[[], datetime]) -> None:
+    """Close what a previous run left open (it died without closing its calls).
+
+    Its callees waiting for a seat, or hearing the abandon message, are left to the
+    dialplan, which abandons them and records it (``left_to_dialplan``); its other calls
+    (ringing, or in a seat) are hung up: nobody owns them now. Once none waits (or after
+    ``DIALPLAN_GRACE_S``), the records are read, every open attempt closed (abandoned where
+    recorded) and the records cleared (a call id is never reused, but the next reconnect's
+    resync would read them again)."""
+    open_ids = set(await live_call_ids(db))
+    ours = [m for m in await ami.core_show_channels() if str(m.get("Uniqueid")) in open_ids]
+    orphans = [m for m in ours if not left_to_dialplan(m)]
+    for channel in orphans:
         with contextlib.suppress(AmiError):
-            await ami.hangup(channels[call_id])
-    if abandoned:
+            await ami.hangup(str(channel.get("Channel")))
+    holding = [str(m.get("Uniqueid")) for m in ours if m.get("Context") == HOLD_CONTEXT]
+    deadline = time.monotonic() + DIALPLAN_GRACE_S
+    while holding and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+        live = {str(m.get("Uniqueid")): m for m in await ami.core_show_channels()}
+        holding = [i for i in holding if live.get(i, {}).get("Context") == HOLD_CONTEXT]
+    abandoned = await ami.db_family(ABANDONED_FAMILY)
+    found = await recover_after_restart(db, clock(), abandoned)
+    if abandoned and not holding:  # a callee still held would be recorded after the read
         await _forget_abandons(ami)
-    if found.orphans or found.interrupted or found.abandoned:
-        log.warning("recovered after restart", orphan_calls=len(found.orphans),
+    if open_ids:
+        log.warning("recovered after restart", calls=len(open_ids), hung_up=len(orphans),
                     interviews=found.interrupted, abandoned=found.abandoned)  # fmt: skip
+
+
+DIALPLAN_GRACE_S = 10.0
+"""How long a restart waits for the dead process's callees on hold to be abandoned by the
+dialplan: its 2 s, after answering-machine detection (up to 5 s) if on."""
 
 
 async def _forget_abandons(ami: AmiClient) -> None:

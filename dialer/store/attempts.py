@@ -196,9 +196,6 @@ dialer's own end (a crash), never given a disposition."""
 class Recovered(NamedTuple):
     """What ``recover_after_restart`` found."""
 
-    orphans: list[str]
-    """Open calls whose channel Asterisk still has (the caller hangs them up: nobody owns
-    them now)."""
     interrupted: int
     """Interviews whose quota reservation was given back."""
     abandoned: int
@@ -206,10 +203,7 @@ class Recovered(NamedTuple):
 
 
 async def recover_after_restart(
-    db: aiosqlite.Connection,
-    live_channels: set[str],
-    now: datetime,
-    abandoned: Mapping[str, str] | None = None,
+    db: aiosqlite.Connection, now: datetime, abandoned: Mapping[str, str] | None = None
 ) -> Recovered:
     """After the dialer itself stopped without closing its calls (a crash, ``kill -9``).
 
@@ -220,14 +214,14 @@ async def recover_after_restart(
     technical failure (congestion, AAPOR 3.16; the number is retried).
     """
     async with db.execute(
-        "SELECT call_id, started_at, connected_at FROM attempt WHERE ended_at IS NULL"
+        "SELECT call_id, started_at FROM attempt WHERE ended_at IS NULL"
     ) as cursor:
         open_calls = list(await cursor.fetchall())
     records = abandoned or {}
     dropped = [
         (call_id, read_abandon(records[call_id], datetime.fromisoformat(started), now)[0])
-        for call_id, started, connected in open_calls
-        if call_id in records and connected is None  # a callee seated first was not abandoned
+        for call_id, started in open_calls
+        if call_id in records
     ]
     async with transaction(db):
         for call_id, at in dropped:
@@ -252,5 +246,4 @@ async def recover_after_restart(
             "UPDATE sample_case SET state = 'released', reserved_cell_id = NULL"
             " WHERE state = 'in_progress'"
         )
-    orphans = [str(call_id) for call_id, _, _ in open_calls if call_id in live_channels]
-    return Recovered(orphans, cursor.rowcount, len(dropped))
+    return Recovered(cursor.rowcount, len(dropped))
