@@ -61,17 +61,13 @@ def barred_sql(survey: Survey, wave: WaveRef, from_list: bool) -> tuple[str, lis
     else:
         ids = f"SELECT c.id FROM sample_case c WHERE {frame} AND NOT ({NOT_LISTED})"
     args: list[object] = [wave.wave_id]
-    waves = lookback(survey.wave, survey.waves)
-    if len(waves) and survey.waves.exclude_results:
-        marks = ", ".join("?" for _ in survey.waves.exclude_results)
+    excluded = _excluded(survey, wave)
+    if excluded is not None:
         ids += (
             " UNION SELECT c.id FROM wave w CROSS JOIN sample_case p ON p.wave_id = w.id"
-            " CROSS JOIN sample_case c ON c.phone = p.phone"
-            f" WHERE w.survey_id = ? AND w.number BETWEEN ? AND ? AND p.result IN ({marks})"
-            f" AND {frame}"
+            f" CROSS JOIN sample_case c ON c.phone = p.phone WHERE {excluded[0]} AND {frame}"
         )
-        args += [wave.survey_id, waves.start, waves.stop - 1, *survey.waves.exclude_results]
-        args.append(wave.wave_id)
+        args += [*excluded[1], wave.wave_id]
     return f"SELECT cell_id, count(*) FROM sample_case WHERE id IN ({ids}) GROUP BY cell_id", args
 
 
@@ -79,16 +75,25 @@ def eligible_sql(survey: Survey, wave: WaveRef) -> tuple[str, list[object]]:
     """The WHERE clause (on alias ``c``) for frame cases a release may draw, and its arguments."""
     sql = f"c.wave_id = ? AND c.state = 'frame' AND {NOT_LISTED}"
     args: list[object] = [wave.wave_id]
-    waves = lookback(survey.wave, survey.waves)
-    if len(waves) and survey.waves.exclude_results:
-        marks = ", ".join("?" for _ in survey.waves.exclude_results)
+    excluded = _excluded(survey, wave)
+    if excluded is not None:
         sql += (
             " AND NOT EXISTS (SELECT 1 FROM sample_case p JOIN wave w ON w.id = p.wave_id"
-            f" WHERE p.phone = c.phone AND w.survey_id = ? AND w.number BETWEEN ? AND ?"
-            f" AND p.result IN ({marks}))"
+            f" WHERE p.phone = c.phone AND {excluded[0]})"
         )
-        args += [wave.survey_id, waves.start, waves.stop - 1, *survey.waves.exclude_results]
+        args += excluded[1]
     return sql, args
+
+
+def _excluded(survey: Survey, wave: WaveRef) -> tuple[str, list[object]] | None:
+    """The condition on an earlier wave's case ``p`` (its wave ``w``) whose result bars its
+    number from this wave, and its arguments; None when no result does."""
+    waves = lookback(survey.wave, survey.waves)
+    if not (len(waves) and survey.waves.exclude_results):
+        return None
+    marks = ", ".join("?" for _ in survey.waves.exclude_results)
+    condition = f"w.survey_id = ? AND w.number BETWEEN ? AND ? AND p.result IN ({marks})"
+    return condition, [wave.survey_id, waves.start, waves.stop - 1, *survey.waves.exclude_results]
 
 
 async def load_counts(db: aiosqlite.Connection, survey: Survey, wave: WaveRef) -> CellCounts:
