@@ -213,16 +213,14 @@ class Simulation:
 
     def needs(self) -> list[CellNeed]:
         """What each quota cell still needs, as the dialer's cell spread sees it."""
+        prior = PRIOR_WEIGHT * PRIOR_YIELD
         return [
-            CellNeed(
-                remaining=self.target[c] - self.completes[c] - self.in_progress[c],
-                per_dial=(self.cell_done[c] + PRIOR_WEIGHT * PRIOR_YIELD)
-                / (self.cell_dials[c] + PRIOR_WEIGHT),
-                in_flight=self.in_flight_cell[c],
-                available=self.numbers[c],
+            CellNeed(target - completes - going, (done + prior) / (dials + PRIOR_WEIGHT), out, left)
+            for target, completes, going, done, dials, out, left in zip(
+                self.target, self.completes, self.in_progress, self.cell_done,
+                self.cell_dials, self.in_flight_cell, self.numbers, strict=True,
             )
-            for c in range(self.cells)
-        ]
+        ]  # fmt: skip
 
     def peek(self, cell: int, index: int) -> tuple[int, float]:
         """The outcome of the cell's ``index``-th next dial: its event and delay, drawn now
