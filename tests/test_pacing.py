@@ -132,6 +132,26 @@ def test_stats_window_counts_as_a_plain_count_would() -> None:
         assert (sum(later), len(later)) == (abandons[i], answers[i])
 
 
+def test_stats_take_unanswered_dials_in_one_call_as_one_by_one() -> None:
+    """The simulator files a tick's unanswered dials at once: the same figures as each
+    filed alone, past the kept sample's wrap-around too."""
+    rng = random.Random(4)
+    one_by_one, batched = CallStats(keep=100), CallStats(keep=100)
+    for _ in range(30):
+        rings = [rng.uniform(1.0, 40.0) for _ in range(rng.randint(0, 12))]
+        answered = rng.uniform(2.0, 20.0)
+        for ring in rings:
+            one_by_one.dial_ended(ring, answered=False)
+        batched.unanswered(rings)
+        one_by_one.dial_ended(answered, answered=True)
+        batched.dial_ended(answered, answered=True)
+    assert one_by_one.dials_total == batched.dials_total > 100
+    assert one_by_one.finished_dials == batched.finished_dials == 100
+    assert one_by_one.mean_dial() == batched.mean_dial()
+    assert one_by_one.answer_rate() == batched.answer_rate() > 0
+    assert one_by_one.answer_table(SEAT_TIMES).tolist() == batched.answer_table(SEAT_TIMES).tolist()
+
+
 def test_stats_window_drops_old_answers() -> None:
     stats = CallStats(window_s=60)
     stats.live_answer(0.0, abandoned=True)

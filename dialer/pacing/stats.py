@@ -54,6 +54,12 @@ class CallStats:
         self._answered.append(1.0 if answered else 0.0)
         self.dials_total += 1
 
+    def unanswered(self, rings: list[float]) -> None:
+        """Dials ended unanswered after ``rings`` s: ``dial_ended`` for each, in one call."""
+        self._ring.extend(rings)
+        self._answered.extend([0.0] * len(rings))
+        self.dials_total += len(rings)
+
     def live_answer(self, now: float, abandoned: bool) -> None:
         """A person answered; ``abandoned`` when no seat took the call in time. Times only
         go forward here (a clock stepped back is held at the latest time seen): the window's
@@ -303,6 +309,18 @@ class _Ring:
         self._buffer[slot] = value
         self._sum += value
         self._count += 1
+
+    def extend(self, values: list[float]) -> None:
+        """``append`` each, in order (the running sum adds them as ``append`` would)."""
+        buffer, size, count, total = self._buffer, self._size, self._count, self._sum
+        for value in values:
+            slot = count % size
+            if count >= size:
+                total -= buffer[slot]
+            buffer[slot] = value
+            total += value
+            count += 1
+        self._count, self._sum = count, total
 
     def __len__(self) -> int:
         return self._count if self._count < self._size else self._size
