@@ -399,7 +399,13 @@ def _survival_by(survival: Floats, durations: Floats, e: Floats, within: Floats)
         ]
         return at
     shifts = steps.astype(np.intp)
-    points = np.arange(2 * len(e) + int(shifts.max()), dtype=np.float64) / 2.0
-    by_half = survival[np.searchsorted(durations, points, side="right")]
+    points = 2 * len(e) + int(shifts.max())
+    # Durations up to each half second k / 2: those with ceil(2 d) <= k, counted (a search
+    # per point took twice as long). A negative duration counts from the first point on.
+    halves = np.ceil(2.0 * durations).astype(np.intp)
+    if len(halves) and halves[0] < 0:
+        halves = np.maximum(halves, 0)
+    up_to = np.cumsum(np.bincount(halves, minlength=points)[:points])
+    by_half = survival[up_to]
     result: Floats = sliding_window_view(by_half, int(shifts.max()) + 1)[: 2 * len(e) : 2, shifts]
     return result

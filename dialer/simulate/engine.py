@@ -99,6 +99,9 @@ class Simulation:
         self.events: list[tuple[float, int, int, int, float]] = []
         self.seq = 0
         self.flight: dict[int, float] = {}  # dial id -> launched at
+        self.flying: dict[float, int] = {}
+        """Dials in flight by when they were launched (a tick's dials share their time): the
+        snapshot's ring times come from the 30 or so entries, not one per dial."""
         # Dials ending unanswered, by the tick that first sees them ended: nothing between
         # ticks reads them, and a 300-seat shift has 230,000 of them to keep off the heap.
         self.ending: dict[int, list[tuple[int, float]]] = {}
@@ -182,13 +185,15 @@ class Simulation:
         due = self.worked + elapsed >= self.sc.break_every_min * 60
         key = np.where(due, state + DUE, state)
         counts = np.bincount(key, minlength=2 * DUE).tolist()
-        launched = np.fromiter(self.flight.values(), dtype=np.float64, count=len(self.flight))
+        flying = self.flying
+        launched = np.fromiter(flying, dtype=np.float64, count=len(flying))
+        out = np.fromiter(flying.values(), dtype=np.intp, count=len(flying))
         snap = Snapshot(
             now=now,
             free=counts[FREE] + counts[FREE + DUE],
             talk_elapsed=elapsed[key == TALK],
             wrap_elapsed=elapsed[key == WRAP],
-            ring_elapsed=now - launched,
+            ring_elapsed=np.repeat(now - launched, out),  # in the order dialled
             waiting=len(self.waiting),
             paused=counts[PAUSED] + counts[PAUSED + DUE] + counts[TALK + DUE] + counts[WRAP + DUE],
             channel_room=max(self._lines_free(counts[TALK] + counts[TALK + DUE]), 0),
@@ -235,6 +240,7 @@ class Simulation:
         self.numbers[cell] -= count
         self.cell_dials[cell] += count
         self.in_flight_cell[cell] += count
+        self.flying[now] = self.flying.get(now, 0) + count
         flight, flight_cell, answer_at = self.flight, self.flight_cell, self.answer_at
         ending, queue, outcome, push = self.ending, self.upcoming[cell], self._outcome, self._push
         first = self.dials + 1
@@ -272,7 +278,7 @@ class Simulation:
         return self.rng.lognormvariate(math.log(mean) - sigma2 / 2, math.sqrt(sigma2))
 
     def _resolve(self, ident: int) -> int:
-        del self.flight[ident]
+        self._landed(self.flight.pop(ident))
         self.answer_at.pop(ident, None)
         cell = self.flight_cell.pop(ident)
         self.in_flight_cell[cell] -= 1
@@ -280,10 +286,19 @@ class Simulation:
 
     def _unanswered(self, ended: list[tuple[int, float]]) -> None:
         flight, flight_cell, in_flight_cell = self.flight, self.flight_cell, self.in_flight_cell
+        landed = self._landed
         for ident, _ in ended:
-            del flight[ident]
+            landed(flight.pop(ident))
             in_flight_cell[flight_cell.pop(ident)] -= 1
         self.stats.unanswered([ring for _, ring in ended])
+
+    def _landed(self, launched: float) -> None:
+        """A dial launched at ``launched`` is no longer in flight."""
+        left = self.flying[launched] - 1
+        if left:
+            self.flying[launched] = left
+        else:
+            del self.flying[launched]
 
     # --- persons, seats, interviews ----------------------------------------------------------
 
