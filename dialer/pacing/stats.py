@@ -132,7 +132,7 @@ class CallStats:
         ``ahead_s`` s from now: the abandons stay in it while older answers leave it."""
         self._prune(now)
         times = self._times[self._first : self._end]
-        index = self._first + np.searchsorted(times, now + ahead_s - self.window_s)
+        index = self._first + times.searchsorted(now + ahead_s - self.window_s)
         return self._abandons_from(index), (self._end - index).astype(np.float64)
 
     def _make_room(self) -> None:
@@ -215,9 +215,9 @@ class CallStats:
         if len(resolved) == 0:
             return np.zeros((1, len(within)))
         r = np.arange(math.ceil(resolved[-1]) + 2, dtype=np.float64)[:, None]
-        before = np.searchsorted(answered, r, side="right")
-        by = np.searchsorted(answered, r + within[None, :], side="right")
-        later = len(resolved) - np.searchsorted(resolved, r, side="right")
+        before = answered.searchsorted(r, side="right")
+        by = answered.searchsorted(r + within[None, :], side="right")
+        later = len(resolved) - resolved.searchsorted(r, side="right")
         result: Floats = (by - before) / np.maximum(later, 1)
         return result
 
@@ -253,7 +253,8 @@ class CallStats:
             values = self._ring.values()
         else:
             values = (self._talk if name == "talk" else self._wrap).values()
-        return np.sort(values)
+        values.sort()  # a copy of the sample's (``_Ring.values``, or picked from it)
+        return values
 
     def _memo(self, source: str, key: Hashable, build: Callable[[], Floats]) -> Floats:
         """A value built from the ``source`` sample, rebuilt once a tenth of the sample is
@@ -337,9 +338,10 @@ def _survival(durations: Floats, ongoing: Floats) -> Floats:
     """Kaplan-Meier survival just after each sorted duration (1.0 first), with the ``ongoing``
     elapsed times at risk up to their elapsed time."""
     n = len(durations)
-    ongoing = np.sort(ongoing)
-    at_risk = (n - np.arange(n)) + (len(ongoing) - np.searchsorted(ongoing, durations))
-    result: Floats = np.concatenate([[1.0], np.cumprod(1.0 - 1.0 / at_risk)])
+    ongoing = ongoing.copy()
+    ongoing.sort()
+    at_risk = (n - np.arange(n)) + (len(ongoing) - ongoing.searchsorted(durations))
+    result: Floats = np.concatenate([[1.0], (1.0 - 1.0 / at_risk).cumprod()])
     return result
 
 
@@ -374,7 +376,7 @@ def _ends(durations: Floats, ongoing: Floats, within: Floats) -> Floats:
     survival = _survival(durations, ongoing)
     rows = math.ceil(durations[-1]) + 2
     e = np.arange(rows, dtype=np.float64)
-    s_e = survival[np.searchsorted(durations, e, side="right")]
+    s_e = survival[durations.searchsorted(e, side="right")]
     result = _survival_by(survival, durations, e, within)  # in place from here: a table
     result /= np.maximum(s_e, 1e-12)[:, None]  # is large, and each new one costs its pages
     np.subtract(1.0, result, out=result)
@@ -405,7 +407,7 @@ def _survival_by(survival: Floats, durations: Floats, e: Floats, within: Floats)
     halves = np.ceil(2.0 * durations).astype(np.intp)
     if len(halves) and halves[0] < 0:
         halves = np.maximum(halves, 0)
-    up_to = np.cumsum(np.bincount(halves, minlength=points)[:points])
+    up_to = np.bincount(halves, minlength=points)[:points].cumsum()
     by_half = survival[up_to]
     result: Floats = sliding_window_view(by_half, int(shifts.max()) + 1)[: 2 * len(e) : 2, shifts]
     return result

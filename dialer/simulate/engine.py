@@ -193,7 +193,7 @@ class Simulation:
             free=counts[FREE] + counts[FREE + DUE],
             talk_elapsed=elapsed[key == TALK],
             wrap_elapsed=elapsed[key == WRAP],
-            ring_elapsed=np.repeat(now - launched, out),  # in the order dialled
+            ring_elapsed=(now - launched).repeat(out),  # in the order dialled
             waiting=len(self.waiting),
             paused=counts[PAUSED] + counts[PAUSED + DUE] + counts[TALK + DUE] + counts[WRAP + DUE],
             channel_room=max(self._lines_free(counts[TALK] + counts[TALK + DUE]), 0),
