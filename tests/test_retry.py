@@ -7,7 +7,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dialer.campaign.selection import CaseView, due_cases, held_back, in_closed_cells
+from dialer.campaign.selection import (
+    CaseView,
+    due_cases,
+    held_back,
+    in_closed_cells,
+    read_due,
+)
 from dialer.disposition import Disposition, Outcome, aapor_code
 from dialer.schedule.retry import AttemptRecord, RetryPolicy, next_call
 from dialer.schedule.window import CallingWindow
@@ -165,6 +171,38 @@ def test_a_case_held_by_an_operator_is_neither_due_nor_exhausted() -> None:
     assert ([], [], None) == (due, exhausted, soonest)
     due, exhausted, soonest = due_cases(cases, MONDAY_10, POLICY, WINDOW, fill=[0.0], busy={7})
     assert ([], [], MONDAY_10 + timedelta(minutes=10)) == (due, exhausted, soonest)
+
+
+def test_a_read_of_due_cases_serves_the_next_ticks_without_the_cases_taken_since() -> None:
+    """The cases read at one tick serve the ticks of the next 5 s: a case dialled since, or
+    on a call now, is left out; after 5 s (or a clock stepped back) the read is old. Its
+    next due time holds only while every case dialled or busy since the read still is."""
+    retry = (attempt(MONDAY_10 - timedelta(minutes=5), Outcome.BUSY),)  # due in 10 minutes
+    finished = (attempt(MONDAY_10, Outcome.CONNECTED, disposition=Disposition.REFUSAL),)
+    cases = [
+        CaseView(1, "+390187000001", 0, {}, ()),
+        CaseView(2, "+390187000002", 0, {}, ()),
+        CaseView(3, "+390187000003", 0, {}, retry),
+        CaseView(4, "+390187000004", 0, {}, finished),
+        CaseView(5, "+390187000005", 0, {}, ()),  # on a call at the read
+    ]
+    read = read_due(cases, MONDAY_10, POLICY, WINDOW, fill=[0.0], busy={5})
+    assert [1, 2] == [c.case_id for c in read.remaining(busy=set())]
+    assert ([4], [1, 2, 3, 5]) == ([c.case_id for c in read.exhausted], _ids(read.left))
+    assert MONDAY_10 + timedelta(minutes=10) == read.soonest
+    read.taken.add(1)  # dialled at the next tick
+    assert [2] == _ids(read.remaining(busy={1}))
+    assert [] == _ids(read.remaining(busy={2}))
+    assert read.fresh(MONDAY_10 + timedelta(seconds=4.9))
+    assert not read.fresh(MONDAY_10 + timedelta(seconds=5))
+    assert not read.fresh(MONDAY_10 - timedelta(seconds=1))
+    assert read.complete(busy={1, 5})  # both still on their calls
+    assert not read.complete(busy={5})  # 1's call ended: it may need a retry
+    assert not read.complete(busy={1})  # so may 5's, on a call at the read
+
+
+def _ids(cases: list[CaseView]) -> list[int]:
+    return [c.case_id for c in cases]
 
 
 def test_held_back_counts_per_cell_the_cases_not_callable_before_a_time() -> None:

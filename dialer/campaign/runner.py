@@ -68,7 +68,14 @@ from dialer.campaign.dispositions import (
     check,
 )
 from dialer.campaign.pace import calls_out, cell_needs, snapshot_of, to_dial
-from dialer.campaign.selection import CaseView, due_cases, held_back, in_closed_cells
+from dialer.campaign.selection import (
+    REREAD_EMPTY,
+    CaseView,
+    DueRead,
+    held_back,
+    in_closed_cells,
+    read_due,
+)
 from dialer.campaign.status import (
     CampaignStatus,
     RatesStatus,
@@ -280,6 +287,7 @@ class CampaignRunner:
         self._epoch = 0  # counts interviews started and ended
         self._shown: tuple[SeatBoard, int] = (self.board, 0)
         self._idle_for: frozenset[int] = frozenset()  # what waited when a release drew none
+        self._due_read: DueRead | None = None  # the released cases as a recent tick read them
         self._tick_queued = False
 
     async def recall(self) -> None:
@@ -658,29 +666,47 @@ class CampaignRunner:
         fill = [
             float(c) / t if t else 1.0 for c, t in zip(counts.completes, counts.target, strict=True)
         ]
-        cases = await dialable_cases(self.db, self.wave.wave_id)
         busy = {v.case_id for v in self.cases.values()}
         busy.update(i.case.case_id for i in self.interviews.values())
-        due, exhausted, soonest = due_cases(cases, now, self.s.retry, self.s.window, fill, busy)
+        read, fresh = self._due_read, False
+        if read is None or not read.fresh(now):
+            read, fresh = await self._read_due(now, fill, busy), True
+        due = read.remaining(busy)
+        idle = not self.calls and not self.interviews
+        # None due as read: a retry may have come due since, and going idle needs every
+        # case's next call known (a call ended since the read may need a retry).
+        reread = now - read.at >= REREAD_EMPTY or (idle and not read.complete(busy))
+        if not due and not fresh and reread:
+            read, fresh = await self._read_due(now, fill, busy), True
+            due = read.remaining(busy)
         due, barred = in_closed_cells(due, counts.closed_at)
         for case in barred:
             await withdraw_if_barred(self.db, case.case_id)
-        for case in exhausted:
-            last = case.history[-1].outcome if case.history else None
-            result = "ineligible" if last is Outcome.FAILED else "other"
-            await finish_case(self.db, self.s.survey, self.wave, case.case_id, result)
-        if not due and not self.calls and not self.interviews:
-            if soonest is None:  # every released number is done with: the next release
-                if await self._release() == 0 and not exhausted:
+            read.taken.add(case.case_id)
+        if not due and idle:
+            if read.soonest is None:  # every released number is done with: the next release
+                self._due_read = None
+                if await self._release() == 0 and not (fresh and read.exhausted):
                     self.state, self.finished = RunState.FINISHED, "sample exhausted"
-            elif soonest - now > IDLE_RELEASE:
-                done = _ids_of(exhausted)
-                left = [c for c in cases if c.case_id not in done]
-                await self._idle_release(left, now, len(fill))
+            elif read.soonest - now > IDLE_RELEASE:
+                await self._idle_release(read.left, now, len(fill))
             return
         needs = cell_needs(counts, self.s.survey, calls_out(self.cases, self.calls), self.dials)
         for case in to_dial(launch, due, needs):
+            read.taken.add(case.case_id)
             await self._dial(case, now)
+
+    async def _read_due(self, now: datetime, fill: list[float], busy: set[int]) -> DueRead:
+        """Read the released cases, finish the exhausted ones, and keep the read for the
+        ticks to come (``READ_EVERY``)."""
+        cases = await dialable_cases(self.db, self.wave.wave_id)
+        read = read_due(cases, now, self.s.retry, self.s.window, fill, busy)
+        for case in read.exhausted:
+            last = case.history[-1].outcome if case.history else None
+            result = "ineligible" if last is Outcome.FAILED else "other"
+            await finish_case(self.db, self.s.survey, self.wave, case.case_id, result)
+        self._due_read = read
+        return read
 
     def _asterisk_ready(self, now: datetime) -> bool:
         """Whether Asterisk is up and fully booted (``boot_check``), with its warning."""
@@ -704,6 +730,8 @@ class CampaignRunner:
         later = held_back(waiting, now, until, self.s.retry, self.s.window, cells)
         drawn = await self._release(np.array(later, dtype=np.int64))
         self._idle_for = frozenset() if drawn else ids
+        if drawn:
+            self._due_read = None  # the next tick reads the numbers drawn
 
     async def _release(self, held_back: npt.NDArray[np.int64] | None = None) -> int:
         """Draw and store the next release; the numbers it drew."""
