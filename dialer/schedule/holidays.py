@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 
 ITALY_FIXED = (
@@ -32,8 +33,10 @@ def easter_sunday(year: int) -> date:
     return date(year, month, day + 1)
 
 
+@functools.lru_cache(maxsize=64)
 def italian_holidays(year: int) -> frozenset[date]:
-    """Italy's national public holidays in ``year`` (local patron saints' days are extra)."""
+    """Italy's national public holidays in ``year`` (local patron saints' days are extra).
+    Kept per year: the calling window asks twice for each released case's next call."""
     fixed = {date(year, month, day) for month, day in ITALY_FIXED}
     easter = easter_sunday(year)
     return frozenset(fixed | {easter, easter + timedelta(days=1)})
