@@ -13,6 +13,7 @@ from dialer.campaign.selection import (
     held_back,
     in_closed_cells,
     read_due,
+    still_offered,
 )
 from dialer.disposition import Disposition, Outcome, aapor_code
 from dialer.schedule.retry import AttemptRecord, RetryPolicy, next_call
@@ -199,6 +200,41 @@ def test_a_read_of_due_cases_serves_the_next_ticks_without_the_cases_taken_since
     assert read.complete(busy={1, 5})  # both still on their calls
     assert not read.complete(busy={5})  # 1's call ended: it may need a retry
     assert not read.complete(busy={1})  # so may 5's, on a call at the read
+
+
+def test_a_tick_reads_again_when_the_read_is_old_empty_or_blind_to_a_call_ended() -> None:
+    """No read, an old one, or a clock stepped back: read again. A read with due cases left
+    serves; with none left it serves for a second, and when the campaign is going idle
+    only if it knows every case's next call (a call ended since it may need a retry)."""
+    retry = (attempt(MONDAY_10 - timedelta(minutes=5), Outcome.BUSY),)
+    cases = [CaseView(1, "+390187000001", 0, {}, ()), CaseView(3, "+390187000003", 0, {}, retry)]
+    soon = MONDAY_10 + timedelta(seconds=0.5)
+    assert still_offered(None, MONDAY_10, set(), idle=False) is None
+    read = read_due(cases, MONDAY_10, POLICY, WINDOW, fill=[0.0])
+    assert [1] == _ids(still_offered(read, soon, set(), idle=False) or [])
+    assert still_offered(read, MONDAY_10 + timedelta(seconds=5), set(), idle=False) is None
+    assert still_offered(read, MONDAY_10 - timedelta(seconds=1), set(), idle=False) is None
+    read.taken.add(1)  # dialled: none left
+    assert [] == still_offered(read, soon, {1}, idle=False)  # calls out: wait a second
+    assert still_offered(read, MONDAY_10 + timedelta(seconds=1), {1}, idle=False) is None
+    assert still_offered(read, soon, set(), idle=True) is None  # 1's call ended: read again
+    quiet = read_due(cases[1:], MONDAY_10, POLICY, WINDOW, fill=[0.0])  # idle, none due
+    assert [] == still_offered(quiet, soon, set(), idle=True)  # it knows: 3 is due in 10 min
+
+
+def test_a_case_taken_from_a_read_is_dialled_only_if_still_due() -> None:
+    """A no-answer at 14:00 one day is retried in another part of the day: due at 12:59:58
+    the next day, not at 13:00:02. Taking it out of the read leaves it out either way."""
+    no_answer = (attempt(rome(2026, 11, 23, 14, 0), Outcome.NO_ANSWER),)
+    case = CaseView(9, "+390187000009", 0, {}, no_answer)
+    before = rome(2026, 11, 24, 12, 59) + timedelta(seconds=58)
+    read = read_due([case], before, POLICY, WINDOW, fill=[0.0])
+    assert [9] == _ids(read.due)
+    assert [9] == _ids(
+        read_due([case], before, POLICY, WINDOW, [0.0]).take([case], before, POLICY, WINDOW)
+    )
+    assert [] == read.take([case], before + timedelta(seconds=4), POLICY, WINDOW)
+    assert [] == read.remaining(set())
 
 
 def _ids(cases: list[CaseView]) -> list[int]:

@@ -69,12 +69,12 @@ from dialer.campaign.dispositions import (
 )
 from dialer.campaign.pace import calls_out, cell_needs, snapshot_of, to_dial
 from dialer.campaign.selection import (
-    REREAD_EMPTY,
     CaseView,
     DueRead,
     held_back,
     in_closed_cells,
     read_due,
+    still_offered,
 )
 from dialer.campaign.status import (
     CampaignStatus,
@@ -668,18 +668,14 @@ class CampaignRunner:
         ]
         busy = {v.case_id for v in self.cases.values()}
         busy.update(i.case.case_id for i in self.interviews.values())
-        read, fresh = self._due_read, False
-        if read is None or not read.fresh(now):
-            read, fresh = await self._read_due(now, fill, busy), True
-        due = read.remaining(busy)
         idle = not self.calls and not self.interviews
-        # None due as read: a retry may have come due since, and going idle needs every
-        # case's next call known (a call ended since the read may need a retry).
-        reread = now - read.at >= REREAD_EMPTY or (idle and not read.complete(busy))
-        if not due and not fresh and reread:
+        offered = still_offered(self._due_read, now, busy, idle)
+        if offered is None or self._due_read is None:
             read, fresh = await self._read_due(now, fill, busy), True
-            due = read.remaining(busy)
-        due, barred = in_closed_cells(due, counts.closed_at)
+            offered = read.remaining(busy)
+        else:
+            read, fresh = self._due_read, False
+        due, barred = in_closed_cells(offered, counts.closed_at)
         for case in barred:
             await withdraw_if_barred(self.db, case.case_id)
             read.taken.add(case.case_id)
@@ -692,8 +688,7 @@ class CampaignRunner:
                 await self._idle_release(read.left, now, len(fill))
             return
         needs = cell_needs(counts, self.s.survey, calls_out(self.cases, self.calls), self.dials)
-        for case in to_dial(launch, due, needs):
-            read.taken.add(case.case_id)
+        for case in read.take(to_dial(launch, due, needs), now, self.s.retry, self.s.window):
             await self._dial(case, now)
 
     async def _read_due(self, now: datetime, fill: list[float], busy: set[int]) -> DueRead:
@@ -705,6 +700,7 @@ class CampaignRunner:
             last = case.history[-1].outcome if case.history else None
             result = "ineligible" if last is Outcome.FAILED else "other"
             await finish_case(self.db, self.s.survey, self.wave, case.case_id, result)
+        read.at = max(read.at, self.s.clock())  # its age runs from its end: a large one is slow
         self._due_read = read
         return read
 

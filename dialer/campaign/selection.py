@@ -106,6 +106,37 @@ class DueRead:
         taken = self.taken
         return [c for c in self.due if c.case_id not in taken and c.case_id not in busy]
 
+    def take(
+        self, chosen: Sequence[CaseView], now: datetime, policy: RetryPolicy, window: CallingWindow
+    ) -> list[CaseView]:
+        """Take ``chosen`` out of the read: those still due at ``now``, to dial. A case due
+        at the read may not be now: a no-answer is retried in a part of the day not tried
+        yet, and the read may have seen the end of one."""
+        self.taken.update(c.case_id for c in chosen)
+        return [
+            c for c in chosen if (when := next_call(c.history, now, policy, window)) and when <= now
+        ]
+
+
+def _due_at(case: CaseView, now: datetime, policy: RetryPolicy, window: CallingWindow) -> bool:
+    when = next_call(case.history, now, policy, window)
+    return when is not None and when <= now
+
+
+def still_offered(
+    read: DueRead | None, now: datetime, busy: Collection[int], idle: bool
+) -> list[CaseView] | None:
+    """The due cases ``read`` still offers at ``now``; None when the tick is to read the
+    released cases again: no read, an old one, or none of its due cases left and either a
+    second passed (a retry may have come due) or the campaign is going ``idle`` (no calls
+    and no interviews) on a read that may not know every case's next call."""
+    if read is None or not read.fresh(now):
+        return None
+    due = read.remaining(busy)
+    if not due and (now - read.at >= REREAD_EMPTY or (idle and not read.complete(busy))):
+        return None
+    return due
+
 
 def read_due(
     cases: Sequence[CaseView],
