@@ -56,6 +56,13 @@ def test_spread_follows_need_over_yield_and_caps_calls_out() -> None:
     assert [100, 50, 0, 0] == spread(1000, cells)
 
 
+def test_spread_gives_what_whole_shares_leave_to_the_lowest_cell_of_equals() -> None:
+    cell = CellNeed(remaining=1, per_dial=1.0, in_flight=0, available=1)
+    assert [1, 0] == spread(1, [cell, cell])
+    assert [1, 1, 0] == spread(2, [cell, cell, cell])
+    assert [0, 1, 1] == spread(2, [cell._replace(remaining=0), cell, cell])
+
+
 def test_spread_respects_the_numbers_left() -> None:
     cells = [CellNeed(5, 0.1, 0, 3), CellNeed(5, 0.1, 0, 100)]
     given = spread(20, cells)
@@ -511,6 +518,17 @@ def test_simulation_is_deterministic_for_a_seed(scenario: Scenario) -> None:
     assert first != simulate(scenario, Predictive(), 8)
 
 
+def test_dials_in_flight_are_counted_by_their_launch_time(scenario: Scenario) -> None:
+    """The snapshot's ring times come from dials in flight counted by launch tick: stopped
+    with calls out, the counts hold the dials in flight, each at its launch time."""
+    sim = Simulation(scenario, Predictive(), 3)
+    sim.end = 1800.0  # mid-shift
+    sim.run()
+    assert sim.flight
+    launched = sorted(t for t, count in sim.flying.items() for _ in range(count))
+    assert launched == sorted(sim.flight.values())
+
+
 def test_progressive_never_abandons_and_quotas_never_overshoot(scenario: Scenario) -> None:
     result = simulate(scenario, Progressive(), 1)
     assert (0, 0) == (result.abandoned, result.quota_overshoot)
@@ -680,8 +698,11 @@ def test_end_tables_read_half_seconds_as_a_search_of_every_cell_would() -> None:
         np.array([np.inf, 1.0]),
         np.array([]),
     ):
-        durations = np.sort(rng.exponential(200.0, 300))
-        survival = stats_module._survival(durations, rng.exponential(100.0, 40))
-        e = np.arange(np.ceil(durations[-1]) + 2)
-        grid = survival[np.searchsorted(durations, e[:, None] + within[None, :], side="right")]
-        assert np.array_equal(grid, stats_module._survival_by(survival, durations, e, within))
+        for durations in (  # and ties, half seconds on the points, negatives (a clock)
+            np.sort(rng.exponential(200.0, 300)),
+            np.array([-1.0, 0.0, 0.5, 2.0, 2.0, 3.25, 7.5]),
+        ):
+            survival = stats_module._survival(durations, rng.exponential(100.0, 40))
+            e = np.arange(np.ceil(durations[-1]) + 2)
+            grid = survival[np.searchsorted(durations, e[:, None] + within[None, :], side="right")]
+            assert np.array_equal(grid, stats_module._survival_by(survival, durations, e, within))

@@ -217,10 +217,9 @@ class Chances(NamedTuple):
         both, rows = _with_variances(table), len(table)
         if len(elapsed) > rows:  # many calls in few rows (ring times): count them per row
             return Chances(np.bincount(table_rows(elapsed, rows), minlength=rows) @ both)
-        # a product with ones sums the rows several times faster than ``sum(axis=0)``; rows
-        # past the table's last take the last (``table_rows``: "clip" does it in the take)
+        # a product with ones sums the rows several times faster than ``sum(axis=0)``
         ones = _ONES[: len(elapsed)] if len(elapsed) <= len(_ONES) else np.ones(len(elapsed))
-        return Chances(ones @ both.take(elapsed.astype(np.intp), axis=0, mode="clip"))
+        return Chances(ones @ both.take(table_rows(elapsed, rows), axis=0))
 
     def plus(self, other: Chances) -> Chances:
         return Chances(self.sums + other.sums)
@@ -378,7 +377,7 @@ def most_calls(
         allowed = (alpha * p) * n + alpha * total0
         if total0 < 1e-9:  # none expected yet: allow a little, not nothing
             allowed[0] = alpha * 1e-9
-        if most_abandons < allowed[-1]:
+        if not most_abandons >= allowed[-1]:  # a NaN budget allows nothing
             allowed = np.minimum(allowed, most_abandons)
         fine = overflow <= allowed
         if not fine[-1] or top == limit:
