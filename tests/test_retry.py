@@ -9,7 +9,6 @@ import pytest
 
 from dialer.campaign.selection import (
     CaseView,
-    due_cases,
     held_back,
     in_closed_cells,
     read_due,
@@ -140,7 +139,8 @@ def test_due_cases_come_callbacks_first_then_retries_then_fresh_numbers_from_emp
         case(5, 1, busy_now),  # busy 5 minutes ago: due in 10
         case(6, 0, refused),  # final
     ]
-    due, exhausted, soonest = due_cases(cases, MONDAY_10, POLICY, WINDOW, fill=[0.5, 0.0])
+    read = read_due(cases, MONDAY_10, POLICY, WINDOW, fill=[0.5, 0.0])
+    due, exhausted, soonest = read.due, read.exhausted, read.soonest
     assert [4, 3, 2, 1] == [c.case_id for c in due]
     assert [6] == [c.case_id for c in exhausted]
     assert MONDAY_10 + timedelta(minutes=10) == soonest
@@ -166,12 +166,12 @@ def test_a_case_held_by_an_operator_is_neither_due_nor_exhausted() -> None:
     retry = (attempt(MONDAY_10 - timedelta(minutes=5), Outcome.BUSY),)
     cases = [CaseView(7, "+390187000007", 0, {}, held), CaseView(8, "+390187000008", 0, {}, retry)]
     assert POLICY.max_attempts == len(held)
-    _, exhausted, _ = due_cases(cases, MONDAY_10, POLICY, WINDOW, fill=[0.0])
+    exhausted = read_due(cases, MONDAY_10, POLICY, WINDOW, fill=[0.0]).exhausted
     assert [7] == [c.case_id for c in exhausted]  # as the tick saw it before
-    due, exhausted, soonest = due_cases(cases, MONDAY_10, POLICY, WINDOW, fill=[0.0], busy={7, 8})
-    assert ([], [], None) == (due, exhausted, soonest)
-    due, exhausted, soonest = due_cases(cases, MONDAY_10, POLICY, WINDOW, fill=[0.0], busy={7})
-    assert ([], [], MONDAY_10 + timedelta(minutes=10)) == (due, exhausted, soonest)
+    read = read_due(cases, MONDAY_10, POLICY, WINDOW, fill=[0.0], busy={7, 8})
+    assert ([], [], None) == (read.due, read.exhausted, read.soonest)
+    read = read_due(cases, MONDAY_10, POLICY, WINDOW, fill=[0.0], busy={7})
+    assert ([], [], MONDAY_10 + timedelta(minutes=10)) == (read.due, read.exhausted, read.soonest)
 
 
 def test_a_read_of_due_cases_serves_the_next_ticks_without_the_cases_taken_since() -> None:

@@ -33,37 +33,6 @@ class Due:
     rank: tuple[int, float, int]
 
 
-def due_cases(
-    cases: Sequence[CaseView],
-    now: datetime,
-    policy: RetryPolicy,
-    window: CallingWindow,
-    fill: Sequence[float],
-    busy: Collection[int] = frozenset(),
-) -> tuple[list[CaseView], list[CaseView], datetime | None]:
-    """(cases due now in priority order, cases never to be called again, next due time).
-
-    ``fill`` is each cell's completes over target: fresh numbers from emptier cells go first.
-    Cases in ``busy`` (on a call, or in an interview awaiting its disposition) are none of
-    these: an operator still holds them, and their last attempt has no disposition yet.
-    """
-    due: list[Due] = []
-    exhausted: list[CaseView] = []
-    soonest: datetime | None = None
-    for case in cases:
-        if case.case_id in busy:
-            continue
-        when = next_call(case.history, now, policy, window)
-        if when is None:
-            exhausted.append(case)
-        elif when <= now:
-            due.append(Due(case, _rank(case, fill)))
-        elif soonest is None or when < soonest:
-            soonest = when
-    due.sort(key=lambda d: d.rank)
-    return [d.case for d in due], exhausted, soonest
-
-
 READ_EVERY = timedelta(seconds=5)
 """How long the released cases read for one tick serve the next ones: reading them and
 working out which are due took 96 ms for 3,000 released (10,000: 300 ms; 30,000: 970 ms),
@@ -82,7 +51,7 @@ class DueRead:
 
     at: datetime
     due: list[CaseView]
-    """Due at the read, in priority order (``due_cases``)."""
+    """Due at the read, in priority order."""
     left: list[CaseView]
     """Every case read but the exhausted ones."""
     exhausted: list[CaseView]
@@ -146,11 +115,30 @@ def read_due(
     fill: Sequence[float],
     busy: Collection[int] = frozenset(),
 ) -> DueRead:
-    """``due_cases``, kept for the ticks to come."""
-    due, exhausted, soonest = due_cases(cases, now, policy, window, fill, busy)
+    """The cases due now in priority order, the cases never to be called again and the next
+    due time, kept for the ticks to come.
+
+    ``fill`` is each cell's completes over target: fresh numbers from emptier cells go first.
+    Cases in ``busy`` (on a call, or in an interview awaiting its disposition) are none of
+    these: an operator still holds them, and their last attempt has no disposition yet.
+    """
+    due: list[Due] = []
+    exhausted: list[CaseView] = []
+    soonest: datetime | None = None
+    for case in cases:
+        if case.case_id in busy:
+            continue
+        when = next_call(case.history, now, policy, window)
+        if when is None:
+            exhausted.append(case)
+        elif when <= now:
+            due.append(Due(case, _rank(case, fill)))
+        elif soonest is None or when < soonest:
+            soonest = when
+    due.sort(key=lambda d: d.rank)
     done = {c.case_id for c in exhausted}
     left = [c for c in cases if c.case_id not in done] if done else list(cases)
-    return DueRead(now, due, left, exhausted, soonest, frozenset(busy))
+    return DueRead(now, [d.case for d in due], left, exhausted, soonest, frozenset(busy))
 
 
 def in_closed_cells(
