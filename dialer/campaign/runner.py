@@ -67,13 +67,13 @@ from dialer.campaign.dispositions import (
     OperatorDisposition,
     check,
 )
+from dialer.campaign.due_reader import DueReader, due_soon
 from dialer.campaign.pace import calls_out, cell_needs, snapshot_of, to_dial
 from dialer.campaign.selection import (
     CaseView,
     DueRead,
     held_back,
     in_closed_cells,
-    read_due,
     still_offered,
 )
 from dialer.campaign.status import (
@@ -114,7 +114,6 @@ from dialer.seats import (
 )
 from dialer.store.attempts import (
     close_attempt,
-    dialable_cases,
     live_answers_since,
     live_call_ids,
     open_attempt,
@@ -288,6 +287,7 @@ class CampaignRunner:
         self._shown: tuple[SeatBoard, int] = (self.board, 0)
         self._idle_for: frozenset[int] = frozenset()  # what waited when a release drew none
         self._due_read: DueRead | None = None  # the released cases as a recent tick read them
+        self.reader = DueReader(settings.store, wave.wave_id, settings.retry, settings.window)
         self._tick_queued = False
 
     async def recall(self) -> None:
@@ -669,19 +669,25 @@ class CampaignRunner:
         busy = {v.case_id for v in self.cases.values()}
         busy.update(i.case.case_id for i in self.interviews.values())
         idle = not self.calls and not self.interviews
-        offered = still_offered(self._due_read, now, busy, idle)
-        if offered is None or self._due_read is None:
-            read, fresh = await self._read_due(now, fill, busy), True
-            offered = read.remaining(busy)
+        landed = self.reader.landed()
+        read: DueRead | None
+        if landed is not None:
+            read, fresh = await self._take_read(landed), True
+            offered: list[CaseView] | None = read.remaining(busy)
         else:
             read, fresh = self._due_read, False
+            offered = still_offered(read, now, busy, idle)
+        if offered is None or due_soon(read, now):
+            self.reader.start(now, fill, busy)  # taken by a tick once it has landed
+        if offered is None or read is None:
+            return
         due, barred = in_closed_cells(offered, counts.closed_at)
         for case in barred:
             await withdraw_if_barred(self.db, case.case_id)
             read.taken.add(case.case_id)
         if not due and idle:
             if read.soonest is None:  # every released number is done with: the next release
-                self._due_read = None
+                self._forget_read()
                 if await self._release() == 0 and not (fresh and read.exhausted):
                     self.state, self.finished = RunState.FINISHED, "sample exhausted"
             elif read.soonest - now > IDLE_RELEASE:
@@ -691,11 +697,9 @@ class CampaignRunner:
         for case in read.take(to_dial(launch, due, needs), now, self.s.retry, self.s.window):
             await self._dial(case, now)
 
-    async def _read_due(self, now: datetime, fill: list[float], busy: set[int]) -> DueRead:
-        """Read the released cases, finish the exhausted ones, and keep the read for the
-        ticks to come (``READ_EVERY``)."""
-        cases = await dialable_cases(self.db, self.wave.wave_id)
-        read = read_due(cases, now, self.s.retry, self.s.window, fill, busy)
+    async def _take_read(self, read: DueRead) -> DueRead:
+        """Finish the landed read's exhausted cases, and keep it for the ticks to come
+        (``READ_EVERY``)."""
         for case in read.exhausted:
             last = case.history[-1].outcome if case.history else None
             result = "ineligible" if last is Outcome.FAILED else "other"
@@ -703,6 +707,12 @@ class CampaignRunner:
         read.at = max(read.at, self.s.clock())  # its age runs from its end: a large one is slow
         self._due_read = read
         return read
+
+    def _forget_read(self) -> None:
+        """The released cases changed (a release): the read in use and any under way are
+        out of date."""
+        self._due_read = None
+        self.reader.drop()
 
     def _asterisk_ready(self, now: datetime) -> bool:
         """Whether Asterisk is up and fully booted (``boot_check``), with its warning."""
@@ -727,7 +737,7 @@ class CampaignRunner:
         drawn = await self._release(np.array(later, dtype=np.int64))
         self._idle_for = frozenset() if drawn else ids
         if drawn:
-            self._due_read = None  # the next tick reads the numbers drawn
+            self._forget_read()  # the next tick reads the numbers drawn
 
     async def _release(self, held_back: npt.NDArray[np.int64] | None = None) -> int:
         """Draw and store the next release; the numbers it drew."""
@@ -778,6 +788,7 @@ class CampaignRunner:
         return self.metrics.exposition()
 
     async def _dial(self, case: CaseView, now: datetime) -> None:
+        self.reader.dialled(case.case_id)
         call_id = str(uuid.uuid4())
         try:
             attempt_id = await open_attempt(self.db, case.case_id, call_id, now)
