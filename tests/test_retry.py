@@ -8,11 +8,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dialer.campaign.selection import (
+    READ_AHEAD,
+    READ_EVERY,
     CaseView,
+    Offer,
     held_back,
     in_closed_cells,
+    offer,
     read_due,
-    still_offered,
 )
 from dialer.disposition import Disposition, Outcome, aapor_code
 from dialer.schedule.retry import AttemptRecord, RetryPolicy, next_call
@@ -205,21 +208,36 @@ def test_a_read_of_due_cases_serves_the_next_ticks_without_the_cases_taken_since
 def test_a_tick_reads_again_when_the_read_is_old_empty_or_blind_to_a_call_ended() -> None:
     """No read, an old one, or a clock stepped back: read again. A read with due cases left
     serves; with none left it serves for a second, and when the campaign is going idle
-    only if it knows every case's next call (a call ended since it may need a retry)."""
+    only if it knows every case's next call (a call ended since it may need a retry). An
+    old read's cases serve until the next lands, but nothing is decided by it."""
     retry = (attempt(MONDAY_10 - timedelta(minutes=5), Outcome.BUSY),)
     cases = [CaseView(1, "+390187000001", 0, {}, ()), CaseView(3, "+390187000003", 0, {}, retry)]
     soon = MONDAY_10 + timedelta(seconds=0.5)
-    assert still_offered(None, MONDAY_10, set(), idle=False) is None
+    assert Offer([], False, True) == offer(None, MONDAY_10, set(), idle=False)
     read = read_due(cases, MONDAY_10, POLICY, WINDOW, fill=[0.0])
-    assert [1] == _ids(still_offered(read, soon, set(), idle=False) or [])
-    assert still_offered(read, MONDAY_10 + timedelta(seconds=5), set(), idle=False) is None
-    assert still_offered(read, MONDAY_10 - timedelta(seconds=1), set(), idle=False) is None
+    assert [1] == _ids(offer(read, soon, set(), idle=False).cases)
+    assert offer(read, soon, set(), idle=False)[1:] == (True, False)  # settled, no read yet
+    old = offer(read, MONDAY_10 + timedelta(seconds=5), set(), idle=False)
+    assert ([1], False, True) == (_ids(old.cases), old.settled, old.read_next)
+    assert offer(read, MONDAY_10 + READ_EVERY - READ_AHEAD, set(), idle=False)[1:] == (True, True)
+    assert offer(read, MONDAY_10 - timedelta(seconds=1), set(), idle=False)[1:] == (False, True)
     read.taken.add(1)  # dialled: none left
-    assert [] == still_offered(read, soon, {1}, idle=False)  # calls out: wait a second
-    assert still_offered(read, MONDAY_10 + timedelta(seconds=1), {1}, idle=False) is None
-    assert still_offered(read, soon, set(), idle=True) is None  # 1's call ended: read again
+    assert Offer([], True, False) == offer(read, soon, {1}, idle=False)  # calls out: wait
+    assert Offer([], False, True) == offer(read, MONDAY_10 + timedelta(seconds=1), {1}, False)
+    assert Offer([], False, True) == offer(read, soon, set(), idle=True)  # 1's call ended
     quiet = read_due(cases[1:], MONDAY_10, POLICY, WINDOW, fill=[0.0])  # idle, none due
-    assert [] == still_offered(quiet, soon, set(), idle=True)  # it knows: 3 is due in 10 min
+    assert Offer([], True, False) == offer(quiet, soon, set(), idle=True)  # 3: due in 10 min
+
+
+def test_a_read_that_lands_after_a_call_it_left_out_ended_decides_nothing() -> None:
+    """Case 1 was on its last call as the read began, and nothing else is left: the read
+    knows no next call. Landed with the campaign idle (the call ended, a retry may be due),
+    it may neither finish the campaign nor release more: the next read decides."""
+    cases = [CaseView(1, "+390187000001", 0, {}, ())]
+    read = read_due(cases, MONDAY_10, POLICY, WINDOW, fill=[0.0], busy={1})
+    assert (read.due, read.soonest, read.exhausted) == ([], None, [])
+    assert Offer([], False, True) == offer(read, MONDAY_10 + timedelta(seconds=0.3), set(), True)
+    assert Offer([], True, False) == offer(read, MONDAY_10 + timedelta(seconds=0.3), {1}, False)
 
 
 def test_a_case_taken_from_a_read_is_dialled_only_if_still_due() -> None:

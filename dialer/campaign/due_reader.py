@@ -12,17 +12,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from dialer.campaign.selection import DueRead, read_due
 from dialer.schedule.retry import RetryPolicy
 from dialer.schedule.window import CallingWindow
 from dialer.store.attempts import read_dialable_cases
-
-READ_AHEAD = timedelta(seconds=1)
-"""How long before the read in use grows old (``selection.READ_EVERY``) the next one starts: a large
-release's read lands before the old one stops serving, with no tick left without cases."""
 
 
 def read_in_thread(
@@ -39,15 +35,15 @@ def read_in_thread(
 
 
 class DueReader:
-    """At most one read under way; the cases dialled meanwhile are taken in it as it lands
-    (its snapshot may predate their dial)."""
+    """At most one read under way; the cases dialled or withdrawn meanwhile are taken in it
+    as it lands (its snapshot may predate them)."""
 
     def __init__(
         self, store: Path, wave_id: int, policy: RetryPolicy, window: CallingWindow
     ) -> None:
         self.store, self.wave_id, self.policy, self.window = store, wave_id, policy, window
         self._task: asyncio.Task[DueRead] | None = None
-        self._dialled: set[int] = set()
+        self._changed: set[int] = set()
 
     @property
     def reading(self) -> bool:
@@ -58,7 +54,7 @@ class DueReader:
         ``read_due`` takes them (copied: the campaign goes on changing its own)."""
         if self._task is not None:
             return
-        self._dialled = set()
+        self._changed = set()
         self._task = asyncio.create_task(
             asyncio.to_thread(
                 read_in_thread, self.store, self.wave_id, now, self.policy, self.window,
@@ -67,20 +63,24 @@ class DueReader:
             name="due-read",
         )  # fmt: skip
 
-    def dialled(self, case_id: int) -> None:
-        """A case dialled now: whatever a read under way says of it is out of date."""
+    def changed(self, case_id: int) -> None:
+        """A case dialled (or withdrawn) now: what a read under way says of it is out of
+        date."""
         if self._task is not None:
-            self._dialled.add(case_id)
+            self._changed.add(case_id)
 
-    def landed(self) -> DueRead | None:
-        """The read under way if it has landed (then no longer under way); its errors are
-        raised here, to the tick that takes it."""
+    def landed(self, now: datetime) -> DueRead | None:
+        """The read under way if it has landed (then no longer under way) and is still
+        fresh at ``now``: one that landed during a pause or overnight is dropped. Its
+        errors are raised here, to the tick that takes it."""
         task = self._task
         if task is None or not task.done():
             return None
         self._task = None
         read = task.result()
-        read.taken.update(self._dialled)
+        if not read.fresh(now):
+            return None
+        read.taken.update(self._changed)
         return read
 
     def drop(self) -> None:
@@ -89,11 +89,6 @@ class DueReader:
         if self._task is not None:
             self._task.add_done_callback(_retrieve)
             self._task = None
-
-
-def due_soon(read: DueRead | None, now: datetime) -> bool:
-    """Whether the next read is to start: none yet, or the one in use old in ``READ_AHEAD``."""
-    return read is None or not read.fresh(now + READ_AHEAD)
 
 
 def _retrieve(task: asyncio.Task[DueRead]) -> None:

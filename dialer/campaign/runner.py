@@ -67,14 +67,14 @@ from dialer.campaign.dispositions import (
     OperatorDisposition,
     check,
 )
-from dialer.campaign.due_reader import DueReader, due_soon
+from dialer.campaign.due_reader import DueReader
 from dialer.campaign.pace import calls_out, cell_needs, snapshot_of, to_dial
 from dialer.campaign.selection import (
     CaseView,
     DueRead,
     held_back,
     in_closed_cells,
-    still_offered,
+    offer,
 )
 from dialer.campaign.status import (
     CampaignStatus,
@@ -669,42 +669,50 @@ class CampaignRunner:
         busy = {v.case_id for v in self.cases.values()}
         busy.update(i.case.case_id for i in self.interviews.values())
         idle = not self.calls and not self.interviews
-        landed = self.reader.landed()
+        landed = self.reader.landed(now)
         read: DueRead | None
         if landed is not None:
-            read, fresh = await self._take_read(landed), True
-            offered: list[CaseView] | None = read.remaining(busy)
+            read, fresh = await self._take_read(landed, now), True
         else:
             read, fresh = self._due_read, False
-            offered = still_offered(read, now, busy, idle)
-        if offered is None or due_soon(read, now):
+        offered = offer(read, now, busy, idle)
+        if offered.read_next:
             self.reader.start(now, fill, busy)  # taken by a tick once it has landed
-        if offered is None or read is None:
+        if read is None:
             return
-        due, barred = in_closed_cells(offered, counts.closed_at)
+        due, barred = in_closed_cells(offered.cases, counts.closed_at)
         for case in barred:
             await withdraw_if_barred(self.db, case.case_id)
             read.taken.add(case.case_id)
+            self.reader.changed(case.case_id)
         if not due and idle:
-            if read.soonest is None:  # every released number is done with: the next release
-                self._forget_read()
-                if await self._release() == 0 and not (fresh and read.exhausted):
-                    self.state, self.finished = RunState.FINISHED, "sample exhausted"
-            elif read.soonest - now > IDLE_RELEASE:
-                await self._idle_release(read.left, now, len(fill))
+            if offered.settled:  # else the next read decides
+                await self._going_idle(read, now, fresh, len(fill))
             return
         needs = cell_needs(counts, self.s.survey, calls_out(self.cases, self.calls), self.dials)
         for case in read.take(to_dial(launch, due, needs), now, self.s.retry, self.s.window):
             await self._dial(case, now)
 
-    async def _take_read(self, read: DueRead) -> DueRead:
+    async def _going_idle(self, read: DueRead, now: datetime, fresh: bool, cells: int) -> None:
+        """No calls, no interviews and none due: release more, or finish."""
+        if read.soonest is None:  # every released number is done with: the next release
+            self._forget_read()
+            if await self._release() == 0 and not (fresh and read.exhausted):
+                self.state, self.finished = RunState.FINISHED, "sample exhausted"
+        elif read.soonest - now > IDLE_RELEASE:
+            await self._idle_release(read.left, now, cells)
+
+    async def _take_read(self, read: DueRead, now: datetime) -> DueRead:
         """Finish the landed read's exhausted cases, and keep it for the ticks to come
         (``READ_EVERY``)."""
         for case in read.exhausted:
             last = case.history[-1].outcome if case.history else None
             result = "ineligible" if last is Outcome.FAILED else "other"
-            await finish_case(self.db, self.s.survey, self.wave, case.case_id, result)
-        read.at = max(read.at, self.s.clock())  # its age runs from its end: a large one is slow
+            try:
+                await finish_case(self.db, self.s.survey, self.wave, case.case_id, result)
+            except StoreError as exc:  # withdrawn during the read (a cell closed, a list)
+                log.debug("exhausted case not finished", case_id=case.case_id, reason=str(exc))
+        read.at = max(read.at, now)  # its age runs from its landing: a large one is slow
         self._due_read = read
         return read
 
@@ -788,7 +796,7 @@ class CampaignRunner:
         return self.metrics.exposition()
 
     async def _dial(self, case: CaseView, now: datetime) -> None:
-        self.reader.dialled(case.case_id)
+        self.reader.changed(case.case_id)
         call_id = str(uuid.uuid4())
         try:
             attempt_id = await open_attempt(self.db, case.case_id, call_id, now)

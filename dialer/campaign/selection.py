@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from dialer.disposition import Disposition
 from dialer.schedule.retry import AttemptRecord, RetryPolicy, next_call
@@ -40,6 +41,9 @@ at four ticks a second. Retries and callbacks come due within this of their time
 REREAD_EMPTY = timedelta(seconds=1)
 """With none of the read's due cases left, how old a read may be before it is read again
 (a retry may have come due meanwhile; and the campaign's end and idle releases go by it)."""
+READ_AHEAD = timedelta(seconds=1)
+"""How long before the read in use grows old (``READ_EVERY``) the next one starts: a large
+release's read (in a worker thread: ``due_reader``) lands before the old one stops serving."""
 
 
 @dataclass(slots=True)
@@ -92,19 +96,33 @@ def _due_at(case: CaseView, now: datetime, policy: RetryPolicy, window: CallingW
     return when is not None and when <= now
 
 
-def still_offered(
-    read: DueRead | None, now: datetime, busy: Collection[int], idle: bool
-) -> list[CaseView] | None:
-    """The due cases ``read`` still offers at ``now``; None when the tick is to read the
-    released cases again: no read, an old one, or none of its due cases left and either a
-    second passed (a retry may have come due) or the campaign is going ``idle`` (no calls
-    and no interviews) on a read that may not know every case's next call."""
-    if read is None or not read.fresh(now):
-        return None
+class Offer(NamedTuple):
+    """What the read in use offers a tick (``offer``)."""
+
+    cases: list[CaseView]
+    """Its due cases not taken since, nor busy now (each is checked again as it is taken)."""
+    settled: bool
+    """Whether the read knows every case's next call: a campaign going idle may release
+    more sample or finish by it."""
+    read_next: bool
+    """Whether the tick is to start the next read."""
+
+
+def offer(read: DueRead | None, now: datetime, busy: Collection[int], idle: bool) -> Offer:
+    """What ``read`` offers at ``now``. It is settled while it is fresh and has due cases
+    left, or has none left for less than a second (a retry may have come due) and, when the
+    campaign is going ``idle`` (no calls and no interviews), knows every case's next call.
+    Otherwise the next read is to start; meanwhile its due cases left still serve (a large
+    release's read takes a second), but no decision to release or finish goes by it. The
+    next read also starts ``READ_AHEAD`` before this one grows old."""
+    if read is None:
+        return Offer([], False, True)
     due = read.remaining(busy)
-    if not due and (now - read.at >= REREAD_EMPTY or (idle and not read.complete(busy))):
-        return None
-    return due
+    if not read.fresh(now) or (
+        not due and (now - read.at >= REREAD_EMPTY or (idle and not read.complete(busy)))
+    ):
+        return Offer(due, False, True)
+    return Offer(due, True, not read.fresh(now + READ_AHEAD))
 
 
 def read_due(
