@@ -16,14 +16,16 @@ import pytest
 from dialer.ami.client import AmiClient, AmiSettings
 from dialer.ami.errors import AmiError
 from dialer.ami.events import DialplanEvent, parse_event
-from dialer.call.state import CallState
+from dialer.call.state import CallState, OriginateEnded, new_call, transition
 from dialer.campaign import runner as runner_module
 from dialer.campaign.runner import UNBOOTED_WARN_S, boot_check, open_campaign, run_campaign
 from dialer.campaign.selection import CaseView
+from dialer.disposition import Outcome
 from dialer.pacing.predictive import Predictive
 from dialer.pacing.snapshot import Snapshot
 from dialer.schedule.window import CallingWindow
 from dialer.seats import SeatBoard, SeatState, end_call, log_in, ready, take
+from dialer.store.attempts import dialable_cases, history, live_call_ids, open_attempt
 from dialer.store.db import StoreError, connect
 from dialer.store.releases import make_release
 from dialer.store.waves import ensure_wave
@@ -505,6 +507,39 @@ async def test_a_store_refusal_fails_one_item_not_the_campaign(
         summary = await asyncio.wait_for(runner.run(), 240)
     assert [True] == refused
     assert ("quotas full", 12) == (summary.finished, summary.completes)
+
+
+async def test_an_attempt_the_store_refused_to_close_is_stored_at_a_later_tick(
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
+) -> None:
+    """Another process held the store locked past the busy timeout as a call ended: its
+    attempt stays open (its number is not dialled) and the campaign neither ends nor goes
+    idle, until a tick stores it with its outcome. It stayed open until a restart, which
+    coded it congestion."""
+    settings = await small_campaign(tmp_path, make_survey)
+    async with open_campaign(replace(settings, autostart=False), ami) as runner:
+        await runner._release()
+        case = (await dialable_cases(runner.db, runner.wave.wave_id))[0]
+        now = datetime.now(UTC)
+        await open_attempt(runner.db, case.case_id, "c1", now)
+        call, effects = transition(new_call("c1", case.case_id, now), OriginateEnded(now, 5))
+        runner.calls["c1"], runner.cases["c1"] = call, case
+        await runner.db.execute("PRAGMA busy_timeout = 50")
+        with contextlib.closing(sqlite3.connect(settings.store)) as other:
+            other.execute("BEGIN IMMEDIATE")
+            for effect in effects:
+                await runner._effect(call, effect)
+            await runner._record_again()  # still locked: kept
+            other.execute("ROLLBACK")
+        assert ["c1"] == list(runner.unrecorded)
+        assert ["c1"] == await live_call_ids(runner.db)
+        assert not runner.calls
+        assert 0 == runner.dials.sum()
+        await runner._tick()
+        assert [] == await live_call_ids(runner.db)
+        assert not runner.unrecorded
+        assert [Outcome.BUSY] == [a.outcome for a in await history(runner.db, case.case_id)]
+        assert 1 == runner.dials[case.cell]
 
 
 async def test_ticks_wait_one_at_a_time_behind_a_slow_consumer(

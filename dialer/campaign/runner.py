@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiosqlite
 import numpy as np
@@ -238,6 +238,15 @@ class Interview:
     card: CaseCard
 
 
+class Unrecorded(NamedTuple):
+    """An ended call whose attempt is still to be stored."""
+
+    call: Call
+    case: CaseView | None
+    ids: dict[str, Any]
+    """What its log lines name (``CampaignRunner._ids``), kept as the call is let go."""
+
+
 class CampaignRunner:
     """Runs one campaign to the end (quotas full, sample exhausted, stopped, or time up).
 
@@ -266,6 +275,11 @@ class CampaignRunner:
         self.seat_of: dict[str, str] = {}
         self.unseated: dict[str, None] = {}  # answered, no seat free yet: oldest first
         self.attempt_of: dict[str, int] = {}  # until the call's disposition
+        self.unrecorded: dict[str, Unrecorded] = {}
+        """Ended calls whose attempt the store refused to close (another process held it
+        locked past its busy timeout): stored again at each tick; meanwhile their numbers
+        are not dialled (their attempt is still open) and the campaign neither ends nor
+        goes idle (what their outcome says of the number is not yet known)."""
         self.board = SeatBoard()
         self.opening: set[str] = set()  # seats whose line is being opened
         self.rng = random.Random(settings.simulation.seed if settings.simulation else 0)
@@ -401,8 +415,7 @@ class CampaignRunner:
                 await self._handle(kind, item)
             except (StoreError, sqlite3.Error):  # another process withdrew a case, or held
                 # the store locked past the busy timeout: that item fails, the campaign goes
-                # on (an attempt whose closing failed stays open in the store, its number
-                # not dialled again until a restart closes it)
+                # on (an attempt whose closing failed is stored again: ``unrecorded``)
                 log.exception("the store refused", item=kind)
             if self.unseated:
                 self._seat_waiting()
@@ -507,20 +520,44 @@ class CampaignRunner:
             taken = self.seat_of.pop(call.call_id, None)
             if taken is not None:  # taken for a callee who never arrived
                 self.board = hand_back(self.board, taken, now)
+            ended = Unrecorded(call, self.cases.get(call.call_id), self._ids(call.call_id))
             try:
                 await close_attempt(self.db, call)
-                if (case := self.cases.get(call.call_id)) is not None:
-                    self.dials[case.cell] += 1
-                code = None if effect.outcome is Outcome.CONNECTED else aapor_code(effect.outcome)
-                self.metrics.attempt_ended(effect.outcome.value, code)
-                self.log.info("attempt", **self._ids(call.call_id), **attempt_fields(call))
-                if effect.outcome is not Outcome.CONNECTED:
-                    await withdraw_if_barred(self.db, call.case_id)
+            except sqlite3.OperationalError as exc:  # locked past the busy timeout
+                self.unrecorded[call.call_id] = ended
+                log.warning("attempt not stored yet: again at the next tick",
+                            **ended.ids, error=str(exc))  # fmt: skip
+            else:
+                await self._recorded(ended)
             finally:  # the call is over even if the store refused to record it
                 self.calls.pop(call.call_id, None)
                 self.cases.pop(call.call_id, None)
                 if call.call_id not in self.interviews:
                     self.attempt_of.pop(call.call_id, None)
+
+    async def _recorded(self, ended: Unrecorded) -> None:
+        """An ended call's attempt is stored: count its dial, and withdraw its number if its
+        cell closed or a do-not-call list took it meanwhile."""
+        call = ended.call
+        assert call.outcome is not None
+        if ended.case is not None:
+            self.dials[ended.case.cell] += 1
+        code = None if call.outcome is Outcome.CONNECTED else aapor_code(call.outcome)
+        self.metrics.attempt_ended(call.outcome.value, code)
+        self.log.info("attempt", **ended.ids, **attempt_fields(call))
+        if call.outcome is not Outcome.CONNECTED:
+            await withdraw_if_barred(self.db, call.case_id)
+
+    async def _record_again(self) -> None:
+        """Store the attempts the store refused to close (``unrecorded``), oldest first,
+        until it refuses again."""
+        for call_id, ended in list(self.unrecorded.items()):
+            try:
+                await close_attempt(self.db, ended.call)
+            except sqlite3.OperationalError:
+                return  # still locked: the next tick tries again
+            del self.unrecorded[call_id]
+            await self._recorded(ended)
 
     def _put_through(self, call_id: str, channel: str, now: datetime) -> bool:
         """Give the answered callee the longest-waiting free seat; False when none is free."""
@@ -645,9 +682,11 @@ class CampaignRunner:
     async def _tick(self) -> None:
         now = self.s.clock()
         self._observe(now)
+        if self.unrecorded:
+            await self._record_again()
         counts = await load_counts(self.db, self.s.survey, self.wave)
         if bool((counts.completes >= counts.target).all()):
-            if not self.calls and not self.interviews:
+            if not self.calls and not self.interviews and not self.unrecorded:
                 self.state, self.finished = RunState.FINISHED, "quotas full"
             return
         if not dials(self.state):
@@ -668,7 +707,8 @@ class CampaignRunner:
         ]
         busy = {v.case_id for v in self.cases.values()}
         busy.update(i.case.case_id for i in self.interviews.values())
-        idle = not self.calls and not self.interviews
+        busy.update(u.call.case_id for u in self.unrecorded.values())  # their history is owed
+        idle = not self.calls and not self.interviews and not self.unrecorded
         landed = self.reader.landed(now)
         read: DueRead | None
         if landed is not None:
