@@ -17,9 +17,10 @@ from dialer.ami.client import AmiClient, AmiSettings
 from dialer.ami.errors import AmiError
 from dialer.ami.events import DialplanEvent, parse_event
 from dialer.call.state import CallState, OriginateEnded, new_call, transition
+from dialer.campaign import due_reader, selection
 from dialer.campaign import runner as runner_module
 from dialer.campaign.runner import UNBOOTED_WARN_S, boot_check, open_campaign, run_campaign
-from dialer.campaign.selection import CaseView
+from dialer.campaign.selection import CaseView, DueRead
 from dialer.disposition import Outcome
 from dialer.pacing.predictive import Predictive
 from dialer.pacing.snapshot import Snapshot
@@ -506,6 +507,28 @@ async def test_a_store_refusal_fails_one_item_not_the_campaign(
         monkeypatch.setattr(runner, "_tick", refusing_once)
         summary = await asyncio.wait_for(runner.run(), 240)
     assert [True] == refused
+    assert ("quotas full", 12) == (summary.finished, summary.completes)
+
+
+async def test_a_campaign_whose_reads_are_slower_than_they_serve_runs_to_its_end(
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every read of the released cases takes longer than a read serves (a huge release on
+    a slow disk; here 0.7 s reads kept for 0.5 s): each is taken as it lands and serves
+    from then, and the campaign fills its quotas. Dropping reads by their start stalled it."""
+    every = timedelta(seconds=0.5)
+    monkeypatch.setattr(selection, "READ_EVERY", every)
+    monkeypatch.setattr(selection, "OLDEST_SERVED", 2 * every)
+    monkeypatch.setattr(due_reader, "READ_EVERY", every)
+    read = due_reader.read_in_thread
+
+    def slow(*args: Any) -> DueRead:
+        time.sleep(0.7)
+        return read(*args)
+
+    monkeypatch.setattr(due_reader, "read_in_thread", slow)
+    settings = await small_campaign(tmp_path, make_survey)
+    summary = await asyncio.wait_for(run_campaign(replace(settings, max_duration_s=120), ami), 150)
     assert ("quotas full", 12) == (summary.finished, summary.completes)
 
 

@@ -94,7 +94,7 @@ async def test_cases_dialled_while_a_read_is_under_way_are_taken_in_it(
     """Its snapshot may predate their dial or withdrawal (their history as read says them
     due): they are not offered again. A second start while it runs keeps them."""
     wave_id, ids = await _store(tmp_path, survey, db_path)
-    reader = DueReader(db_path, wave_id, POLICY, WINDOW)
+    reader = DueReader(db_path, wave_id, POLICY, WINDOW, lambda: T0)
     assert reader.landed(T0) is None
     reader.changed(ids[4])  # none under way: nothing to change
     reader.start(T0, [0.0] * 40, set())
@@ -112,7 +112,7 @@ async def test_a_dropped_read_is_never_taken(tmp_path: Path, survey: Survey, db_
     """A read begun before a release cannot know its numbers: dropped, it is never taken,
     and the next read is a new one."""
     wave_id, ids = await _store(tmp_path, survey, db_path)
-    reader = DueReader(db_path, wave_id, POLICY, WINDOW)
+    reader = DueReader(db_path, wave_id, POLICY, WINDOW, lambda: T0)
     reader.start(T0, [0.0] * 40, {ids[1]})
     reader.drop()
     assert not reader.reading
@@ -123,22 +123,28 @@ async def test_a_dropped_read_is_never_taken(tmp_path: Path, survey: Survey, db_
     assert [ids[1], ids[4], ids[0]] == [c.case_id for c in read.due]  # retries first
 
 
-async def test_a_read_landing_during_a_pause_is_not_taken_after_it(
+async def test_a_reads_age_runs_from_its_landing_and_one_landed_long_ago_is_dropped(
     tmp_path: Path, survey: Survey, db_path: Path
 ) -> None:
-    """A read taken by the first tick after a pause (or a night) would offer what was due
-    then: dropped, the tick starts a new one."""
+    """A read slower than ``READ_EVERY`` (a huge release, a slow disk) is taken and serves
+    from its landing; one taken ``READ_EVERY`` after it landed (ticks stop looking during
+    a pause, overnight) would offer what was due then: dropped, as is one begun after the
+    tick's time (the clock stepped back)."""
     wave_id, _ = await _store(tmp_path, survey, db_path)
-    reader = DueReader(db_path, wave_id, POLICY, WINDOW)
+    landing = T0 + READ_EVERY + timedelta(seconds=1)
+    reader = DueReader(db_path, wave_id, POLICY, WINDOW, lambda: landing)
     reader.start(T0, [0.0] * 40, set())
-    assert await _landed(reader, T0 + READ_EVERY) is None
-    assert not reader.reading
-    reader.start(T0, [0.0] * 40, set())
-    assert await _landed(reader, T0 + READ_EVERY - timedelta(seconds=0.1)) is not None
+    read = await _landed(reader, landing + timedelta(seconds=0.2))
+    assert read is not None
+    assert landing == read.at
+    for late in (landing + READ_EVERY, T0 - timedelta(seconds=1)):
+        reader.start(T0, [0.0] * 40, set())
+        assert await _landed(reader, late) is None
+        assert not reader.reading
 
 
 async def test_a_reads_error_reaches_the_tick_that_takes_it(tmp_path: Path) -> None:
-    reader = DueReader(tmp_path / "missing.sqlite", 1, POLICY, WINDOW)
+    reader = DueReader(tmp_path / "missing.sqlite", 1, POLICY, WINDOW, lambda: T0)
     reader.start(T0, [], set())
     with pytest.raises(sqlite3.OperationalError):
         await _landed(reader)

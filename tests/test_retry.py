@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dialer.campaign.selection import (
+    OLDEST_SERVED,
     READ_AHEAD,
     READ_EVERY,
     CaseView,
@@ -219,6 +220,7 @@ def test_a_tick_reads_again_when_the_read_is_old_empty_or_blind_to_a_call_ended(
     assert offer(read, soon, set(), idle=False)[1:] == (True, False)  # settled, no read yet
     old = offer(read, MONDAY_10 + timedelta(seconds=5), set(), idle=False)
     assert ([1], False, True) == (_ids(old.cases), old.settled, old.read_next)
+    assert Offer([], False, True) == offer(read, MONDAY_10 + OLDEST_SERVED, set(), idle=False)
     assert offer(read, MONDAY_10 + READ_EVERY - READ_AHEAD, set(), idle=False)[1:] == (True, True)
     assert offer(read, MONDAY_10 - timedelta(seconds=1), set(), idle=False)[1:] == (False, True)
     read.taken.add(1)  # dialled: none left

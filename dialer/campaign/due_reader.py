@@ -11,14 +11,18 @@ dropped, never taken.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from dialer.campaign.selection import DueRead, read_due
+import structlog
+
+from dialer.campaign.selection import READ_EVERY, DueRead, read_due
 from dialer.schedule.retry import RetryPolicy
 from dialer.schedule.window import CallingWindow
 from dialer.store.attempts import read_dialable_cases
+
+log = structlog.get_logger(__name__)
 
 
 def read_in_thread(
@@ -39,10 +43,16 @@ class DueReader:
     as it lands (its snapshot may predate them)."""
 
     def __init__(
-        self, store: Path, wave_id: int, policy: RetryPolicy, window: CallingWindow
+        self,
+        store: Path,
+        wave_id: int,
+        policy: RetryPolicy,
+        window: CallingWindow,
+        clock: Callable[[], datetime],
     ) -> None:
         self.store, self.wave_id, self.policy, self.window = store, wave_id, policy, window
-        self._task: asyncio.Task[DueRead] | None = None
+        self.clock = clock
+        self._task: asyncio.Task[tuple[DueRead, datetime]] | None = None
         self._changed: set[int] = set()
 
     @property
@@ -55,13 +65,16 @@ class DueReader:
         if self._task is not None:
             return
         self._changed = set()
-        self._task = asyncio.create_task(
-            asyncio.to_thread(
-                read_in_thread, self.store, self.wave_id, now, self.policy, self.window,
-                list(fill), frozenset(busy),
-            ),
-            name="due-read",
-        )  # fmt: skip
+        self._task = asyncio.create_task(self._read(now, list(fill), frozenset(busy)))
+
+    async def _read(
+        self, now: datetime, fill: list[float], busy: frozenset[int]
+    ) -> tuple[DueRead, datetime]:
+        """The read, and when it landed."""
+        read = await asyncio.to_thread(
+            read_in_thread, self.store, self.wave_id, now, self.policy, self.window, fill, busy
+        )
+        return read, self.clock()
 
     def changed(self, case_id: int) -> None:
         """A case dialled (or withdrawn) now: what a read under way says of it is out of
@@ -70,16 +83,21 @@ class DueReader:
             self._changed.add(case_id)
 
     def landed(self, now: datetime) -> DueRead | None:
-        """The read under way if it has landed (then no longer under way) and is still
-        fresh at ``now``: one that landed during a pause or overnight is dropped. Its
-        errors are raised here, to the tick that takes it."""
+        """The read under way if it has landed (then no longer under way), its age counted
+        from its landing: however long it took, it serves ``READ_EVERY`` from then. One
+        that landed ``READ_EVERY`` or more before ``now`` (during a pause, overnight) is
+        dropped, as is one begun after ``now`` (the clock stepped back). Its errors are
+        raised here, to the tick that takes it."""
         task = self._task
         if task is None or not task.done():
             return None
         self._task = None
-        read = task.result()
-        if not read.fresh(now):
+        read, landed_at = task.result()
+        if now - landed_at >= READ_EVERY or now < read.at:
+            log.info("released cases' read dropped: taken too late", read_at=read.at,
+                     landed_at=landed_at, now=now)  # fmt: skip
             return None
+        read.at = landed_at
         read.taken.update(self._changed)
         return read
 
@@ -91,7 +109,7 @@ class DueReader:
             self._task = None
 
 
-def _retrieve(task: asyncio.Task[DueRead]) -> None:
+def _retrieve(task: asyncio.Task[tuple[DueRead, datetime]]) -> None:
     """Take a dropped read's outcome, so that its error (if any) is not reported unread."""
     if not task.cancelled():
         task.exception()

@@ -301,7 +301,9 @@ class CampaignRunner:
         self._shown: tuple[SeatBoard, int] = (self.board, 0)
         self._idle_for: frozenset[int] = frozenset()  # what waited when a release drew none
         self._due_read: DueRead | None = None  # the released cases as a recent tick read them
-        self.reader = DueReader(settings.store, wave.wave_id, settings.retry, settings.window)
+        self.reader = DueReader(
+            settings.store, wave.wave_id, settings.retry, settings.window, settings.clock
+        )
         self._tick_queued = False
 
     async def recall(self) -> None:
@@ -335,6 +337,7 @@ class CampaignRunner:
         finally:
             pump.cancel()
             ticker.cancel()
+            self.reader.drop()
             for task in self.tasks:
                 task.cancel()
         await self._close_seats()
@@ -709,10 +712,14 @@ class CampaignRunner:
         busy.update(i.case.case_id for i in self.interviews.values())
         busy.update(u.call.case_id for u in self.unrecorded.values())  # their history is owed
         idle = not self.calls and not self.interviews and not self.unrecorded
-        landed = self.reader.landed(now)
+        try:
+            landed = self.reader.landed(now)
+        except sqlite3.Error as exc:  # the old read serves; the next tick reads again
+            log.warning("released cases not read", error=str(exc))
+            landed = None
         read: DueRead | None
         if landed is not None:
-            read, fresh = await self._take_read(landed, now), True
+            read, fresh = await self._take_read(landed), True
         else:
             read, fresh = self._due_read, False
         offered = offer(read, now, busy, idle)
@@ -742,7 +749,7 @@ class CampaignRunner:
         elif read.soonest - now > IDLE_RELEASE:
             await self._idle_release(read.left, now, cells)
 
-    async def _take_read(self, read: DueRead, now: datetime) -> DueRead:
+    async def _take_read(self, read: DueRead) -> DueRead:
         """Finish the landed read's exhausted cases, and keep it for the ticks to come
         (``READ_EVERY``)."""
         for case in read.exhausted:
@@ -752,7 +759,6 @@ class CampaignRunner:
                 await finish_case(self.db, self.s.survey, self.wave, case.case_id, result)
             except StoreError as exc:  # withdrawn during the read (a cell closed, a list)
                 log.debug("exhausted case not finished", case_id=case.case_id, reason=str(exc))
-        read.at = max(read.at, now)  # its age runs from its landing: a large one is slow
         self._due_read = read
         return read
 

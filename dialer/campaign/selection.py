@@ -41,6 +41,10 @@ at four ticks a second. Retries and callbacks come due within this of their time
 REREAD_EMPTY = timedelta(seconds=1)
 """With none of the read's due cases left, how old a read may be before it is read again
 (a retry may have come due meanwhile; and the campaign's end and idle releases go by it)."""
+OLDEST_SERVED = 2 * READ_EVERY
+"""The oldest a read may be and still offer its due cases while the next is under way:
+after a pause the first ticks wait for a new read (callbacks that came due meanwhile go
+first), rather than dial from a list of long ago."""
 READ_AHEAD = timedelta(seconds=1)
 """How long before the read in use grows old (``READ_EVERY``) the next one starts: a large
 release's read (in a worker thread: ``due_reader``) lands before the old one stops serving."""
@@ -113,14 +117,14 @@ def offer(read: DueRead | None, now: datetime, busy: Collection[int], idle: bool
     left, or has none left for less than a second (a retry may have come due) and, when the
     campaign is going ``idle`` (no calls and no interviews), knows every case's next call.
     Otherwise the next read is to start; meanwhile its due cases left still serve (a large
-    release's read takes a second), but no decision to release or finish goes by it. The
-    next read also starts ``READ_AHEAD`` before this one grows old."""
+    release's read takes a second) up to ``OLDEST_SERVED``, but no decision to release or
+    finish goes by it. The next read also starts ``READ_AHEAD`` before this one grows old."""
     if read is None:
         return Offer([], False, True)
     due = read.remaining(busy)
-    if not read.fresh(now) or (
-        not due and (now - read.at >= REREAD_EMPTY or (idle and not read.complete(busy)))
-    ):
+    if not read.fresh(now):
+        return Offer(due if now - read.at < OLDEST_SERVED else [], False, True)
+    if not due and (now - read.at >= REREAD_EMPTY or (idle and not read.complete(busy))):
         return Offer(due, False, True)
     return Offer(due, True, not read.fresh(now + READ_AHEAD))
 

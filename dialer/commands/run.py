@@ -98,6 +98,7 @@ async def run(campaign: CampaignFile, start: bool = False) -> CampaignSummary:
                 try:
                     return await runner.run()
                 finally:
+                    gc.unfreeze()  # for a caller that goes on
                     await api.stop()  # before the store closes under its last requests
         finally:
             await ami.close()
