@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import sys
 import threading
 import time
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from contextvars import ContextVar
+from datetime import date, timedelta
+from datetime import time as clock_time
+from enum import Enum
 from typing import Any, TextIO
+from uuid import UUID
 
 import orjson
 import structlog
-from structlog.dev import ConsoleRenderer
+from structlog.dev import ConsoleRenderer, plain_traceback
 from structlog.processors import add_log_level, format_exc_info
 
 # A phone number inside any logged text (a channel name, an AMI message): 7 to 15 digits,
@@ -34,18 +39,65 @@ def mask_text(text: str) -> str:
 def mask_numbers(
     _logger: Any, _method: str, event: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
-    """Mask every phone number in the event's text to its last 3 digits, whoever logs it."""
+    """Mask every phone number in the event's text to its last 3 digits, whoever logs it:
+    in its strings, in the strings of its lists, tuples, sets and mappings at any depth,
+    and in the text of any other object (a case logged whole writes its number)."""
     for key, value in event.items():
-        # Shorter, or letters only (most names: "attempt", "connected"), holds no number;
-        # then a run of 7 digits is looked for first, at a fifth of the cost of the number.
-        if (
-            isinstance(value, str)
-            and len(value) >= 7
-            and not value.isalpha()
-            and (_DIGITS if value.isascii() else _ANY_DIGITS).search(value)
-        ):
-            event[key] = mask_text(value)
+        if type(value) in _PLAIN:
+            continue
+        if isinstance(value, str):
+            event[key] = _masked_str(value)
+        elif key != "exc_info":  # the console renders it: its traceback is masked there
+            event[key] = _masked_value(value)
     return event
+
+
+_PLAIN = frozenset({int, float, bool, type(None)})
+"""Types whose values never hold a phone number's text (an int id is not one: numbers are
+logged as text)."""
+_OPAQUE = (date, clock_time, timedelta, UUID, Enum)
+"""Written as themselves (ISO text, the id, a code's value): no number in them."""
+
+
+def _masked_str(value: str) -> str:
+    # Shorter, or letters only (most names: "attempt", "connected"), holds no number;
+    # then a run of 7 digits is looked for first, at a fifth of the cost of the number.
+    if (
+        len(value) >= 7
+        and not value.isalpha()
+        and (_DIGITS if value.isascii() else _ANY_DIGITS).search(value)
+    ):
+        return mask_text(value)
+    return value
+
+
+def _masked_value(value: Any, depth: int = 0) -> Any:
+    """``value`` with its numbers masked: containers rebuilt (mappings as dicts, the rest as
+    lists), anything else left as it is unless its text holds a number, then its masked
+    text (``repr``: what the JSON and console lines write for it). Past a depth of 8,
+    anything is its masked text."""
+    if type(value) in _PLAIN or isinstance(value, _OPAQUE):
+        return value
+    if isinstance(value, str):
+        return _masked_str(value)
+    if depth < 8:
+        if isinstance(value, Mapping):
+            return {
+                _masked_value(k, depth + 1): _masked_value(v, depth + 1) for k, v in value.items()
+            }
+        if isinstance(value, list | tuple | set | frozenset):
+            return [_masked_value(v, depth + 1) for v in value]
+    text = repr(value)
+    masked = _masked_str(text)
+    return value if masked == text else masked
+
+
+def _masked_traceback(sio: TextIO, exc_info: Any) -> None:
+    """The console's traceback, plain and with its numbers masked (its exception messages
+    name channels and dial strings)."""
+    plain = io.StringIO()
+    plain_traceback(plain, exc_info)
+    sio.write(mask_text(plain.getvalue()))
 
 
 _BOUND: ContextVar[tuple[tuple[str, Any], ...]] = ContextVar("dialer_log_fields", default=())
@@ -145,11 +197,17 @@ def configure(
     target = stream
     as_json = (not (target or sys.stderr).isatty()) if json is None else json
     # masked before the level and time stamp, which hold no number (the console renders
-    # its own traceback, in colour)
+    # its own traceback, masked)
     processors: list[Any] = (
         [json_line]
         if as_json
-        else [merge_bound, mask_numbers, add_log_level, add_timestamp, ConsoleRenderer()]
+        else [
+            merge_bound,
+            mask_numbers,
+            add_log_level,
+            add_timestamp,
+            ConsoleRenderer(exception_formatter=_masked_traceback),
+        ]
     )
     structlog.configure(
         processors=processors,

@@ -21,6 +21,8 @@ from dialer.ami.client import AmiClient, AmiSettings
 from dialer.api.app import build_app
 from dialer.api.server import ApiServer
 from dialer.campaign.runner import open_campaign
+from dialer.campaign.selection import CaseView
+from dialer.disposition import Outcome
 from dialer.logs import add_timestamp, configure, debug_enabled
 from tests.conftest import SurveyFactory, free_port, small_campaign
 
@@ -142,3 +144,49 @@ def test_json_lines_write_what_json_cannot_as_its_repr() -> None:
     assert "warning" == line["level"]
     assert "PosixPath('/srv/x')" == line["path"]
     assert "2026-01-02T00:00:00" == line["when"]
+
+
+def test_numbers_are_masked_at_any_depth_and_in_any_object() -> None:
+    """A number inside a mapping, a list or a tuple, or in an object logged whole (a case),
+    is masked as a top-level string is; ids, counts and codes are written as they are."""
+    sink = io.StringIO()
+    configure(json=True, stream=sink)
+    case = CaseView(7, "+390187200125", 0, {"note": "ask for 3331234567"}, ())
+    try:
+        structlog.get_logger("t").info(
+            "nested",
+            seats={"7101": {"dialled": "+390187200123"}},
+            calls=[("c1", "Local/390187200124@outbound")],
+            case=case,
+            case_id=7,
+            outcome=Outcome.BUSY,
+        )
+    finally:
+        configure()
+    text = sink.getvalue()
+    for number in ("0187200123", "0187200124", "0187200125", "3331234567"):
+        assert number not in text
+    line = json.loads(text)
+    assert {"7101": {"dialled": "**********123"}} == line["seats"]
+    assert [["c1", "Local/*********124@outbound"]] == line["calls"]
+    assert "**********125" in line["case"]
+    assert "*******567" in line["case"]
+    assert (7, "busy") == (line["case_id"], line["outcome"])
+
+
+def test_the_consoles_traceback_and_nested_values_are_masked() -> None:
+    """In a terminal the console renders its own traceback: its numbers are masked too."""
+    sink = io.StringIO()
+    configure(json=False, stream=sink)
+    try:
+        try:
+            raise ValueError("no route to Local/390187200123@outbound")
+        except ValueError:
+            structlog.get_logger("t").exception("refused", calls=["+390187200124"])
+    finally:
+        configure()
+    text = sink.getvalue()
+    assert "Local/*********123@outbound" in text
+    assert "**********124" in text
+    assert "0187200123" not in text
+    assert "0187200124" not in text
