@@ -19,7 +19,14 @@ from dialer.ami.events import DialplanEvent, parse_event
 from dialer.call.state import CallState, OriginateEnded, new_call, transition
 from dialer.campaign import due_reader, selection
 from dialer.campaign import runner as runner_module
-from dialer.campaign.runner import UNBOOTED_WARN_S, boot_check, open_campaign, run_campaign
+from dialer.campaign.control import Command
+from dialer.campaign.runner import (
+    UNBOOTED_WARN_S,
+    boot_check,
+    open_campaign,
+    run_campaign,
+    wait_for_operator,
+)
 from dialer.campaign.selection import CaseView, DueRead
 from dialer.disposition import Outcome
 from dialer.pacing.predictive import Predictive
@@ -268,6 +275,47 @@ async def test_seats_whose_operator_lines_drop_get_them_back(
             "SELECT count(*) FROM attempt WHERE outcome = 'abandoned'"
         ).fetchone()[0]
     assert empty_seat <= len(settings.seats)  # at most the callees already on their way
+
+
+async def test_a_seat_with_a_stray_party_in_its_conference_takes_no_callee_until_clear(
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
+) -> None:
+    """A party the dialer does not know sits in a seat's conference beside its operator (a
+    channel whose end it never heard). The first callee sent there hears the abandon
+    message (seat-busy); the seat then takes none until the party has left, and callees
+    again after. Before, each callee it took while the party stayed was abandoned."""
+    seats = ("7131", "7132")
+    settings = await small_campaign(tmp_path, make_survey, seats, interviews=24)
+    assert settings.simulation is not None
+    every_callee_answers = replace(settings.simulation, answer=1.0, busy=0.0, congestion=0.0)
+    settings = replace(settings, simulation=every_callee_answers, autostart=False)
+    async with open_campaign(settings, ami) as runner:
+        campaign = asyncio.create_task(runner.run())
+        await wait_for_operator(ami, "7131", within_s=30)
+        stray = asyncio.create_task(
+            ami.originate(
+                channel="Local/390187999999@sim-pstn", context="connect", exten="7131",
+                channel_id="stray", timeout_s=3,
+                variables={"SIM_OUTCOME": "answer", "SIM_RING_S": "0", "SIM_TALK_S": "20"},
+            )
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while len(await ami.confbridge_channels("seat-7131")) < 2:
+            assert time.monotonic() < deadline, "the stray party never joined"
+            await asyncio.sleep(0.05)
+        stray_in = datetime.now(UTC).isoformat()
+        await runner.command(Command.START)
+        summary = await asyncio.wait_for(campaign, 240)
+        await stray
+    assert ("quotas full", 24) == (summary.finished, summary.completes)
+    with sqlite3.connect(settings.store) as db:
+        abandoned = db.execute("SELECT count(*) FROM attempt WHERE outcome = 'abandoned'")
+        later = db.execute(
+            "SELECT count(*) FROM attempt WHERE seat = '7131' AND outcome = 'connected'"
+            " AND connected_at > ?",
+            ((datetime.fromisoformat(stray_in) + timedelta(seconds=20)).isoformat(),),
+        )
+        assert (1, True) == (abandoned.fetchone()[0], later.fetchone()[0] > 0)
 
 
 async def test_predictive_campaign_fills_its_quotas_within_the_abandon_cap(

@@ -149,6 +149,8 @@ predictive pacer plans with the same time."""
 RESYNC_RETRY_S = 5.0
 """A resync that failed (Asterisk slow to list its channels, the link flapping) is tried
 again this much later: until it runs, calls whose hangup was missed stay open."""
+CLEAR_CHECK_S = 1.0
+"""How often a seat held after a callee found its line busy checks its conference."""
 UNBOOTED_WARN_S = 30.0
 """How long Asterisk may stay connected without saying it is fully booted before the
 dialer, which does not dial meanwhile, warns (and again after as long)."""
@@ -606,12 +608,11 @@ class CampaignRunner:
             await self._apply(call_id, call_event)
             if isinstance(call_event, SeatJoined):
                 await self._start_interview(call_id, call_event.seat)
-            elif (
-                isinstance(call_event, Abandoned)
-                and seat is not None
-                and call_event.reason == "no-operator"
-            ):
-                self._line_lost(seat, "the seat's conference had no operator")
+            elif isinstance(call_event, Abandoned) and seat is not None:
+                if call_event.reason == "no-operator":
+                    self._line_lost(seat, "the seat's conference had no operator")
+                elif call_event.reason == "seat-busy":
+                    self._line_busy(seat)
             return
         event = parse_event(message)
         if isinstance(event, LinkState):
@@ -663,6 +664,37 @@ class CampaignRunner:
         log.warning("seat line lost", seat=seat_id, reason=why)
         if self.s.simulation is not None:
             self._spawn(self._restore_line(seat_id))
+
+    def _line_busy(self, seat_id: str) -> None:
+        """A callee sent to the seat found another party beside its operator (a channel whose
+        end the dialer never heard, someone dialled into the conference): every callee sent
+        there is abandoned, so the seat takes none until its conference holds its operator
+        alone. Hanging the other party up could cut off a supervisor or a live call."""
+        seat = self.board.seats.get(seat_id)
+        if seat is None or not seat.line:
+            return
+        self.board = line_lost(self.board, seat_id)
+        log.warning("seat line busy: no callee until its conference is clear", seat=seat_id)
+        self._spawn(self._await_clear(seat_id))
+
+    async def _await_clear(self, seat_id: str) -> None:
+        """Give the seat its line back once its conference holds its operator alone (checked
+        every ``CLEAR_CHECK_S``). With the operator gone as well, the line is lost: reopened
+        for a simulated operator, dialled in again by a real one."""
+        while (seat := self.board.seats.get(seat_id)) is not None and not seat.line:
+            await asyncio.sleep(CLEAR_CHECK_S)
+            await self.ami.connected.wait()
+            try:
+                channels = await self.ami.confbridge_channels(f"seat-{seat_id}")
+            except AmiError:
+                continue
+            if not operator_listed(channels, seat_id):
+                if self.s.simulation is not None:
+                    await self._restore_line(seat_id)
+                return
+            if len(channels) == 1:
+                await self.inbox.put(("line_back", seat_id))
+                return
 
     async def _restore_line(self, seat_id: str) -> None:
         """Reopen a simulated operator's line, retrying with backoff while the seat is in."""
