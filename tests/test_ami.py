@@ -26,7 +26,7 @@ from dialer.ami.client import (
     _Manager,
     _QuietLog,
 )
-from dialer.ami.errors import AmiConnectError
+from dialer.ami.errors import AmiConnectError, AmiError
 from dialer.ami.events import (
     FAR_LEG,
     AmiEvent,
@@ -509,6 +509,31 @@ async def test_a_ringing_callee_is_seen_ringing_before_the_answer(ami: AmiClient
         if isinstance(ami_event, ChannelRinging):
             assert CallState.RINGING is call.state
     assert CallState.ANSWERED is call.state
+
+
+async def test_an_action_that_timed_out_is_forgotten_when_its_answer_comes_late(
+    ami: AmiClient,
+) -> None:
+    """An Originate answered only once the callee picks up (3 s), given 0.5 s: the client
+    gives up, and panoramisk keeps nothing of it, neither then nor after the late answer
+    (it kept every timed-out action until the link dropped)."""
+    manager = ami._manager
+    assert manager is not None
+    originate = {
+        "Action": "Originate", "Channel": "Local/390187111222@sim-pstn", "Context": "dialer-hold",
+        "Exten": "s", "Priority": "1", "Timeout": "10000", "ChannelId": str(uuid.uuid4()),
+        "Variable": ["SIM_OUTCOME=answer", "SIM_RING_S=3", "SIM_TALK_S=1"],
+    }  # fmt: skip
+    with pytest.raises(AmiError, match="no answer within"):
+        await ami._send(originate, 0.5)
+
+    def originates() -> list[Any]:
+        pending = manager.protocol.responses.values()
+        return [a for a in pending if str(a.get("Action", "")).lower() == "originate"]
+
+    assert [] == originates()
+    await asyncio.sleep(4)  # the answer came meanwhile
+    assert [] == originates()
 
 
 def test_every_action_the_client_sends_is_forgotten_with_its_link() -> None:

@@ -321,6 +321,7 @@ class AmiClient:
             return await asyncio.wait_for(asyncio.shield(future), timeout_s)
         except TimeoutError:
             future.cancel()  # done: never sent again, and its late answer goes nowhere
+            _forget(manager, future)
             raise AmiError(action["Action"], f"no answer within {timeout_s:.0f} s") from None
 
     def _login_result(self, ok: bool) -> None:
@@ -383,3 +384,13 @@ class _QuietLog:
             log.debug("panoramisk", message=mask_text(text))  # even if logs are not configured
 
         return emit
+
+
+def _forget(manager: Manager, future: asyncio.Future[Any]) -> None:
+    """Drop a timed-out action from panoramisk's pending ones. It keeps each until its
+    answer completes it, and an answer to a cancelled action never does: every action that
+    timed out (Asterisk slow, an Originate's late response) stayed until the link dropped."""
+    pending = getattr(getattr(manager, "protocol", None), "responses", None)
+    if isinstance(pending, dict):
+        for key in [k for k, a in pending.items() if getattr(a, "future", None) is future]:
+            del pending[key]
