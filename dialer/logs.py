@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import re
@@ -72,24 +73,39 @@ def _masked_str(value: str) -> str:
 
 
 def _masked_value(value: Any, depth: int = 0) -> Any:
-    """``value`` with its numbers masked: containers rebuilt (mappings as dicts, the rest as
-    lists), anything else left as it is unless its text holds a number, then its masked
-    text (``repr``: what the JSON and console lines write for it). Past a depth of 8,
-    anything is its masked text."""
+    """``value`` with its numbers masked: containers rebuilt (mappings and dataclasses as
+    dicts, whose text keys are masked too; the rest as lists), anything else left as it is
+    unless its text holds a number, then its masked text (``repr``, or ``__structlog__``:
+    what the JSON and console lines write for it). Past a depth of 8, anything is its
+    masked text."""
     if type(value) in _PLAIN or isinstance(value, _OPAQUE):
         return value
     if isinstance(value, str):
         return _masked_str(value)
     if depth < 8:
         if isinstance(value, Mapping):
-            return {
-                _masked_value(k, depth + 1): _masked_value(v, depth + 1) for k, v in value.items()
-            }
+            return {_masked_key(k): _masked_value(v, depth + 1) for k, v in value.items()}
         if isinstance(value, list | tuple | set | frozenset):
             return [_masked_value(v, depth + 1) for v in value]
-    text = repr(value)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            # every field: orjson writes them all, a repr may hide some
+            fields = dataclasses.fields(value)
+            return {f.name: _masked_value(getattr(value, f.name), depth + 1) for f in fields}
+    try:
+        own = getattr(value, "__structlog__", None)
+        text = str(own()) if own is not None else repr(value)
+    except Exception:
+        return f"<{type(value).__name__}: no text>"
     masked = _masked_str(text)
     return value if masked == text else masked
+
+
+def _masked_key(key: Any) -> Any:
+    """A mapping's key: a number, time, id or code as it is, anything else as its masked
+    text (a tuple key made the JSON line, and with it the log call, fail)."""
+    if type(key) in _PLAIN or isinstance(key, _OPAQUE):
+        return key
+    return _masked_str(key if isinstance(key, str) else str(key))
 
 
 def _masked_traceback(sio: TextIO, exc_info: Any) -> None:

@@ -223,3 +223,20 @@ async def test_a_restart_codes_the_callees_the_dialplan_abandoned_meanwhile(
         ("call-2", "congestion", "3.16", None, now.isoformat()),
     ] == rows
     assert [(T0 + timedelta(seconds=20), True)] == window
+
+
+async def test_a_restart_keeps_the_disposition_of_an_interview_whose_close_failed(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """The operator's disposition was stored but the call's close was not (the store was
+    locked, then the dialer stopped): a restart keeps it connected with its code, where it
+    coded it a technical failure, and the other open attempt congestion as before."""
+    first, second = await _cases(tmp_path, survey, db_path, 2)
+    async with connect(db_path) as db:
+        await open_attempt(db, first, "interview", T0)
+        await set_disposition(db, "interview", Disposition.COMPLETE)
+        await open_attempt(db, second, "ringing", T0)
+        await recover_after_restart(db, T0 + timedelta(minutes=1))
+    with sqlite3.connect(db_path) as db:
+        rows = db.execute("SELECT call_id, outcome, aapor_code FROM attempt ORDER BY id")
+        assert [("interview", "connected", "1.1"), ("ringing", "congestion", "3.16")] == list(rows)

@@ -9,7 +9,7 @@ import io
 import json
 import logging
 import sqlite3
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -146,6 +146,11 @@ def test_json_lines_write_what_json_cannot_as_its_repr() -> None:
     assert "2026-01-02T00:00:00" == line["when"]
 
 
+@dataclass(frozen=True)
+class _Hidden:
+    phone: str = field(repr=False)
+
+
 def test_numbers_are_masked_at_any_depth_and_in_any_object() -> None:
     """A number inside a mapping, a list or a tuple, or in an object logged whole (a case),
     is masked as a top-level string is; ids, counts and codes are written as they are."""
@@ -160,17 +165,21 @@ def test_numbers_are_masked_at_any_depth_and_in_any_object() -> None:
             case=case,
             case_id=7,
             outcome=Outcome.BUSY,
+            hidden=_Hidden("+390187200126"),
+            pairs={("a", "b"): "3331234568"},
         )
     finally:
         configure()
     text = sink.getvalue()
-    for number in ("0187200123", "0187200124", "0187200125", "3331234567"):
+    for number in ("0187200123", "0187200124", "0187200125", "0187200126", "3331234567"):
         assert number not in text
     line = json.loads(text)
     assert {"7101": {"dialled": "**********123"}} == line["seats"]
     assert [["c1", "Local/*********124@outbound"]] == line["calls"]
-    assert "**********125" in line["case"]
-    assert "*******567" in line["case"]
+    assert "**********125" == line["case"]["phone"]
+    assert {"note": "ask for *******567"} == line["case"]["attributes"]
+    assert {"phone": "**********126"} == line["hidden"]
+    assert {"('a', 'b')": "*******568"} == line["pairs"]  # a tuple key: its text
     assert (7, "busy") == (line["case_id"], line["outcome"])
 
 

@@ -151,6 +151,8 @@ RESYNC_RETRY_S = 5.0
 again this much later: until it runs, calls whose hangup was missed stay open."""
 CLEAR_CHECK_S = 1.0
 """How often a seat held after a callee found its line busy checks its conference."""
+LAST_RECORD_S = 10.0
+"""How long a run's end waits for a locked store to take the attempts still unrecorded."""
 UNBOOTED_WARN_S = 30.0
 """How long Asterisk may stay connected without saying it is fully booted before the
 dialer, which does not dial meanwhile, warns (and again after as long)."""
@@ -277,6 +279,7 @@ class CampaignRunner:
         self.seat_of: dict[str, str] = {}
         self.unseated: dict[str, None] = {}  # answered, no seat free yet: oldest first
         self.attempt_of: dict[str, int] = {}  # until the call's disposition
+        self.clearing: set[str] = set()  # seats whose conference is checked (_await_clear)
         self.unrecorded: dict[str, Unrecorded] = {}
         """Ended calls whose attempt the store refused to close (another process held it
         locked past its busy timeout): stored again at each tick; meanwhile their numbers
@@ -343,6 +346,7 @@ class CampaignRunner:
             for task in self.tasks:
                 task.cancel()
         await self._close_seats()
+        await self._record_before_the_end()
         return await self._summary()
 
     # --- requests from the API (supervisor, operators) ------------------------------------
@@ -555,14 +559,33 @@ class CampaignRunner:
 
     async def _record_again(self) -> None:
         """Store the attempts the store refused to close (``unrecorded``), oldest first,
-        until it refuses again."""
+        until it is locked again. One it refuses for good (another process closed it) is
+        let go: kept, it held every tick."""
         for call_id, ended in list(self.unrecorded.items()):
             try:
                 await close_attempt(self.db, ended.call)
             except sqlite3.OperationalError:
                 return  # still locked: the next tick tries again
+            except (StoreError, sqlite3.Error) as exc:
+                del self.unrecorded[call_id]
+                log.error("attempt not stored", **ended.ids, error=str(exc))
+                continue
             del self.unrecorded[call_id]
-            await self._recorded(ended)
+            try:
+                await self._recorded(ended)
+            except (StoreError, sqlite3.Error) as exc:  # its withdrawal: a later tick's
+                log.warning("number not withdrawn", **ended.ids, error=str(exc))
+
+    async def _record_before_the_end(self) -> None:
+        """The run ends: store what ``unrecorded`` holds while the store allows, for up to
+        ``LAST_RECORD_S`` (a restart would code them congestion)."""
+        deadline = asyncio.get_running_loop().time() + LAST_RECORD_S
+        while self.unrecorded and asyncio.get_running_loop().time() < deadline:
+            await self._record_again()
+            if self.unrecorded:
+                await asyncio.sleep(0.5)
+        for ended in self.unrecorded.values():
+            log.error("attempt left open: a restart codes it congestion", **ended.ids)
 
     def _put_through(self, call_id: str, channel: str, now: datetime) -> bool:
         """Give the answered callee the longest-waiting free seat; False when none is free."""
@@ -675,26 +698,35 @@ class CampaignRunner:
             return
         self.board = line_lost(self.board, seat_id)
         log.warning("seat line busy: no callee until its conference is clear", seat=seat_id)
-        self._spawn(self._await_clear(seat_id))
+        if seat_id not in self.clearing:
+            self._spawn(self._await_clear(seat_id))
 
     async def _await_clear(self, seat_id: str) -> None:
         """Give the seat its line back once its conference holds its operator alone (checked
-        every ``CLEAR_CHECK_S``). With the operator gone as well, the line is lost: reopened
-        for a simulated operator, dialled in again by a real one."""
-        while (seat := self.board.seats.get(seat_id)) is not None and not seat.line:
-            await asyncio.sleep(CLEAR_CHECK_S)
-            await self.ami.connected.wait()
-            try:
-                channels = await self.ami.confbridge_channels(f"seat-{seat_id}")
-            except AmiError:
-                continue
-            if not operator_listed(channels, seat_id):
-                if self.s.simulation is not None:
-                    await self._restore_line(seat_id)
-                return
-            if len(channels) == 1:
-                await self.inbox.put(("line_back", seat_id))
-                return
+        every ``CLEAR_CHECK_S``; one check a seat). With the operator gone as well, a
+        simulated operator's line is reopened and the check goes on; a real operator
+        dials in again (``_operator_back`` checks the same)."""
+        if seat_id in self.clearing:
+            return
+        self.clearing.add(seat_id)
+        try:
+            while (seat := self.board.seats.get(seat_id)) is not None and not seat.line:
+                await asyncio.sleep(CLEAR_CHECK_S)
+                await self.ami.connected.wait()
+                try:
+                    channels = await self.ami.confbridge_channels(f"seat-{seat_id}")
+                    if not operator_listed(channels, seat_id):
+                        if self.s.simulation is None:
+                            return
+                        await self._open_line(seat_id)
+                        continue
+                except AmiError:
+                    continue
+                if len(channels) == 1:
+                    await self.inbox.put(("line_back", seat_id))
+                    return
+        finally:
+            self.clearing.discard(seat_id)
 
     async def _restore_line(self, seat_id: str) -> None:
         """Reopen a simulated operator's line, retrying with backoff while the seat is in."""
@@ -725,7 +757,8 @@ class CampaignRunner:
                 self.state, self.finished = RunState.FINISHED, "quotas full"
             return
         if not dials(self.state):
-            self.state = settle(self.state, len(self.calls) + len(self.interviews))
+            live = len(self.calls) + len(self.interviews) + len(self.unrecorded)
+            self.state = settle(self.state, live)
             if self.state is RunState.STOPPED:
                 self.finished = "stopped"
             return
@@ -998,9 +1031,11 @@ class CampaignRunner:
         await self.inbox.put(("seat_in", (seat_id, None, error)))
 
     async def _operator_back(self, seat_id: str) -> None:
+        """A real operator dialled in again: the line is back once the seat's conference
+        holds the operator alone (a party left there would take the next callee's place)."""
         with contextlib.suppress(AmiError):
             await wait_for_operator(self.ami, seat_id)
-            await self.inbox.put(("line_back", seat_id))
+            await self._await_clear(seat_id)
 
     async def _open_line(self, seat: str) -> None:
         """Open an operator's line into the seat's conference: a simulated operator's, or

@@ -239,8 +239,10 @@ async def recover_after_restart(
     Attempts still open belonged to the dead process. Those the dialplan recorded abandoned
     (``abandoned``: its records by call id, ``dialer.call.resync``; with no dialer every
     answered callee hears the message) are closed as abandoned at the record's time: they
-    count against the cap, and the number rests 72 hours. The others are closed as a
-    technical failure (congestion, AAPOR 3.16; the number is retried).
+    count against the cap, and the number rests 72 hours. Those with a disposition stored
+    were put through (their close alone failed) and stay connected, with their code. The
+    others are closed as a technical failure (congestion, AAPOR 3.16; the number is
+    retried).
     """
     async with db.execute(
         "SELECT call_id, started_at FROM attempt WHERE ended_at IS NULL"
@@ -259,8 +261,10 @@ async def recover_after_restart(
                 " outcome = 'abandoned', aapor_code = ? WHERE call_id = ? AND ended_at IS NULL",
                 (at.isoformat(), at.isoformat(), aapor_code(Outcome.ABANDONED), call_id),
             )
-        await db.execute(
-            "UPDATE attempt SET ended_at = ?, outcome = 'congestion', aapor_code = '3.16'"
+        await db.execute(  # one whose disposition was stored was put through: its close
+            # alone failed (the store locked), and it keeps its outcome and code
+            "UPDATE attempt SET ended_at = ?, outcome = CASE WHEN disposition IS NULL"
+            " THEN 'congestion' ELSE 'connected' END, aapor_code = coalesce(aapor_code, '3.16')"
             " WHERE ended_at IS NULL",
             (now.isoformat(),),
         )
