@@ -56,8 +56,8 @@ def mask_numbers(
 _PLAIN = frozenset({int, float, bool, type(None)})
 """Types whose values never hold a phone number's text (an int id is not one: numbers are
 logged as text)."""
-_OPAQUE = (date, clock_time, timedelta, UUID, Enum)
-"""Written as themselves (ISO text, the id, a code's value): no number in them."""
+_OPAQUE = (date, clock_time, timedelta, UUID)
+"""Written as themselves (ISO text, the id): no number in them."""
 
 
 def _masked_str(value: str) -> str:
@@ -80,6 +80,9 @@ def _masked_value(value: Any, depth: int = 0) -> Any:
     masked text."""
     if type(value) in _PLAIN or isinstance(value, _OPAQUE):
         return value
+    if isinstance(value, Enum):  # written as its value
+        inner = value.value
+        return _masked_str(inner) if isinstance(inner, str) else _masked_value(inner, depth + 1)
     if isinstance(value, str):
         return _masked_str(value)
     if depth < 8:
@@ -87,11 +90,11 @@ def _masked_value(value: Any, depth: int = 0) -> Any:
             return {_masked_key(k): _masked_value(v, depth + 1) for k, v in value.items()}
         if isinstance(value, list | tuple | set | frozenset):
             return [_masked_value(v, depth + 1) for v in value]
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    try:
+        if depth < 8 and dataclasses.is_dataclass(value) and not isinstance(value, type):
             # every field: orjson writes them all, a repr may hide some
             fields = dataclasses.fields(value)
             return {f.name: _masked_value(getattr(value, f.name), depth + 1) for f in fields}
-    try:
         own = getattr(value, "__structlog__", None)
         text = str(own()) if own is not None else repr(value)
     except Exception:
@@ -101,9 +104,9 @@ def _masked_value(value: Any, depth: int = 0) -> Any:
 
 
 def _masked_key(key: Any) -> Any:
-    """A mapping's key: a number, time, id or code as it is, anything else as its masked
-    text (a tuple key made the JSON line, and with it the log call, fail)."""
-    if type(key) in _PLAIN or isinstance(key, _OPAQUE):
+    """A mapping's key: a number as it is, anything else as its masked text (a tuple or a
+    timedelta key made the JSON line, and with it the log call, fail)."""
+    if type(key) in _PLAIN:
         return key
     return _masked_str(key if isinstance(key, str) else str(key))
 
@@ -169,7 +172,20 @@ def json_line(logger: Any, method: str, event: MutableMapping[str, Any]) -> str:
     mask_numbers(logger, method, event)
     event["level"] = _LEVELS.get(method, method)
     add_timestamp(logger, method, event)
-    return orjson.dumps(event, option=orjson.OPT_NON_STR_KEYS, default=_unknown).decode()
+    try:
+        return orjson.dumps(event, option=orjson.OPT_NON_STR_KEYS, default=_unknown).decode()
+    except TypeError:  # what orjson refuses outright: an aware time, an int past 64 bits
+        return orjson.dumps({str(k): _as_text(v) for k, v in event.items()}).decode()
+
+
+def _as_text(value: Any) -> Any:
+    """A value orjson may refuse, as its masked text (text as it is: already masked)."""
+    if isinstance(value, str):
+        return value
+    try:
+        return mask_text(repr(value))
+    except Exception:
+        return f"<{type(value).__name__}: no text>"
 
 
 def _unknown(value: Any) -> Any:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import sqlite3
 import time
+import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -295,7 +296,7 @@ async def test_a_seat_with_a_stray_party_in_its_conference_takes_no_callee_until
         stray = asyncio.create_task(
             ami.originate(
                 channel="Local/390187999999@sim-pstn", context="connect", exten="7131",
-                channel_id="stray", timeout_s=3,
+                channel_id=f"stray-{uuid.uuid4()}", timeout_s=3,
                 variables={"SIM_OUTCOME": "answer", "SIM_RING_S": "0", "SIM_TALK_S": "20"},
             )
         )  # fmt: skip

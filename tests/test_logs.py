@@ -10,7 +10,8 @@ import json
 import logging
 import sqlite3
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
+from enum import Enum
 from pathlib import Path
 
 import httpx
@@ -199,3 +200,37 @@ def test_the_consoles_traceback_and_nested_values_are_masked() -> None:
     assert "**********124" in text
     assert "0187200123" not in text
     assert "0187200124" not in text
+
+
+class _Code(Enum):
+    LINE = "+390187200127"
+
+
+@dataclass
+class _Unset:
+    phone: str = field(init=False)
+
+
+def test_a_log_line_is_written_whatever_it_names() -> None:
+    """Values orjson refuses outright (an aware time, an int past 64 bits), keys it cannot
+    write, a field never set and a code whose value is a number: the line is written, its
+    numbers masked, and the log call never fails."""
+    sink = io.StringIO()
+    configure(json=True, stream=sink)
+    try:
+        structlog.get_logger("t").info(
+            "odd",
+            at=time(9, 30, tzinfo=UTC),
+            big=2**70,
+            waits={timedelta(seconds=5): "+390187200128"},
+            code=_Code.LINE,
+            unset=_Unset(),
+        )
+    finally:
+        configure()
+    text = sink.getvalue()
+    line = json.loads(text)
+    assert "odd" == line["event"]
+    assert str(2**70) == line["big"]
+    for number in ("0187200127", "0187200128"):
+        assert number not in text

@@ -152,7 +152,11 @@ again this much later: until it runs, calls whose hangup was missed stay open.""
 CLEAR_CHECK_S = 1.0
 """How often a seat held after a callee found its line busy checks its conference."""
 LAST_RECORD_S = 10.0
-"""How long a run's end waits for a locked store to take the attempts still unrecorded."""
+"""How long a run's end tries to store the attempts still unrecorded (a try under way may
+wait the store's busy timeout past it)."""
+RECORD_RETRY_S = 5.0
+"""How often the unrecorded attempts are tried again: each try on a locked store waits its
+busy timeout (5 s) on the campaign's consumer, and every tick's would have held it."""
 UNBOOTED_WARN_S = 30.0
 """How long Asterisk may stay connected without saying it is fully booted before the
 dialer, which does not dial meanwhile, warns (and again after as long)."""
@@ -242,6 +246,13 @@ class Interview:
     card: CaseCard
 
 
+def _locked(exc: sqlite3.OperationalError) -> bool:
+    """Whether the store refused for a lock (another process writing, past the busy
+    timeout), which passes: not a disk or a read-only file, which does not."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is None or code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
 class Unrecorded(NamedTuple):
     """An ended call whose attempt is still to be stored."""
 
@@ -281,6 +292,7 @@ class CampaignRunner:
         self.attempt_of: dict[str, int] = {}  # until the call's disposition
         self.clearing: set[str] = set()  # seats whose conference is checked (_await_clear)
         self.unrecorded: dict[str, Unrecorded] = {}
+        self._record_retry_at = 0.0  # monotonic: when the unrecorded are tried again
         """Ended calls whose attempt the store refused to close (another process held it
         locked past its busy timeout): stored again at each tick; meanwhile their numbers
         are not dialled (their attempt is still open) and the campaign neither ends nor
@@ -532,7 +544,9 @@ class CampaignRunner:
             ended = Unrecorded(call, self.cases.get(call.call_id), self._ids(call.call_id))
             try:
                 await close_attempt(self.db, call)
-            except sqlite3.OperationalError as exc:  # locked past the busy timeout
+            except sqlite3.OperationalError as exc:
+                if not _locked(exc):
+                    raise
                 self.unrecorded[call.call_id] = ended
                 log.warning("attempt not stored yet: again at the next tick",
                             **ended.ids, error=str(exc))  # fmt: skip
@@ -564,8 +578,12 @@ class CampaignRunner:
         for call_id, ended in list(self.unrecorded.items()):
             try:
                 await close_attempt(self.db, ended.call)
-            except sqlite3.OperationalError:
-                return  # still locked: the next tick tries again
+            except sqlite3.OperationalError as exc:
+                if _locked(exc):
+                    return  # still locked: tried again in RECORD_RETRY_S
+                del self.unrecorded[call_id]
+                log.error("attempt not stored", **ended.ids, error=str(exc))
+                continue
             except (StoreError, sqlite3.Error) as exc:
                 del self.unrecorded[call_id]
                 log.error("attempt not stored", **ended.ids, error=str(exc))
@@ -716,8 +734,8 @@ class CampaignRunner:
                 try:
                     channels = await self.ami.confbridge_channels(f"seat-{seat_id}")
                     if not operator_listed(channels, seat_id):
-                        if self.s.simulation is None:
-                            return
+                        if self.s.simulation is None or seat_id not in self.board.seats:
+                            return  # a real operator dials in; a seat logged out needs none
                         await self._open_line(seat_id)
                         continue
                 except AmiError:
@@ -749,8 +767,9 @@ class CampaignRunner:
     async def _tick(self) -> None:
         now = self.s.clock()
         self._observe(now)
-        if self.unrecorded:
-            await self._record_again()
+        if self.unrecorded and time.monotonic() >= self._record_retry_at:
+            self._record_retry_at = time.monotonic() + RECORD_RETRY_S
+            await self._record_again()  # each try may wait the store's busy timeout
         counts = await load_counts(self.db, self.s.survey, self.wave)
         if bool((counts.completes >= counts.target).all()):
             if not self.calls and not self.interviews and not self.unrecorded:

@@ -110,7 +110,7 @@ def _freeze_startup_objects() -> None:
     """Leave the objects of the start-up (modules, classes, the app: hundreds of thousands)
     out of the interpreter's full garbage collections. Each such collection holds every
     thread, the event loop's too: the released cases' reads (``due_reader``) set them off,
-    and a 30,000-case read left the loop waiting 82-108 ms; with these frozen, 36-41 ms
+    and a 30,000-case read left the loop waiting 82-108 ms; with these frozen, 33-41 ms
     (10,000 cases: 39-60 ms, then 5-11 ms). Start-up's own garbage is collected first."""
     gc.collect()
     gc.freeze()

@@ -182,8 +182,8 @@ async def dialable_cases(db: aiosqlite.Connection, wave_id: int) -> list[CaseVie
 
 def read_dialable_cases(store: Path, wave_id: int) -> list[CaseView]:
     """``dialable_cases`` on a connection of its own, read-only, for a worker thread: a
-    large release's read (30,000 cases: 0.5 s, and as long again to work out which are
-    due) then no longer holds up the campaign's events. One snapshot (a transaction)
+    large release's read (30,000 cases and their attempts: 0.4-0.6 s, then 0.2 s to work
+    out which are due) then no longer holds up the campaign's events. One snapshot (a transaction)
     serves both queries, as the campaign's writes go on."""
     uri = f"{store.resolve().as_uri()}?mode=ro"
     with contextlib.closing(sqlite3.connect(uri, uri=True, isolation_level=None)) as db:
@@ -264,7 +264,11 @@ async def recover_after_restart(
         await db.execute(  # one whose disposition was stored was put through: its close
             # alone failed (the store locked), and it keeps its outcome and code
             "UPDATE attempt SET ended_at = ?, outcome = CASE WHEN disposition IS NULL"
-            " THEN 'congestion' ELSE 'connected' END, aapor_code = coalesce(aapor_code, '3.16')"
+            " THEN 'congestion' ELSE 'connected' END, aapor_code = coalesce(aapor_code, '3.16'),"
+            # its answer counts in the regulatory window (at its start: its connection
+            # was never stored)
+            " connected_at = CASE WHEN disposition IS NULL THEN connected_at"
+            " ELSE coalesce(connected_at, started_at) END"
             " WHERE ended_at IS NULL",
             (now.isoformat(),),
         )
