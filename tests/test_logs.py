@@ -5,10 +5,12 @@ AMI secret or API token anywhere in it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import logging
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from enum import Enum
@@ -28,6 +30,17 @@ from dialer.logs import add_timestamp, configure, debug_enabled
 from tests.conftest import SurveyFactory, free_port, small_campaign
 
 TOKEN = "log-test-token-0123456789abcdef"
+
+
+@contextlib.contextmanager
+def _captured(json_lines: bool = True) -> Iterator[io.StringIO]:
+    """The log lines written inside it (JSON, or the console's); the default set-up after."""
+    sink = io.StringIO()
+    configure(json=json_lines, stream=sink)
+    try:
+        yield sink
+    finally:
+        configure()
 
 
 async def test_a_campaigns_logs_name_every_call_and_hide_numbers_and_secrets(
@@ -103,14 +116,10 @@ def test_time_stamps_are_iso_utc_to_the_microsecond(monkeypatch: pytest.MonkeyPa
 
 
 def test_json_lines_carry_the_time_stamp() -> None:
-    sink = io.StringIO()
-    configure(json=True, stream=sink)
-    try:
+    with _captured() as sink:
         before = datetime.now(UTC)
         structlog.get_logger("t").info("stamped")
         after = datetime.now(UTC)
-    finally:
-        configure()
     stamp = json.loads(sink.getvalue())["timestamp"]
     assert stamp.endswith("Z")
     assert before <= datetime.fromisoformat(stamp) <= after
@@ -118,15 +127,11 @@ def test_json_lines_carry_the_time_stamp() -> None:
 
 def test_a_json_lines_traceback_is_written_and_masked() -> None:
     """``log.exception`` writes the traceback into the JSON line, its numbers masked."""
-    sink = io.StringIO()
-    configure(json=True, stream=sink)
-    try:
+    with _captured() as sink:
         try:
             raise ValueError("no route to Local/390187200123@outbound")
         except ValueError:
             structlog.get_logger("t").exception("the store refused")
-    finally:
-        configure()
     line = json.loads(sink.getvalue())
     assert "error" == line["level"]
     assert "Traceback" in line["exception"]
@@ -135,12 +140,8 @@ def test_a_json_lines_traceback_is_written_and_masked() -> None:
 
 
 def test_json_lines_write_what_json_cannot_as_its_repr() -> None:
-    sink = io.StringIO()
-    configure(json=True, stream=sink)
-    try:
+    with _captured() as sink:
         structlog.get_logger("t").warning("odd", path=Path("/srv/x"), when=datetime(2026, 1, 2))
-    finally:
-        configure()
     line = json.loads(sink.getvalue())
     assert "warning" == line["level"]
     assert "PosixPath('/srv/x')" == line["path"]
@@ -155,10 +156,8 @@ class _Hidden:
 def test_numbers_are_masked_at_any_depth_and_in_any_object() -> None:
     """A number inside a mapping, a list or a tuple, or in an object logged whole (a case),
     is masked as a top-level string is; ids, counts and codes are written as they are."""
-    sink = io.StringIO()
-    configure(json=True, stream=sink)
     case = CaseView(7, "+390187200125", 0, {"note": "ask for 3331234567"}, ())
-    try:
+    with _captured() as sink:
         structlog.get_logger("t").info(
             "nested",
             seats={"7101": {"dialled": "+390187200123"}},
@@ -169,8 +168,6 @@ def test_numbers_are_masked_at_any_depth_and_in_any_object() -> None:
             hidden=_Hidden("+390187200126"),
             pairs={("a", "b"): "3331234568"},
         )
-    finally:
-        configure()
     text = sink.getvalue()
     for number in ("0187200123", "0187200124", "0187200125", "0187200126", "3331234567"):
         assert number not in text
@@ -186,15 +183,11 @@ def test_numbers_are_masked_at_any_depth_and_in_any_object() -> None:
 
 def test_the_consoles_traceback_and_nested_values_are_masked() -> None:
     """In a terminal the console renders its own traceback: its numbers are masked too."""
-    sink = io.StringIO()
-    configure(json=False, stream=sink)
-    try:
+    with _captured(json_lines=False) as sink:
         try:
             raise ValueError("no route to Local/390187200123@outbound")
         except ValueError:
             structlog.get_logger("t").exception("refused", calls=["+390187200124"])
-    finally:
-        configure()
     text = sink.getvalue()
     assert "Local/*********123@outbound" in text
     assert "**********124" in text
@@ -215,9 +208,7 @@ def test_a_log_line_is_written_whatever_it_names() -> None:
     """Values orjson refuses outright (an aware time, an int past 64 bits), keys it cannot
     write, a field never set and a code whose value is a number: the line is written, its
     numbers masked, and the log call never fails."""
-    sink = io.StringIO()
-    configure(json=True, stream=sink)
-    try:
+    with _captured() as sink:
         structlog.get_logger("t").info(
             "odd",
             at=time(9, 30, tzinfo=UTC),
@@ -226,8 +217,6 @@ def test_a_log_line_is_written_whatever_it_names() -> None:
             code=_Code.LINE,
             unset=_Unset(),
         )
-    finally:
-        configure()
     text = sink.getvalue()
     line = json.loads(text)
     assert "odd" == line["event"]
