@@ -3,10 +3,9 @@
 
 The campaign's events (answers to put through within 2 s) and its ticks run one at a time on
 one consumer. A tick that read 30,000 released cases itself held them up 0.6-0.8 s every
-5 s.
-Now a tick starts a read, and a later one takes it once it has landed; the consumer waits for
-none. A read that the store has moved past (a release drew numbers since it began) is
-dropped, never taken.
+5 s. Now a tick starts a read, and a later one takes it once it has landed; the consumer
+waits for none. A read that the store has moved past (a release drew numbers since it
+began) is dropped, never taken.
 """
 
 from __future__ import annotations

@@ -292,11 +292,11 @@ class CampaignRunner:
         self.attempt_of: dict[str, int] = {}  # until the call's disposition
         self.clearing: set[str] = set()  # seats whose conference is checked (_await_clear)
         self.unrecorded: dict[str, Unrecorded] = {}
-        self._record_retry_at = 0.0  # monotonic: when the unrecorded are tried again
         """Ended calls whose attempt the store refused to close (another process held it
-        locked past its busy timeout): stored again at each tick; meanwhile their numbers
-        are not dialled (their attempt is still open) and the campaign neither ends nor
-        goes idle (what their outcome says of the number is not yet known)."""
+        locked past its busy timeout): stored again every ``RECORD_RETRY_S``; meanwhile
+        their numbers are not dialled (their attempt is still open) and the campaign
+        neither ends nor goes idle (what their outcome says of the number is not known)."""
+        self._record_retry_at = 0.0  # monotonic: when the unrecorded are tried again
         self.board = SeatBoard()
         self.opening: set[str] = set()  # seats whose line is being opened
         self.rng = random.Random(settings.simulation.seed if settings.simulation else 0)
@@ -548,7 +548,7 @@ class CampaignRunner:
                 if not _locked(exc):
                     raise
                 self.unrecorded[call.call_id] = ended
-                log.warning("attempt not stored yet: again at the next tick",
+                log.warning("attempt not stored yet: tried again soon",
                             **ended.ids, error=str(exc))  # fmt: skip
             else:
                 await self._recorded(ended)
@@ -578,13 +578,9 @@ class CampaignRunner:
         for call_id, ended in list(self.unrecorded.items()):
             try:
                 await close_attempt(self.db, ended.call)
-            except sqlite3.OperationalError as exc:
-                if _locked(exc):
-                    return  # still locked: tried again in RECORD_RETRY_S
-                del self.unrecorded[call_id]
-                log.error("attempt not stored", **ended.ids, error=str(exc))
-                continue
             except (StoreError, sqlite3.Error) as exc:
+                if isinstance(exc, sqlite3.OperationalError) and _locked(exc):
+                    return  # still locked: tried again in RECORD_RETRY_S
                 del self.unrecorded[call_id]
                 log.error("attempt not stored", **ended.ids, error=str(exc))
                 continue
