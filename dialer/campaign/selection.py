@@ -91,9 +91,7 @@ class DueRead:
         at the read may not be now: a no-answer is retried in a part of the day not tried
         yet, and the read may have seen the end of one."""
         self.taken.update(c.case_id for c in chosen)
-        return [
-            c for c in chosen if (when := next_call(c.history, now, policy, window)) and when <= now
-        ]
+        return [c for c in chosen if _due_at(c, now, policy, window)]
 
 
 def _due_at(case: CaseView, now: datetime, policy: RetryPolicy, window: CallingWindow) -> bool:

@@ -183,8 +183,8 @@ async def dialable_cases(db: aiosqlite.Connection, wave_id: int) -> list[CaseVie
 def read_dialable_cases(store: Path, wave_id: int) -> list[CaseView]:
     """``dialable_cases`` on a connection of its own, read-only, for a worker thread: a
     large release's read (30,000 cases and their attempts: 0.4-0.6 s, then 0.2 s to work
-    out which are due) then no longer holds up the campaign's events. One snapshot (a transaction)
-    serves both queries, as the campaign's writes go on."""
+    out which are due) then no longer holds up the campaign's events. One snapshot (a
+    transaction) serves both queries, as the campaign's writes go on."""
     uri = f"{store.resolve().as_uri()}?mode=ro"
     with contextlib.closing(sqlite3.connect(uri, uri=True, isolation_level=None)) as db:
         db.execute("PRAGMA busy_timeout = 5000")
