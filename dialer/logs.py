@@ -95,12 +95,25 @@ def _masked_value(value: Any, depth: int = 0) -> Any:
             # every field: orjson writes them all, a repr may hide some
             fields = dataclasses.fields(value)
             return {f.name: _masked_value(getattr(value, f.name), depth + 1) for f in fields}
-        own = getattr(value, "__structlog__", None)
-        text = str(own()) if own is not None else repr(value)
-    except Exception:
-        return f"<{type(value).__name__}: no text>"
+    except Exception:  # a log line must not fail on what it names
+        return _no_text(value)
+    text = _text(value)
     masked = _masked_str(text)
     return value if masked == text else masked
+
+
+def _text(value: Any) -> str:
+    """What a line writes for an object it cannot write as itself (``__structlog__``, or
+    its repr), or a placeholder naming its type when that fails."""
+    try:
+        own = getattr(value, "__structlog__", None)
+        return str(own()) if own is not None else repr(value)
+    except Exception:  # a log line must not fail on what it names
+        return _no_text(value)
+
+
+def _no_text(value: Any) -> str:
+    return f"<{type(value).__name__}: no text>"
 
 
 def _masked_key(key: Any) -> Any:
@@ -180,12 +193,7 @@ def json_line(logger: Any, method: str, event: MutableMapping[str, Any]) -> str:
 
 def _as_text(value: Any) -> Any:
     """A value orjson may refuse, as its masked text (text as it is: already masked)."""
-    if isinstance(value, str):
-        return value
-    try:
-        return mask_text(repr(value))
-    except Exception:
-        return f"<{type(value).__name__}: no text>"
+    return value if isinstance(value, str) else mask_text(_text(value))
 
 
 def _unknown(value: Any) -> Any:
