@@ -491,6 +491,23 @@ def test_issabel_counts_agents_about_to_free_and_overcommits() -> None:
     assert int((1 + 1) / 0.25) == Issabel().launch(snap)
 
 
+def test_issabel_overcommits_by_the_last_30_minutes_answer_rate() -> None:
+    """Half of the first hour's dials were answered, a quarter of the last 30 minutes':
+    the calls are divided by the quarter. Fewer than 10 dials in those 30 minutes: no
+    overcommit."""
+    stats, pacer = CallStats(), Issabel()
+    for i in range(100):
+        stats.dial_ended(10.0, answered=i % 2 == 0)
+        stats.talk_ended(60.0)
+    assert 2 == pacer.launch(Snapshot(now=0.0, free=1, stats=stats))  # 1 / 0.5
+    assert 1 == pacer.launch(Snapshot(now=3600.0, free=1, stats=stats))  # no dials since
+    for i in range(20):
+        stats.dial_ended(10.0, answered=i < 5)
+    assert 4 == pacer.launch(Snapshot(now=3700.0, free=1, stats=stats))  # 1 / (5 / 20)
+    assert 4 == pacer.launch(Snapshot(now=5400.0, free=1, stats=stats))
+    assert 1 == pacer.launch(Snapshot(now=5500.0, free=1, stats=stats))  # 30 min later
+
+
 SCENARIO = """
 [scenario]
 seats = 8

@@ -37,6 +37,7 @@ class CallStats:
         self._minute: deque[tuple[float, bool]] = deque()  # live answers of the last 60 s
         self.first_answer: float | None = None
         self.dials_total = 0
+        self.answered_dials_total = 0  # dials a person answered (abandoned ones included)
         self.talks_total = 0
         self.answers_total = 0
         self.abandons_total = 0
@@ -53,6 +54,7 @@ class CallStats:
         self._ring.append(ring_s)
         self._answered.append(1.0 if answered else 0.0)
         self.dials_total += 1
+        self.answered_dials_total += answered
 
     def unanswered(self, rings: list[float]) -> None:
         """Dials ended unanswered after ``rings`` s: ``dial_ended`` for each, in one call."""
