@@ -120,7 +120,8 @@ async def test_a_dropped_read_is_never_taken(tmp_path: Path, survey: Survey, db_
     read = await _landed(reader)
     assert read is not None
     assert frozenset() == read.busy
-    assert [ids[1], ids[4], ids[0]] == [c.case_id for c in read.due]  # retries first
+    due = [c.case_id for c in read.due]
+    assert ({ids[1], ids[4]}, ids[0]) == (set(due[:2]), due[2])  # retries first
 
 
 async def test_a_reads_age_runs_from_its_landing_and_one_landed_long_ago_is_dropped(

