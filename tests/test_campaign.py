@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import threading
 import time
 import uuid
 from dataclasses import replace
@@ -21,6 +22,7 @@ from dialer.call.state import CallState, OriginateEnded, new_call, transition
 from dialer.campaign import due_reader, selection
 from dialer.campaign import runner as runner_module
 from dialer.campaign.control import Command
+from dialer.campaign.dispositions import OperatorDisposition
 from dialer.campaign.runner import (
     UNBOOTED_WARN_S,
     boot_check,
@@ -29,7 +31,7 @@ from dialer.campaign.runner import (
     wait_for_operator,
 )
 from dialer.campaign.selection import CaseView, DueRead
-from dialer.disposition import Outcome
+from dialer.disposition import Disposition, Outcome
 from dialer.pacing.predictive import Predictive
 from dialer.pacing.snapshot import Snapshot
 from dialer.schedule.window import CallingWindow
@@ -612,6 +614,122 @@ async def test_an_attempt_the_store_refused_to_close_is_stored_at_a_later_tick(
         assert not runner.unrecorded
         assert [Outcome.BUSY] == [a.outcome for a in await history(runner.db, case.case_id)]
         assert 1 == runner.dials[case.cell]
+
+
+async def test_a_campaign_fills_its_quotas_while_another_process_locks_its_store_at_length(
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
+) -> None:
+    """Another process holds the store's write lock 5.5 s of every 8 (longer than the
+    store's 5-s busy timeout): dials, interviews, dispositions and attempts wait for it
+    without holding up the campaign's events, and every one is stored. Before, the
+    consumer waited at each write, and past 5 s the operators' dispositions failed: a
+    48-interview run had not ended after 15 minutes (alone: 2 minutes)."""
+    settings = await small_campaign(tmp_path, make_survey)
+    stop = threading.Event()
+    locks = 0
+
+    def lock_now_and_then() -> None:
+        nonlocal locks
+        with contextlib.closing(sqlite3.connect(settings.store, timeout=30)) as other:
+            other.isolation_level = None
+            while not stop.wait(2.5):
+                other.execute("BEGIN IMMEDIATE")
+                stop.wait(5.5)
+                other.execute("ROLLBACK")
+                locks += 1
+
+    locker = threading.Thread(target=lock_now_and_then)
+    locker.start()
+    try:
+        summary = await run_campaign(replace(settings, max_duration_s=400), ami)
+    finally:
+        stop.set()
+        locker.join()
+    assert locks > 0
+    assert ("quotas full", 12, 0) == (summary.finished, summary.completes, summary.overshoot)
+    with sqlite3.connect(settings.store) as db:
+        unfinished = db.execute(
+            "SELECT count(*) FROM attempt WHERE ended_at IS NULL"
+            " OR (outcome = 'connected' AND disposition IS NULL)"
+        )
+        assert 0 == unfinished.fetchone()[0]
+
+
+async def test_an_interview_and_a_disposition_a_locked_store_put_off_are_stored_once_it_frees(
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
+) -> None:
+    """Another process holds the store locked as a callee joins a seat and as its operator
+    posts the disposition: neither waits on the campaign's consumer (every event would wait
+    behind it). The seat owes the disposition from the join, also after the callee hangs
+    up; the interview starts, and the operator's request is answered, once the lock is
+    gone. Before, each waited up to the 5-s busy timeout, and then failed."""
+    settings = await small_campaign(tmp_path, make_survey)
+    assert settings.simulation is not None
+    settings = replace(
+        settings, autostart=False, simulation=replace(settings.simulation, operators=False)
+    )
+    async with open_campaign(settings, ami) as runner:
+        await runner._release()
+        case = (await dialable_cases(runner.db, runner.wave.wave_id))[0]
+        await open_attempt(runner.db, case.case_id, "c1", datetime.now(UTC))
+        runner.cases["c1"] = case
+        await runner.db.execute(f"PRAGMA busy_timeout = {runner_module.STORE_PATIENCE_MS}")
+        with contextlib.closing(sqlite3.connect(settings.store)) as other:
+            other.execute("BEGIN IMMEDIATE")
+            await runner._start_interview("c1", "7101")
+            assert ({}, {"7101": "c1"}) == (runner.interviews, runner.interview_at)
+            del runner.cases["c1"]  # the callee hung up meanwhile
+            other.execute("ROLLBACK")
+        assert runner._owed("c1")
+        kind, item = await runner.inbox.get()  # tried again STORE_RETRY_S later
+        assert ("interview", ("c1", "7101", case)) == (kind, item)
+        await runner._handle(kind, item)
+        assert runner.interviews["c1"].admitted
+        assert not runner.starting
+        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        refusal = OperatorDisposition(Disposition.REFUSAL)
+        with contextlib.closing(sqlite3.connect(settings.store)) as other:
+            other.execute("BEGIN IMMEDIATE")
+            await runner._answer("dispose", ("c1", refusal), answer)
+            assert not answer.done()  # the operator's request waits
+            other.execute("ROLLBACK")
+        kind, item = await runner.inbox.get()
+        assert "dispose" == kind
+        await runner._handle(kind, item)
+        assert "refusal" == answer.result()
+        assert ({}, {}, {}) == (runner.interviews, runner.interview_at, runner._disposing)
+        with sqlite3.connect(settings.store) as db:
+            row = db.execute("SELECT state, result FROM sample_case WHERE id = ?", (case.case_id,))
+            assert ("finished", "refusal") == row.fetchone()
+
+
+async def test_a_disposition_the_store_stays_locked_for_is_refused_after_its_patience(
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ``DISPOSE_PATIENCE_S`` of locks, the operator hears that the disposition failed
+    (and may post it again); its seat still owes it."""
+    monkeypatch.setattr(runner_module, "DISPOSE_PATIENCE_S", 0.0)
+    settings = await small_campaign(tmp_path, make_survey)
+    assert settings.simulation is not None
+    settings = replace(
+        settings, autostart=False, simulation=replace(settings.simulation, operators=False)
+    )
+    async with open_campaign(settings, ami) as runner:
+        await runner._release()
+        case = (await dialable_cases(runner.db, runner.wave.wave_id))[0]
+        await open_attempt(runner.db, case.case_id, "c1", datetime.now(UTC))
+        runner.cases["c1"] = case
+        await runner._start_interview("c1", "7101")
+        await runner.db.execute(f"PRAGMA busy_timeout = {runner_module.STORE_PATIENCE_MS}")
+        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        with contextlib.closing(sqlite3.connect(settings.store)) as other:
+            other.execute("BEGIN IMMEDIATE")
+            refusal = OperatorDisposition(Disposition.REFUSAL)
+            await runner._answer("dispose", ("c1", refusal), answer)
+            other.execute("ROLLBACK")
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            answer.result()
+        assert ({"7101": "c1"}, {}) == (runner.interview_at, runner._disposing)
 
 
 async def test_ticks_wait_one_at_a_time_behind_a_slow_consumer(

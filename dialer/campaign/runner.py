@@ -154,9 +154,21 @@ CLEAR_CHECK_S = 1.0
 LAST_RECORD_S = 10.0
 """How long a run's end tries to store the attempts still unrecorded (a try under way may
 wait the store's busy timeout past it)."""
-RECORD_RETRY_S = 5.0
-"""How often the unrecorded attempts are tried again: each try on a locked store waits its
-busy timeout (5 s) on the campaign's consumer, and every tick's would have held it."""
+STORE_PATIENCE_MS = 100
+"""How long the running campaign's writes wait for another process's lock on the store (a
+frame import, a release from the command line) before the write is put off and tried
+again. Every event waits behind the one consumer, and a callee answered meanwhile has
+1.5 s to reach a seat: with the store's usual 5-s busy timeout, a store held locked for
+1.8 s now and then held the consumer up to 1.84 s (Asterisk test campaign)."""
+RECORD_RETRY_S = 1.0
+"""How often the unrecorded attempts are tried again (each try waits at most
+``STORE_PATIENCE_MS`` for the lock)."""
+STORE_RETRY_S = 0.25
+"""How soon an interview's start or an operator's disposition the store refused for a lock
+is tried again."""
+DISPOSE_PATIENCE_S = 30.0
+"""How long an operator's disposition is tried again on a locked store before the operator
+hears that it failed."""
 UNBOOTED_WARN_S = 30.0
 """How long Asterisk may stay connected without saying it is fully booted before the
 dialer, which does not dial meanwhile, warns (and again after as long)."""
@@ -297,6 +309,11 @@ class CampaignRunner:
         their numbers are not dialled (their attempt is still open) and the campaign
         neither ends nor goes idle (what their outcome says of the number is not known)."""
         self._record_retry_at = 0.0  # monotonic: when the unrecorded are tried again
+        self.starting: dict[str, tuple[CaseView, str]] = {}
+        """Callees in a seat whose interview the store has not yet started (locked by
+        another process): call id -> (case, seat). The seat owes its disposition already."""
+        self._disposing: dict[asyncio.Future[Any], float] = {}  # put off: first try (monotonic)
+        self._locked_logged = 0.0  # monotonic: when "store locked" was last logged
         self.board = SeatBoard()
         self.opening: set[str] = set()  # seats whose line is being opened
         self.rng = random.Random(settings.simulation.seed if settings.simulation else 0)
@@ -339,6 +356,7 @@ class CampaignRunner:
         self.log = log.bind()  # with the logging configured now
         self.tracing = debug_enabled(self.log)  # transition lines: built only if written
         await self._open_seats()
+        await self.db.execute(f"PRAGMA busy_timeout = {STORE_PATIENCE_MS}")
         pump = asyncio.create_task(self._pump(), name="ami-pump")
         ticker = asyncio.create_task(self._ticker(), name="ticker")
         try:
@@ -434,9 +452,13 @@ class CampaignRunner:
             kind, item = await self.inbox.get()
             try:
                 await self._handle(kind, item)
-            except (StoreError, sqlite3.Error):  # another process withdrew a case, or held
-                # the store locked past the busy timeout: that item fails, the campaign goes
-                # on (an attempt whose closing failed is stored again: ``unrecorded``)
+            except sqlite3.OperationalError as exc:
+                if not _locked(exc):
+                    log.exception("the store refused", item=kind)
+                else:  # another process writing: a tick's work waits for the next tick
+                    self._store_locked(kind, exc)
+            except (StoreError, sqlite3.Error):  # another process withdrew a case: that
+                # item fails, the campaign goes on
                 log.exception("the store refused", item=kind)
             if self.unseated:
                 self._seat_waiting()
@@ -476,6 +498,8 @@ class CampaignRunner:
         elif kind in ("control", "seat", "dispose"):
             payload, answer = item
             await self._answer(kind, payload, answer)
+        elif kind == "interview":
+            await self._start_interview(*item)
 
     def _show(self) -> None:
         """Wake the consoles when a seat or an interview changed (the board is immutable:
@@ -493,6 +517,15 @@ class CampaignRunner:
                 result = self._seat_request(seat_id, action, answer, reason)
             else:
                 result = await self._dispose(*payload)
+        except sqlite3.OperationalError as exc:
+            if kind == "dispose" and _locked(exc) and self._dispose_later(payload, answer):
+                self._store_locked(kind, exc)
+                return
+            log.exception("request failed", request=kind)
+            self._disposing.pop(answer, None)
+            if not answer.done():
+                answer.set_exception(exc)
+            return
         except ControlError as exc:
             if not answer.done():
                 answer.set_exception(exc)
@@ -502,8 +535,27 @@ class CampaignRunner:
             if not answer.done():
                 answer.set_exception(exc)
             return
+        self._disposing.pop(answer, None)
         if result is not None and not answer.done():
             answer.set_result(result)
+
+    def _dispose_later(self, payload: Any, answer: asyncio.Future[Any]) -> bool:
+        """An operator's disposition the store refused for a lock (nothing of it stored):
+        asked again soon, the operator's request still waiting, for up to
+        ``DISPOSE_PATIENCE_S``. False when that is over."""
+        first = self._disposing.setdefault(answer, time.monotonic())
+        if time.monotonic() - first > DISPOSE_PATIENCE_S or answer.done():
+            return False
+        self._later(STORE_RETRY_S, "dispose", (payload, answer))
+        return True
+
+    def _store_locked(self, item: str, exc: sqlite3.OperationalError) -> None:
+        """Say, at most every 5 s, that another process holds the store locked."""
+        now = time.monotonic()
+        if now - self._locked_logged >= 5.0:
+            self._locked_logged = now
+            log.warning("store locked by another process: writes put off", item=item,
+                        error=str(exc))  # fmt: skip
 
     def _control(self, command: Command) -> RunState:
         self.state = apply(self.state, command)
@@ -535,7 +587,7 @@ class CampaignRunner:
             with contextlib.suppress(SeatError):
                 self.board = end_call(self.board, effect.seat, now)
             self.seat_of.pop(call.call_id, None)
-            if call.call_id not in self.interviews:  # disposed of already (or never put through)
+            if not self._owed(call.call_id):  # disposed of already (or never put through)
                 self._wrap_up_later(effect.seat)
         elif isinstance(effect, RecordAttempt):
             taken = self.seat_of.pop(call.call_id, None)
@@ -555,7 +607,7 @@ class CampaignRunner:
             finally:  # the call is over even if the store refused to record it
                 self.calls.pop(call.call_id, None)
                 self.cases.pop(call.call_id, None)
-                if call.call_id not in self.interviews:
+                if not self._owed(call.call_id):
                     self.attempt_of.pop(call.call_id, None)
 
     async def _recorded(self, ended: Unrecorded) -> None:
@@ -768,12 +820,11 @@ class CampaignRunner:
             await self._record_again()  # each try may wait the store's busy timeout
         counts = await load_counts(self.db, self.s.survey, self.wave)
         if bool((counts.completes >= counts.target).all()):
-            if not self.calls and not self.interviews and not self.unrecorded:
+            if not self._open_work():
                 self.state, self.finished = RunState.FINISHED, "quotas full"
             return
         if not dials(self.state):
-            live = len(self.calls) + len(self.interviews) + len(self.unrecorded)
-            self.state = settle(self.state, live)
+            self.state = settle(self.state, self._open_work())
             if self.state is RunState.STOPPED:
                 self.finished = "stopped"
             return
@@ -790,8 +841,9 @@ class CampaignRunner:
         ]
         busy = {v.case_id for v in self.cases.values()}
         busy.update(i.case.case_id for i in self.interviews.values())
+        busy.update(case.case_id for case, _ in self.starting.values())
         busy.update(u.call.case_id for u in self.unrecorded.values())  # their history is owed
-        idle = not self.calls and not self.interviews and not self.unrecorded
+        idle = not self._open_work()
         try:
             landed = self.reader.landed(now)
         except sqlite3.Error as exc:  # the old read serves; the next tick reads again
@@ -818,7 +870,8 @@ class CampaignRunner:
             return
         needs = cell_needs(counts, self.s.survey, calls_out(self.cases, self.calls), self.dials)
         for case in read.take(to_dial(launch, due, needs), now, self.s.retry, self.s.window):
-            await self._dial(case, now)
+            if not await self._dial(case, now):
+                return  # the store is locked: the next tick dials
 
     async def _going_idle(self, read: DueRead, now: datetime, fresh: bool, cells: int) -> None:
         """No calls, no interviews and none due: release more, or finish."""
@@ -839,6 +892,11 @@ class CampaignRunner:
                 await finish_case(self.db, self.s.survey, self.wave, case.case_id, result)
             except StoreError as exc:  # withdrawn during the read (a cell closed, a list)
                 log.debug("exhausted case not finished", case_id=case.case_id, reason=str(exc))
+            except sqlite3.OperationalError as exc:  # the next read finds them again
+                if not _locked(exc):
+                    raise
+                self._store_locked("finish", exc)
+                break
         self._due_read = read
         return read
 
@@ -921,14 +979,21 @@ class CampaignRunner:
         self._observe(self.s.clock())
         return self.metrics.exposition()
 
-    async def _dial(self, case: CaseView, now: datetime) -> None:
+    async def _dial(self, case: CaseView, now: datetime) -> bool:
+        """Dial the case; False when the store is locked by another process (a tick's
+        other dials would wait for it too)."""
         self.reader.changed(case.case_id)
         call_id = str(uuid.uuid4())
         try:
             attempt_id = await open_attempt(self.db, case.case_id, call_id, now)
         except StoreError as exc:
             log.warning("not dialled", case_id=case.case_id, reason=str(exc))
-            return
+            return True
+        except sqlite3.OperationalError as exc:
+            if not _locked(exc):
+                raise
+            self._store_locked("dial", exc)
+            return False
         self.calls[call_id] = new_call(call_id, case.case_id, now)
         self.cases[call_id] = case
         self.attempt_of[call_id] = attempt_id
@@ -936,6 +1001,7 @@ class CampaignRunner:
         if self.tracing:  # its fields cost more than the filtered call
             self.log.debug("dial", **self._ids(call_id), number=mask(case.phone))
         self._spawn(self._originate(call_id, case))
+        return True
 
     async def _originate(self, call_id: str, case: CaseView) -> None:
         variables = self._callee_behaviour()
@@ -1099,13 +1165,29 @@ class CampaignRunner:
 
     # --- interviews and dispositions -------------------------------------------------------
 
-    async def _start_interview(self, call_id: str, seat: str) -> None:
+    async def _start_interview(self, call_id: str, seat: str, case: CaseView | None = None) -> None:
         """The callee is in the seat: the case's interview, once (a resync's channel list
-        and the live join it raced can both say so)."""
-        case = self.cases.get(call_id)
+        and the live join it raced can both say so). On a store locked by another process
+        it is started a little later (``starting``), whether the callee is still on the
+        line or not: the seat owes its disposition from now."""
+        case = case or self.cases.get(call_id)
         if case is None or call_id in self.interviews:
             return
-        admitted = await start_interview(self.db, self.s.survey, self.wave, case.case_id)
+        try:
+            admitted = await start_interview(self.db, self.s.survey, self.wave, case.case_id)
+        except sqlite3.OperationalError as exc:
+            if not _locked(exc):
+                self._not_starting(call_id, seat)
+                raise
+            self.starting[call_id] = (case, seat)
+            self.interview_at[seat] = call_id
+            self._store_locked("interview", exc)
+            self._later(STORE_RETRY_S, "interview", (call_id, seat, case))
+            return
+        except BaseException:
+            self._not_starting(call_id, seat)
+            raise
+        self.starting.pop(call_id, None)
         card = case_card(call_id, case, self.s.survey.grid, self.questionnaire, admitted)
         self.interviews[call_id] = Interview(case, admitted, seat, card)
         self.interview_at[seat] = call_id
@@ -1115,6 +1197,25 @@ class CampaignRunner:
             self._spawn(
                 self._simulated_operator(call_id, case, admitted, self.rng.uniform(*sim.talk_s))
             )
+
+    def _not_starting(self, call_id: str, seat: str) -> None:
+        """An interview put off will not start after all (the store refused it for good):
+        the seat owes nothing, and a wrap-up its call's end began runs out as usual."""
+        if self.starting.pop(call_id, None) is None or self.interview_at.get(seat) != call_id:
+            return
+        del self.interview_at[seat]
+        if call_id not in self.calls and self._in_wrap_up(seat):
+            self._wrap_up_later(seat)
+
+    def _owed(self, call_id: str) -> bool:
+        """Whether the call's seat owes a disposition for it (its interview started, or
+        waits for the store)."""
+        return call_id in self.interviews or call_id in self.starting
+
+    def _open_work(self) -> int:
+        """Calls, interviews (started or waiting for the store) and attempts still to
+        store: while any, the campaign neither finishes nor goes idle."""
+        return len(self.calls) + len(self.interviews) + len(self.starting) + len(self.unrecorded)
 
     async def _simulated_operator(
         self, call_id: str, case: CaseView, admitted: bool, talk_s: float
