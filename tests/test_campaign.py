@@ -21,7 +21,7 @@ from dialer.ami.events import DialplanEvent, parse_event
 from dialer.call.state import CallState, OriginateEnded, new_call, transition
 from dialer.campaign import due_reader, selection
 from dialer.campaign import runner as runner_module
-from dialer.campaign.control import Command
+from dialer.campaign.control import Command, ControlError
 from dialer.campaign.dispositions import OperatorDisposition
 from dialer.campaign.runner import (
     UNBOOTED_WARN_S,
@@ -681,10 +681,13 @@ async def test_an_interview_and_a_disposition_a_locked_store_put_off_are_stored_
             del runner.cases["c1"]  # the callee hung up meanwhile
             other.execute("ROLLBACK")
         assert runner._owed("c1")
-        kind, item = await runner.inbox.get()  # tried again STORE_RETRY_S later
-        assert ("interview", ("c1", "7101", case)) == (kind, item)
-        await runner._handle(kind, item)
+        await runner._start_interview("c1", "7101")  # a resync's join: the retry starts it
+        while "c1" not in runner.interviews:  # tried again every STORE_RETRY_S
+            kind, item = await runner.inbox.get()
+            assert ("interview", ("c1", "7101", case)) == (kind, item)
+            await runner._handle(kind, item)
         assert runner.interviews["c1"].admitted
+        assert runner.inbox.empty()  # one retry at a time
         assert not runner.starting
         answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         refusal = OperatorDisposition(Disposition.REFUSAL)
@@ -693,9 +696,10 @@ async def test_an_interview_and_a_disposition_a_locked_store_put_off_are_stored_
             await runner._answer("dispose", ("c1", refusal), answer)
             assert not answer.done()  # the operator's request waits
             other.execute("ROLLBACK")
-        kind, item = await runner.inbox.get()
-        assert "dispose" == kind
-        await runner._handle(kind, item)
+        while not answer.done():
+            kind, item = await runner.inbox.get()
+            assert "dispose" == kind
+            await runner._handle(kind, item)
         assert "refusal" == answer.result()
         assert ({}, {}, {}) == (runner.interviews, runner.interview_at, runner._disposing)
         with sqlite3.connect(settings.store) as db:
@@ -708,7 +712,7 @@ async def test_a_disposition_the_store_stays_locked_for_is_refused_after_its_pat
 ) -> None:
     """Past ``DISPOSE_PATIENCE_S`` of locks, the operator hears that the disposition failed
     (and may post it again); its seat still owes it."""
-    monkeypatch.setattr(runner_module, "DISPOSE_PATIENCE_S", 0.0)
+    monkeypatch.setattr(runner_module, "DISPOSE_PATIENCE_S", -1.0)
     settings = await small_campaign(tmp_path, make_survey)
     assert settings.simulation is not None
     settings = replace(
@@ -730,6 +734,38 @@ async def test_a_disposition_the_store_stays_locked_for_is_refused_after_its_pat
         with pytest.raises(sqlite3.OperationalError, match="locked"):
             answer.result()
         assert ({"7101": "c1"}, {}) == (runner.interview_at, runner._disposing)
+        waiting: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        runner._disposing[waiting] = time.monotonic()  # put off as the run ends
+        runner._refuse_put_off()
+        with pytest.raises(ControlError, match="ended"):
+            waiting.result()
+
+
+async def test_a_withdrawal_a_locked_store_put_off_is_made_with_the_unrecorded_attempts(
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
+) -> None:
+    """A number put on a do-not-call list as its call ends, with the store locked: its
+    withdrawal is made at the next retry. It failed the event that ended the call (a
+    seat's lost line was then never seen)."""
+    settings = await small_campaign(tmp_path, make_survey)
+    async with open_campaign(replace(settings, autostart=False), ami) as runner:
+        await runner._release()
+        case = (await dialable_cases(runner.db, runner.wave.wave_id))[0]
+        await runner.db.execute(
+            "INSERT INTO dnc_number (phone, source, added_at) VALUES (?, 'test', 'now')",
+            (case.phone,),
+        )
+        await runner.db.execute(f"PRAGMA busy_timeout = {runner_module.STORE_PATIENCE_MS}")
+        with contextlib.closing(sqlite3.connect(settings.store)) as other:
+            other.execute("BEGIN IMMEDIATE")
+            await runner._withdraw_if_barred(case.case_id)
+            other.execute("ROLLBACK")
+        assert {case.case_id} == runner.unwithdrawn
+        await runner._record_again()
+        assert not runner.unwithdrawn
+        with sqlite3.connect(settings.store) as db:
+            row = db.execute("SELECT state FROM sample_case WHERE id = ?", (case.case_id,))
+            assert ("withdrawn",) == row.fetchone()
 
 
 async def test_ticks_wait_one_at_a_time_behind_a_slow_consumer(

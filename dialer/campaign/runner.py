@@ -154,12 +154,16 @@ CLEAR_CHECK_S = 1.0
 LAST_RECORD_S = 10.0
 """How long a run's end tries to store the attempts still unrecorded (a try under way may
 wait the store's busy timeout past it)."""
-STORE_PATIENCE_MS = 100
+STORE_PATIENCE_MS = 50
 """How long the running campaign's writes wait for another process's lock on the store (a
 frame import, a release from the command line) before the write is put off and tried
 again. Every event waits behind the one consumer, and a callee answered meanwhile has
 1.5 s to reach a seat: with the store's usual 5-s busy timeout, a store held locked for
 1.8 s now and then held the consumer up to 1.84 s (Asterisk test campaign)."""
+LOCK_BACKOFF_S = 0.5
+"""After a write found the store locked, how long the others put themselves off without
+trying: each try waits ``STORE_PATIENCE_MS`` on the consumer, and a large floor's pending
+interviews, dispositions and dials, each tried in turn, would fill it."""
 RECORD_RETRY_S = 1.0
 """How often the unrecorded attempts are tried again (each try waits at most
 ``STORE_PATIENCE_MS`` for the lock)."""
@@ -314,6 +318,10 @@ class CampaignRunner:
         another process): call id -> (case, seat). The seat owes its disposition already."""
         self._disposing: dict[asyncio.Future[Any], float] = {}  # put off: first try (monotonic)
         self._locked_logged = 0.0  # monotonic: when "store locked" was last logged
+        self._lock_seen = -float("inf")  # monotonic: when a write last found the store locked
+        self.unwithdrawn: set[int] = set()
+        """Cases whose withdrawal (a cell closed, a do-not-call list) a locked store put
+        off: withdrawn with the unrecorded attempts."""
         self.board = SeatBoard()
         self.opening: set[str] = set()  # seats whose line is being opened
         self.rng = random.Random(settings.simulation.seed if settings.simulation else 0)
@@ -375,6 +383,7 @@ class CampaignRunner:
             self.reader.drop()
             for task in self.tasks:
                 task.cancel()
+            self._refuse_put_off()
         await self._close_seats()
         await self._record_before_the_end()
         return await self._summary()
@@ -509,20 +518,24 @@ class CampaignRunner:
             self.changes.notify()
 
     async def _answer(self, kind: str, payload: Any, answer: asyncio.Future[Any]) -> None:
+        put_off = False
         try:
             if kind == "control":
                 result: Any = self._control(payload)
             elif kind == "seat":
                 seat_id, action, reason = payload
                 result = self._seat_request(seat_id, action, answer, reason)
+            elif not self._store_free() and self._dispose_later(payload, answer):
+                put_off = True  # not even tried: the store was locked a moment ago
+                return
             else:
                 result = await self._dispose(*payload)
         except sqlite3.OperationalError as exc:
             if kind == "dispose" and _locked(exc) and self._dispose_later(payload, answer):
+                put_off = True
                 self._store_locked(kind, exc)
                 return
             log.exception("request failed", request=kind)
-            self._disposing.pop(answer, None)
             if not answer.done():
                 answer.set_exception(exc)
             return
@@ -535,9 +548,20 @@ class CampaignRunner:
             if not answer.done():
                 answer.set_exception(exc)
             return
-        self._disposing.pop(answer, None)
+        finally:
+            if not put_off:
+                self._disposing.pop(answer, None)
         if result is not None and not answer.done():
             answer.set_result(result)
+
+    def _refuse_put_off(self) -> None:
+        """The run ends: dispositions still put off are answered (their retries were
+        cancelled, and their operators would wait for ever)."""
+        ended = ControlError(f"the campaign has ended ({self.finished or 'aborted'})")
+        for answer in self._disposing:
+            if not answer.done():
+                answer.set_exception(ended)
+        self._disposing.clear()
 
     def _dispose_later(self, payload: Any, answer: asyncio.Future[Any]) -> bool:
         """An operator's disposition the store refused for a lock (nothing of it stored):
@@ -550,8 +574,10 @@ class CampaignRunner:
         return True
 
     def _store_locked(self, item: str, exc: sqlite3.OperationalError) -> None:
-        """Say, at most every 5 s, that another process holds the store locked."""
+        """A write found the store locked: the others put themselves off for
+        ``LOCK_BACKOFF_S``; said at most every 5 s."""
         now = time.monotonic()
+        self._lock_seen = now
         if now - self._locked_logged >= 5.0:
             self._locked_logged = now
             log.warning("store locked by another process: writes put off", item=item,
@@ -621,7 +647,18 @@ class CampaignRunner:
         self.metrics.attempt_ended(call.outcome.value, code)
         self.log.info("attempt", **ended.ids, **attempt_fields(call))
         if call.outcome is not Outcome.CONNECTED:
-            await withdraw_if_barred(self.db, call.case_id)
+            await self._withdraw_if_barred(call.case_id)
+
+    async def _withdraw_if_barred(self, case_id: int) -> None:
+        """Withdraw the case if its cell closed or a list took its number; on a locked
+        store, with the unrecorded attempts (``unwithdrawn``)."""
+        try:
+            await withdraw_if_barred(self.db, case_id)
+        except sqlite3.OperationalError as exc:
+            if not _locked(exc):
+                raise
+            self.unwithdrawn.add(case_id)
+            self._store_locked("withdraw", exc)
 
     async def _record_again(self) -> None:
         """Store the attempts the store refused to close (``unrecorded``), oldest first,
@@ -641,6 +678,14 @@ class CampaignRunner:
                 await self._recorded(ended)
             except (StoreError, sqlite3.Error) as exc:  # its withdrawal: a later tick's
                 log.warning("number not withdrawn", **ended.ids, error=str(exc))
+        for case_id in sorted(self.unwithdrawn):
+            try:
+                await withdraw_if_barred(self.db, case_id)
+            except sqlite3.OperationalError as exc:
+                if _locked(exc):
+                    return
+                log.warning("number not withdrawn", case_id=case_id, error=str(exc))
+            self.unwithdrawn.discard(case_id)
 
     async def _record_before_the_end(self) -> None:
         """The run ends: store what ``unrecorded`` holds while the store allows, for up to
@@ -815,7 +860,9 @@ class CampaignRunner:
     async def _tick(self) -> None:
         now = self.s.clock()
         self._observe(now)
-        if self.unrecorded and time.monotonic() >= self._record_retry_at:
+        if not self._store_free():
+            return  # another process held the store a moment ago: its writes wait
+        if (self.unrecorded or self.unwithdrawn) and time.monotonic() >= self._record_retry_at:
             self._record_retry_at = time.monotonic() + RECORD_RETRY_S
             await self._record_again()  # each try may wait the store's busy timeout
         counts = await load_counts(self.db, self.s.survey, self.wave)
@@ -868,10 +915,13 @@ class CampaignRunner:
             if offered.settled:  # else the next read decides
                 await self._going_idle(read, now, fresh, len(fill))
             return
-        needs = cell_needs(counts, self.s.survey, calls_out(self.cases, self.calls), self.dials)
-        for case in read.take(to_dial(launch, due, needs), now, self.s.retry, self.s.window):
-            if not await self._dial(case, now):
-                return  # the store is locked: the next tick dials
+        out = calls_out(self.cases, self.calls) + [c.cell for c, _ in self.starting.values()]
+        needs = cell_needs(counts, self.s.survey, out, self.dials)
+        taken = read.take(to_dial(launch, due, needs), now, self.s.retry, self.s.window)
+        for i, case in enumerate(taken):
+            if not await self._dial(case, now):  # the store is locked: the next tick dials
+                read.taken.difference_update(c.case_id for c in taken[i:])
+                return
 
     async def _going_idle(self, read: DueRead, now: datetime, fresh: bool, cells: int) -> None:
         """No calls, no interviews and none due: release more, or finish."""
@@ -1170,8 +1220,16 @@ class CampaignRunner:
         and the live join it raced can both say so). On a store locked by another process
         it is started a little later (``starting``), whether the callee is still on the
         line or not: the seat owes its disposition from now."""
+        if case is not None:  # tried again: only while still put off (once a start is under way)
+            if self.starting.get(call_id) != (case, seat):
+                return
+        elif call_id in self.starting:  # a resync's join while put off: the retry starts it
+            return
         case = case or self.cases.get(call_id)
         if case is None or call_id in self.interviews:
+            return
+        if not self._store_free():  # locked a moment ago: not even tried
+            self._start_later(call_id, case, seat)
             return
         try:
             admitted = await start_interview(self.db, self.s.survey, self.wave, case.case_id)
@@ -1179,10 +1237,8 @@ class CampaignRunner:
             if not _locked(exc):
                 self._not_starting(call_id, seat)
                 raise
-            self.starting[call_id] = (case, seat)
-            self.interview_at[seat] = call_id
             self._store_locked("interview", exc)
-            self._later(STORE_RETRY_S, "interview", (call_id, seat, case))
+            self._start_later(call_id, case, seat)
             return
         except BaseException:
             self._not_starting(call_id, seat)
@@ -1198,6 +1254,12 @@ class CampaignRunner:
                 self._simulated_operator(call_id, case, admitted, self.rng.uniform(*sim.talk_s))
             )
 
+    def _start_later(self, call_id: str, case: CaseView, seat: str) -> None:
+        """The interview waits for the store; its seat owes the disposition already."""
+        self.starting[call_id] = (case, seat)
+        self.interview_at[seat] = call_id
+        self._later(STORE_RETRY_S, "interview", (call_id, seat, case))
+
     def _not_starting(self, call_id: str, seat: str) -> None:
         """An interview put off will not start after all (the store refused it for good):
         the seat owes nothing, and a wrap-up its call's end began runs out as usual."""
@@ -1206,6 +1268,11 @@ class CampaignRunner:
         del self.interview_at[seat]
         if call_id not in self.calls and self._in_wrap_up(seat):
             self._wrap_up_later(seat)
+
+    def _store_free(self) -> bool:
+        """Whether to try a write now: no write found the store locked in the last
+        ``LOCK_BACKOFF_S``."""
+        return time.monotonic() - self._lock_seen >= LOCK_BACKOFF_S
 
     def _owed(self, call_id: str) -> bool:
         """Whether the call's seat owes a disposition for it (its interview started, or
@@ -1252,7 +1319,7 @@ class CampaignRunner:
         # disposition is stored already, so the seat owes none whatever this does (a listed
         # number is never dialled; a closed cell's case is withdrawn when it next falls due).
         try:
-            await withdraw_if_barred(self.db, interview.case.case_id)
+            await self._withdraw_if_barred(interview.case.case_id)
         except (StoreError, sqlite3.Error):
             log.exception("case not withdrawn", **self._ids(call_id))
         del self.interviews[call_id]
