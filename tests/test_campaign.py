@@ -584,12 +584,13 @@ async def test_a_campaign_whose_reads_are_slower_than_they_serve_runs_to_its_end
 
 
 async def test_an_attempt_the_store_refused_to_close_is_stored_at_a_later_tick(
-    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Another process held the store locked past the busy timeout as a call ended: its
     attempt stays open (its number is not dialled) and the campaign neither ends nor goes
     idle, until a tick stores it with its outcome. It stayed open until a restart, which
     coded it congestion."""
+    monkeypatch.setattr(runner_module, "LOCK_BACKOFF_S", 0.0)  # the tick tries at once
     settings = await small_campaign(tmp_path, make_survey)
     async with open_campaign(replace(settings, autostart=False), ami) as runner:
         await runner._release()
@@ -656,13 +657,15 @@ async def test_a_campaign_fills_its_quotas_while_another_process_locks_its_store
 
 
 async def test_an_interview_and_a_disposition_a_locked_store_put_off_are_stored_once_it_frees(
-    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Another process holds the store locked as a callee joins a seat and as its operator
     posts the disposition: neither waits on the campaign's consumer (every event would wait
     behind it). The seat owes the disposition from the join, also after the callee hangs
     up; the interview starts, and the operator's request is answered, once the lock is
-    gone. Before, each waited up to the 5-s busy timeout, and then failed."""
+    gone, once (a resync's join meanwhile leaves it to the retry). Before, each waited up to
+    the 5-s busy timeout, and then failed."""
+    monkeypatch.setattr(runner_module, "LOCK_BACKOFF_S", 0.0)  # tried as soon as asked
     settings = await small_campaign(tmp_path, make_survey)
     assert settings.simulation is not None
     settings = replace(
@@ -678,17 +681,17 @@ async def test_an_interview_and_a_disposition_a_locked_store_put_off_are_stored_
             other.execute("BEGIN IMMEDIATE")
             await runner._start_interview("c1", "7101")
             assert ({}, {"7101": "c1"}) == (runner.interviews, runner.interview_at)
-            del runner.cases["c1"]  # the callee hung up meanwhile
             other.execute("ROLLBACK")
+        await runner._start_interview("c1", "7101")  # a resync's join: left to the retry
+        assert "c1" not in runner.interviews
+        del runner.cases["c1"]  # the callee hung up meanwhile
         assert runner._owed("c1")
-        await runner._start_interview("c1", "7101")  # a resync's join: the retry starts it
-        while "c1" not in runner.interviews:  # tried again every STORE_RETRY_S
-            kind, item = await runner.inbox.get()
-            assert ("interview", ("c1", "7101", case)) == (kind, item)
-            await runner._handle(kind, item)
+        epoch = runner._epoch
+        kind, item = await runner.inbox.get()  # tried again STORE_RETRY_S later
+        assert ("interview", ("c1", "7101", case)) == (kind, item)
+        await runner._handle(kind, item)
         assert runner.interviews["c1"].admitted
-        assert runner.inbox.empty()  # one retry at a time
-        assert not runner.starting
+        assert (epoch + 1, {}) == (runner._epoch, runner.starting)
         answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         refusal = OperatorDisposition(Disposition.REFUSAL)
         with contextlib.closing(sqlite3.connect(settings.store)) as other:
@@ -736,7 +739,7 @@ async def test_a_disposition_the_store_stays_locked_for_is_refused_after_its_pat
         assert ({"7101": "c1"}, {}) == (runner.interview_at, runner._disposing)
         waiting: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         runner._disposing[waiting] = time.monotonic()  # put off as the run ends
-        runner._refuse_put_off()
+        runner._refuse_waiting()
         with pytest.raises(ControlError, match="ended"):
             waiting.result()
 

@@ -383,7 +383,7 @@ class CampaignRunner:
             self.reader.drop()
             for task in self.tasks:
                 task.cancel()
-            self._refuse_put_off()
+            self._refuse_waiting()
         await self._close_seats()
         await self._record_before_the_end()
         return await self._summary()
@@ -473,11 +473,7 @@ class CampaignRunner:
                 self._seat_waiting()
             self._show()
         self.changes.notify()  # the consoles see the campaign's end
-        ended = ControlError(f"the campaign has ended ({self.finished})")
-        for _, item in _drain(self.inbox):  # requests that came too late
-            answer = item[1] if isinstance(item, tuple) and len(item) == 2 else None
-            if isinstance(answer, asyncio.Future) and not answer.done():
-                answer.set_exception(ended)
+        self._refuse_waiting()
 
     async def _handle(self, kind: str, item: Any) -> None:
         """One inbox item."""
@@ -548,18 +544,25 @@ class CampaignRunner:
             if not answer.done():
                 answer.set_exception(exc)
             return
+        except asyncio.CancelledError:  # the run's time limit, mid-request
+            if not answer.done():
+                answer.set_exception(ControlError("the campaign has ended"))
+            raise
         finally:
             if not put_off:
                 self._disposing.pop(answer, None)
         if result is not None and not answer.done():
             answer.set_result(result)
 
-    def _refuse_put_off(self) -> None:
-        """The run ends: dispositions still put off are answered (their retries were
-        cancelled, and their operators would wait for ever)."""
+    def _refuse_waiting(self) -> None:
+        """The run ends: requests still in the inbox (they came too late, or a time limit
+        cut the run short) and dispositions put off (their retries were cancelled) are
+        answered; their askers would wait for ever."""
         ended = ControlError(f"the campaign has ended ({self.finished or 'aborted'})")
-        for answer in self._disposing:
-            if not answer.done():
+        drained = _drain(self.inbox)
+        waiting = [item[1] for _, item in drained if isinstance(item, tuple) and len(item) == 2]
+        for answer in [*waiting, *self._disposing]:
+            if isinstance(answer, asyncio.Future) and not answer.done():
                 answer.set_exception(ended)
         self._disposing.clear()
 
@@ -621,13 +624,15 @@ class CampaignRunner:
                 self.board = hand_back(self.board, taken, now)
             ended = Unrecorded(call, self.cases.get(call.call_id), self._ids(call.call_id))
             try:
+                if not self._store_free():  # locked a moment ago: not even tried
+                    self.unrecorded[call.call_id] = ended
+                    return
                 await close_attempt(self.db, call)
             except sqlite3.OperationalError as exc:
                 if not _locked(exc):
                     raise
                 self.unrecorded[call.call_id] = ended
-                log.warning("attempt not stored yet: tried again soon",
-                            **ended.ids, error=str(exc))  # fmt: skip
+                self._store_locked("attempt", exc)
             else:
                 await self._recorded(ended)
             finally:  # the call is over even if the store refused to record it
@@ -669,6 +674,7 @@ class CampaignRunner:
                 await close_attempt(self.db, ended.call)
             except (StoreError, sqlite3.Error) as exc:
                 if isinstance(exc, sqlite3.OperationalError) and _locked(exc):
+                    self._store_locked("attempt", exc)
                     return  # still locked: tried again in RECORD_RETRY_S
                 del self.unrecorded[call_id]
                 log.error("attempt not stored", **ended.ids, error=str(exc))
@@ -681,22 +687,26 @@ class CampaignRunner:
         for case_id in sorted(self.unwithdrawn):
             try:
                 await withdraw_if_barred(self.db, case_id)
-            except sqlite3.OperationalError as exc:
-                if _locked(exc):
+            except (StoreError, sqlite3.Error) as exc:
+                if isinstance(exc, sqlite3.OperationalError) and _locked(exc):
+                    self._store_locked("withdraw", exc)
                     return
                 log.warning("number not withdrawn", case_id=case_id, error=str(exc))
             self.unwithdrawn.discard(case_id)
 
     async def _record_before_the_end(self) -> None:
-        """The run ends: store what ``unrecorded`` holds while the store allows, for up to
-        ``LAST_RECORD_S`` (a restart would code them congestion)."""
-        deadline = asyncio.get_running_loop().time() + LAST_RECORD_S
-        while self.unrecorded and asyncio.get_running_loop().time() < deadline:
+        """The run ends: store what ``unrecorded`` and ``unwithdrawn`` hold while the store
+        allows, for up to ``LAST_RECORD_S`` (a restart would code the attempts congestion)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LAST_RECORD_S
+        while (self.unrecorded or self.unwithdrawn) and loop.time() < deadline:
             await self._record_again()
-            if self.unrecorded:
+            if self.unrecorded or self.unwithdrawn:
                 await asyncio.sleep(0.5)
         for ended in self.unrecorded.values():
             log.error("attempt left open: a restart codes it congestion", **ended.ids)
+        if self.unwithdrawn:  # never dialled (the list is read with the cases), still out
+            log.error("numbers not withdrawn", case_ids=sorted(self.unwithdrawn))
 
     def _put_through(self, call_id: str, channel: str, now: datetime) -> bool:
         """Give the answered callee the longest-waiting free seat; False when none is free."""
@@ -864,7 +874,9 @@ class CampaignRunner:
             return  # another process held the store a moment ago: its writes wait
         if (self.unrecorded or self.unwithdrawn) and time.monotonic() >= self._record_retry_at:
             self._record_retry_at = time.monotonic() + RECORD_RETRY_S
-            await self._record_again()  # each try may wait the store's busy timeout
+            await self._record_again()
+            if not self._store_free():
+                return  # still locked: the tick's other writes would wait for it too
         counts = await load_counts(self.db, self.s.survey, self.wave)
         if bool((counts.completes >= counts.target).all()):
             if not self._open_work():
@@ -1032,11 +1044,11 @@ class CampaignRunner:
     async def _dial(self, case: CaseView, now: datetime) -> bool:
         """Dial the case; False when the store is locked by another process (a tick's
         other dials would wait for it too)."""
-        self.reader.changed(case.case_id)
         call_id = str(uuid.uuid4())
         try:
             attempt_id = await open_attempt(self.db, case.case_id, call_id, now)
         except StoreError as exc:
+            self.reader.changed(case.case_id)
             log.warning("not dialled", case_id=case.case_id, reason=str(exc))
             return True
         except sqlite3.OperationalError as exc:
@@ -1044,6 +1056,7 @@ class CampaignRunner:
                 raise
             self._store_locked("dial", exc)
             return False
+        self.reader.changed(case.case_id)
         self.calls[call_id] = new_call(call_id, case.case_id, now)
         self.cases[call_id] = case
         self.attempt_of[call_id] = attempt_id
@@ -1280,9 +1293,12 @@ class CampaignRunner:
         return call_id in self.interviews or call_id in self.starting
 
     def _open_work(self) -> int:
-        """Calls, interviews (started or waiting for the store) and attempts still to
-        store: while any, the campaign neither finishes nor goes idle."""
-        return len(self.calls) + len(self.interviews) + len(self.starting) + len(self.unrecorded)
+        """Calls, interviews (started or waiting for the store), attempts and withdrawals
+        still to store: while any, the campaign neither finishes nor goes idle."""
+        return (
+            len(self.calls) + len(self.interviews) + len(self.starting) + len(self.unrecorded)
+            + len(self.unwithdrawn)
+        )  # fmt: skip
 
     async def _simulated_operator(
         self, call_id: str, case: CaseView, admitted: bool, talk_s: float
