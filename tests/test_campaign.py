@@ -794,6 +794,7 @@ async def test_a_callee_seen_joining_twice_starts_one_interview() -> None:
     runner = object.__new__(runner_module.CampaignRunner)  # no store: a second start fails
     runner.cases = {"c1": CaseView(1, "+390187000001", 0, {}, ())}
     runner.interviews = {"c1": object()}  # type: ignore[dict-item]
+    runner.starting = {}
     await runner._start_interview("c1", "7001")
     assert ["c1"] == list(runner.interviews)
 
