@@ -25,6 +25,7 @@ from dialer.campaign.control import Command, ControlError
 from dialer.campaign.dispositions import OperatorDisposition
 from dialer.campaign.runner import (
     UNBOOTED_WARN_S,
+    CampaignSettings,
     boot_check,
     open_campaign,
     run_campaign,
@@ -656,6 +657,23 @@ async def test_a_campaign_fills_its_quotas_while_another_process_locks_its_store
         assert 0 == unfinished.fetchone()[0]
 
 
+async def _operators_by_api(tmp_path: Path, make_survey: SurveyFactory) -> CampaignSettings:
+    """The small campaign, not started, its operators' dispositions posted by the test."""
+    settings = await small_campaign(tmp_path, make_survey)
+    assert settings.simulation is not None
+    simulation = replace(settings.simulation, operators=False)
+    return replace(settings, autostart=False, simulation=simulation)
+
+
+async def _on_a_call(runner: runner_module.CampaignRunner, call_id: str) -> CaseView:
+    """A released case whose attempt is open under ``call_id``, as the runner knows it."""
+    await runner._release()
+    case = (await dialable_cases(runner.db, runner.wave.wave_id))[0]
+    await open_attempt(runner.db, case.case_id, call_id, datetime.now(UTC))
+    runner.cases[call_id] = case
+    return case
+
+
 async def test_an_interview_and_a_disposition_a_locked_store_put_off_are_stored_once_it_frees(
     tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -666,16 +684,9 @@ async def test_an_interview_and_a_disposition_a_locked_store_put_off_are_stored_
     gone, once (a resync's join meanwhile leaves it to the retry). Before, each waited up to
     the 5-s busy timeout, and then failed."""
     monkeypatch.setattr(runner_module, "LOCK_BACKOFF_S", 0.0)  # tried as soon as asked
-    settings = await small_campaign(tmp_path, make_survey)
-    assert settings.simulation is not None
-    settings = replace(
-        settings, autostart=False, simulation=replace(settings.simulation, operators=False)
-    )
+    settings = await _operators_by_api(tmp_path, make_survey)
     async with open_campaign(settings, ami) as runner:
-        await runner._release()
-        case = (await dialable_cases(runner.db, runner.wave.wave_id))[0]
-        await open_attempt(runner.db, case.case_id, "c1", datetime.now(UTC))
-        runner.cases["c1"] = case
+        case = await _on_a_call(runner, "c1")
         await runner.db.execute(f"PRAGMA busy_timeout = {runner_module.STORE_PATIENCE_MS}")
         with contextlib.closing(sqlite3.connect(settings.store)) as other:
             other.execute("BEGIN IMMEDIATE")
@@ -716,16 +727,9 @@ async def test_a_disposition_the_store_stays_locked_for_is_refused_after_its_pat
     """Past ``DISPOSE_PATIENCE_S`` of locks, the operator hears that the disposition failed
     (and may post it again); its seat still owes it."""
     monkeypatch.setattr(runner_module, "DISPOSE_PATIENCE_S", -1.0)
-    settings = await small_campaign(tmp_path, make_survey)
-    assert settings.simulation is not None
-    settings = replace(
-        settings, autostart=False, simulation=replace(settings.simulation, operators=False)
-    )
+    settings = await _operators_by_api(tmp_path, make_survey)
     async with open_campaign(settings, ami) as runner:
-        await runner._release()
-        case = (await dialable_cases(runner.db, runner.wave.wave_id))[0]
-        await open_attempt(runner.db, case.case_id, "c1", datetime.now(UTC))
-        runner.cases["c1"] = case
+        await _on_a_call(runner, "c1")
         await runner._start_interview("c1", "7101")
         await runner.db.execute(f"PRAGMA busy_timeout = {runner_module.STORE_PATIENCE_MS}")
         answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()

@@ -85,7 +85,12 @@ async def write_import(
             ),
         )
         await db.execute("COMMIT")
-        import_id = await _copy_in(db, wave, reading, source, sha256, new_dnc, stamp, rejected)
+        record = (
+            wave.wave_id, source, sha256, stamp, reading.read, len(reading.rows),
+            len(reading.rejects), reading.already_in_frame, json.dumps(rejected),
+        )  # fmt: skip
+        listed = [(phone, source, stamp) for phone in sorted(new_dnc)]
+        import_id = await _copy_in(db, wave.wave_id, listed, record)
     finally:
         try:
             if db.in_transaction:
@@ -103,20 +108,16 @@ STAGED_COLUMNS = "phone TEXT, cell_id INTEGER, age INTEGER, attributes TEXT, sou
 
 async def _copy_in(
     db: aiosqlite.Connection,
-    wave: WaveRef,
-    reading: FrameReading,
-    source: str,
-    sha256: str,
-    new_dnc: set[str],
-    stamp: str,
-    rejected: dict[str, int],
+    wave_id: int,
+    listed: list[tuple[str, str, str]],
+    record: tuple[object, ...],
 ) -> int:
-    """The import's one write transaction: its do-not-call numbers, the withdrawals they
-    call for, its record and its staged rows. Returns the import's id."""
+    """The import's one write transaction: its do-not-call numbers (``listed``: phone,
+    source, time), the withdrawals they call for, its ``frame_import`` row (``record``)
+    and its staged rows. Returns the import's id."""
     async with transaction(db):
         await db.executemany(
-            "INSERT OR IGNORE INTO dnc_number (phone, source, added_at) VALUES (?, ?, ?)",
-            [(phone, source, stamp) for phone in sorted(new_dnc)],
+            "INSERT OR IGNORE INTO dnc_number (phone, source, added_at) VALUES (?, ?, ?)", listed
         )
         # Released numbers now on the list are never dialled: withdrawn, they stop counting
         # as out, and their cells get more (they blocked them for good).
@@ -128,23 +129,13 @@ async def _copy_in(
             "INSERT INTO frame_import (wave_id, source, sha256, imported_at, rows_read,"
             " rows_imported, rows_rejected, already_in_frame, rejects_by_reason)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                wave.wave_id,
-                source,
-                sha256,
-                stamp,
-                reading.read,
-                len(reading.rows),
-                len(reading.rejects),
-                reading.already_in_frame,
-                json.dumps(rejected),
-            ),
+            record,
         )
         import_id = int(cursor.lastrowid or 0)
         await db.execute(
             "INSERT INTO sample_case (wave_id, phone, cell_id, age, attributes, import_id,"
             f" source_line) SELECT ?, phone, cell_id, age, attributes, ?, source_line"
             f" FROM {STAGED} ORDER BY phone",
-            (wave.wave_id, import_id),
+            (wave_id, import_id),
         )
     return import_id
