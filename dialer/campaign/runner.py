@@ -461,14 +461,11 @@ class CampaignRunner:
             kind, item = await self.inbox.get()
             try:
                 await self._handle(kind, item)
-            except sqlite3.OperationalError as exc:
-                if not _locked(exc):
+            except (StoreError, sqlite3.Error) as exc:  # a lock: a tick's work waits for
+                # the next tick; another process withdrew a case: that item fails; either
+                # way the campaign goes on
+                if not self._put_off(exc, kind):
                     log.exception("the store refused", item=kind)
-                else:  # another process writing: a tick's work waits for the next tick
-                    self._store_locked(kind, exc)
-            except (StoreError, sqlite3.Error):  # another process withdrew a case: that
-                # item fails, the campaign goes on
-                log.exception("the store refused", item=kind)
             if self.unseated:
                 self._seat_waiting()
             self._show()
@@ -527,10 +524,10 @@ class CampaignRunner:
             else:
                 result = await self._dispose(*payload)
         except sqlite3.OperationalError as exc:
-            if kind == "dispose" and _locked(exc) and self._dispose_later(payload, answer):
-                put_off = True
-                self._store_locked(kind, exc)
-                return
+            if kind == "dispose" and self._put_off(exc, kind):
+                put_off = self._dispose_later(payload, answer)
+                if put_off:
+                    return
             log.exception("request failed", request=kind)
             if not answer.done():
                 answer.set_exception(exc)
@@ -576,15 +573,19 @@ class CampaignRunner:
         self._later(STORE_RETRY_S, "dispose", (payload, answer))
         return True
 
-    def _store_locked(self, item: str, exc: sqlite3.OperationalError) -> None:
-        """A write found the store locked: the others put themselves off for
-        ``LOCK_BACKOFF_S``; said at most every 5 s."""
+    def _put_off(self, exc: BaseException, item: str) -> bool:
+        """Whether a write failed for another process's lock on the store, to be put off.
+        If so, the other writes put themselves off for ``LOCK_BACKOFF_S``; said at most
+        every 5 s."""
+        if not (isinstance(exc, sqlite3.OperationalError) and _locked(exc)):
+            return False
         now = time.monotonic()
         self._lock_seen = now
         if now - self._locked_logged >= 5.0:
             self._locked_logged = now
             log.warning("store locked by another process: writes put off", item=item,
                         error=str(exc))  # fmt: skip
+        return True
 
     def _control(self, command: Command) -> RunState:
         self.state = apply(self.state, command)
@@ -629,10 +630,9 @@ class CampaignRunner:
                     return
                 await close_attempt(self.db, call)
             except sqlite3.OperationalError as exc:
-                if not _locked(exc):
+                if not self._put_off(exc, "attempt"):
                     raise
                 self.unrecorded[call.call_id] = ended
-                self._store_locked("attempt", exc)
             else:
                 await self._recorded(ended)
             finally:  # the call is over even if the store refused to record it
@@ -660,10 +660,9 @@ class CampaignRunner:
         try:
             await withdraw_if_barred(self.db, case_id)
         except sqlite3.OperationalError as exc:
-            if not _locked(exc):
+            if not self._put_off(exc, "withdraw"):
                 raise
             self.unwithdrawn.add(case_id)
-            self._store_locked("withdraw", exc)
 
     async def _record_again(self) -> None:
         """Store the attempts the store refused to close (``unrecorded``), oldest first,
@@ -673,8 +672,7 @@ class CampaignRunner:
             try:
                 await close_attempt(self.db, ended.call)
             except (StoreError, sqlite3.Error) as exc:
-                if isinstance(exc, sqlite3.OperationalError) and _locked(exc):
-                    self._store_locked("attempt", exc)
+                if self._put_off(exc, "attempt"):
                     return  # still locked: tried again in RECORD_RETRY_S
                 del self.unrecorded[call_id]
                 log.error("attempt not stored", **ended.ids, error=str(exc))
@@ -688,8 +686,7 @@ class CampaignRunner:
             try:
                 await withdraw_if_barred(self.db, case_id)
             except (StoreError, sqlite3.Error) as exc:
-                if isinstance(exc, sqlite3.OperationalError) and _locked(exc):
-                    self._store_locked("withdraw", exc)
+                if self._put_off(exc, "withdraw"):
                     return
                 log.warning("number not withdrawn", case_id=case_id, error=str(exc))
             self.unwithdrawn.discard(case_id)
@@ -955,9 +952,8 @@ class CampaignRunner:
             except StoreError as exc:  # withdrawn during the read (a cell closed, a list)
                 log.debug("exhausted case not finished", case_id=case.case_id, reason=str(exc))
             except sqlite3.OperationalError as exc:  # the next read finds them again
-                if not _locked(exc):
+                if not self._put_off(exc, "finish"):
                     raise
-                self._store_locked("finish", exc)
                 break
         self._due_read = read
         return read
@@ -1052,9 +1048,8 @@ class CampaignRunner:
             log.warning("not dialled", case_id=case.case_id, reason=str(exc))
             return True
         except sqlite3.OperationalError as exc:
-            if not _locked(exc):
+            if not self._put_off(exc, "dial"):
                 raise
-            self._store_locked("dial", exc)
             return False
         self.reader.changed(case.case_id)
         self.calls[call_id] = new_call(call_id, case.case_id, now)
@@ -1247,10 +1242,9 @@ class CampaignRunner:
         try:
             admitted = await start_interview(self.db, self.s.survey, self.wave, case.case_id)
         except sqlite3.OperationalError as exc:
-            if not _locked(exc):
+            if not self._put_off(exc, "interview"):
                 self._not_starting(call_id, seat)
                 raise
-            self._store_locked("interview", exc)
             self._start_later(call_id, case, seat)
             return
         except BaseException:
