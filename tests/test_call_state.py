@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dialer.call.state import (
+    UNKNOWN_END,
     Abandoned,
     Answered,
     Call,
@@ -62,7 +63,13 @@ def test_answered_call_connected_to_a_seat_ends_connected_and_frees_the_seat() -
 
 @pytest.mark.parametrize(
     ("reason", "outcome"),
-    [(5, Outcome.BUSY), (3, Outcome.NO_ANSWER), (8, Outcome.CONGESTION), (0, Outcome.FAILED)],
+    [
+        (5, Outcome.BUSY),
+        (3, Outcome.NO_ANSWER),
+        (8, Outcome.CONGESTION),
+        (0, Outcome.FAILED),
+        (UNKNOWN_END, Outcome.CONGESTION),  # its result lost on our side: retried
+    ],
 )
 def test_unanswered_originates_map_to_outcomes(reason: int, outcome: Outcome) -> None:
     """An originate that ends without an answer ends the call with the matching outcome."""

@@ -259,6 +259,56 @@ async def test_calls_abandoned_while_the_link_was_down_are_coded_abandoned(
     assert ("quotas full", 12, 0) == (summary.finished, summary.completes, summary.overshoot)
 
 
+async def test_dials_whose_end_was_lost_with_the_link_teach_the_pacer_nothing(
+    tmp_path: Path, make_survey: SurveyFactory, asterisk: AmiSettings
+) -> None:
+    """Callees ring unanswered while the dialer's AMI link is down: each call's end goes
+    with the link, its originate times out, and its attempt is coded congestion (and
+    retried as such). How those calls ended is not known, so the pacer's statistics leave
+    them out: each dial they hold is one whose end Asterisk told. Before, each counted as
+    a dial nobody answered, and an outage at a large floor cut the answer rate the pacer
+    divides by (it would then overdial once the link was back)."""
+    relay = _Relay(asterisk.port)
+    await relay.listen()
+    dialer = AmiClient(replace(asterisk, port=relay.port, ping_interval_s=1, action_timeout_s=2))
+    await dialer.connect()
+    settings = await small_campaign(tmp_path, make_survey)
+    assert settings.simulation is not None
+    nobody_answers = replace(settings.simulation, answer=0.0, busy=0.0, congestion=0.0)
+    try:
+        async with open_campaign(replace(settings, simulation=nobody_answers), dialer) as runner:
+            campaign = asyncio.create_task(runner.run())
+            deadline = time.monotonic() + 60
+            while not any(c.state is CallState.RINGING for c in runner.calls.values()):
+                assert time.monotonic() < deadline, "no call ringing"
+                await asyncio.sleep(0.01)
+            await relay.cut(4)  # the 3-s rings end while it is cut
+            while _outcomes(settings.store).get("congestion", 0) == 0:
+                assert time.monotonic() < deadline, "no originate timed out"
+                await asyncio.sleep(0.2)
+            answering = replace(nobody_answers, answer=0.7)
+            runner.s = replace(runner.s, simulation=answering)  # now callees answer
+            summary = await asyncio.wait_for(campaign, 200)
+            taught = runner.stats.dials_total
+    finally:
+        await dialer.close()
+        await relay.close()
+    assert ("quotas full", 12, 0) == (summary.finished, summary.completes, summary.overshoot)
+    outcomes = _outcomes(settings.store)
+    lost = outcomes.pop("congestion")  # none simulated: each one an originate timed out
+    assert lost >= 1
+    assert sum(outcomes.values()) == taught
+
+
+def _outcomes(store: Path) -> dict[str, int]:
+    """Ended attempts by outcome."""
+    with sqlite3.connect(store) as db:
+        rows = db.execute(
+            "SELECT outcome, count(*) FROM attempt WHERE ended_at IS NOT NULL GROUP BY outcome"
+        ).fetchall()
+    return dict(rows)
+
+
 async def test_seats_whose_operator_lines_drop_get_them_back(
     tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
 ) -> None:

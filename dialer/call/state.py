@@ -115,7 +115,18 @@ Effects = tuple[Effect, ...]
 NO_EFFECTS: Effects = ()
 """What most events call for: one shared empty tuple, not a new list each time."""
 
-REASON_OUTCOME = {5: Outcome.BUSY, 3: Outcome.NO_ANSWER, 8: Outcome.CONGESTION, 1: Outcome.FAILED}
+UNKNOWN_END = -1
+"""Not Asterisk's: the originate's result was lost on our side (its action timed out, or went
+with the AMI link), so how the call ended is not known. Coded and retried as congestion (a
+technical failure, AAPOR 3.16), and no sample of the callees' answers."""
+
+REASON_OUTCOME = {
+    5: Outcome.BUSY,
+    3: Outcome.NO_ANSWER,
+    8: Outcome.CONGESTION,
+    1: Outcome.FAILED,
+    UNKNOWN_END: Outcome.CONGESTION,
+}
 """OriginateResponse reasons of calls that were never answered."""
 
 

@@ -38,6 +38,7 @@ from dialer.ami.events import (
 from dialer.call.resync import ABANDONED_FAMILY, HOLD_CONTEXT, left_to_dialplan, missed_events
 from dialer.call.state import (
     BEFORE_ANSWER,
+    UNKNOWN_END,
     Abandoned,
     Call,
     CallEvent,
@@ -599,7 +600,8 @@ class CampaignRunner:
         before = call.state
         call, effects = transition(call, event)
         self.calls[call_id] = call
-        learn(self.stats, self.metrics, before, call, event.at)
+        if not (isinstance(event, OriginateEnded) and event.reason == UNKNOWN_END):
+            learn(self.stats, self.metrics, before, call, event.at)  # not a callee's doing
         if self.tracing and call.state is not before:
             self.log.debug(
                 "call", **self._ids(call_id), trigger=type(event).__name__,
@@ -1076,10 +1078,9 @@ class CampaignRunner:
                 variables=variables,
             )
             reason = result.reason
-        except AmiError as exc:
-            # Our side failed (link down, timeout), not the number: retry it like congestion.
+        except AmiError as exc:  # our side failed (link down, timeout): the end is unknown
             log.warning("originate failed", **self._ids(call_id), error=str(exc))
-            reason = 8
+            reason = UNKNOWN_END
         await self.inbox.put(("call", (call_id, OriginateEnded(self.s.clock(), reason))))
 
     async def _redirect(self, call_id: str, channel: str, seat: str) -> None:
