@@ -19,7 +19,7 @@ from dialer.ami.client import AmiClient, AmiSettings
 from dialer.ami.errors import AmiError
 from dialer.ami.events import DialplanEvent, parse_event
 from dialer.call.state import CallState, OriginateEnded, new_call, transition
-from dialer.campaign import due_reader, selection
+from dialer.campaign import due_reader, pace, selection
 from dialer.campaign import runner as runner_module
 from dialer.campaign.control import Command, ControlError
 from dialer.campaign.dispositions import OperatorDisposition
@@ -772,11 +772,11 @@ async def test_an_interview_and_a_disposition_a_locked_store_put_off_are_stored_
 
 
 async def test_a_disposition_the_store_stays_locked_for_is_refused_after_its_patience(
-    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
 ) -> None:
-    """Past ``DISPOSE_PATIENCE_S`` of locks, the operator hears that the disposition failed
-    (and may post it again); its seat still owes it."""
-    monkeypatch.setattr(runner_module, "DISPOSE_PATIENCE_S", -1.0)
+    """The store locked as an operator posts a disposition: it is put off, the request
+    waiting; still locked past ``DISPOSE_PATIENCE_S``, the operator hears that it failed
+    (and may post it again). Its seat still owes it."""
     settings = await _operators_by_api(tmp_path, make_survey)
     async with open_campaign(settings, ami) as runner:
         await _on_a_call(runner, "c1")
@@ -787,6 +787,10 @@ async def test_a_disposition_the_store_stays_locked_for_is_refused_after_its_pat
             other.execute("BEGIN IMMEDIATE")
             refusal = OperatorDisposition(Disposition.REFUSAL)
             await runner._answer("dispose", ("c1", refusal), answer)
+            assert not answer.done()  # put off
+            runner._disposing[answer] -= runner_module.DISPOSE_PATIENCE_S  # its patience spent
+            kind, item = await runner.inbox.get()
+            await runner._handle(kind, item)
             other.execute("ROLLBACK")
         with pytest.raises(sqlite3.OperationalError, match="locked"):
             answer.result()
@@ -796,6 +800,58 @@ async def test_a_disposition_the_store_stays_locked_for_is_refused_after_its_pat
         runner._refuse_waiting()
         with pytest.raises(ControlError, match="ended"):
             waiting.result()
+
+
+async def test_a_tick_a_locked_store_stops_gives_its_cases_back_and_then_keeps_off_the_store(
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process holds the store locked as a tick dials: its first dial is put off,
+    it dials no other, and the cases it took go back to the read (taken, they waited for
+    the next read). A case whose interview start is put off counts among its cell's calls
+    out, and is not dialled. Then, with the lock gone, a tick within ``LOCK_BACKOFF_S``
+    does not try the store."""
+    monkeypatch.setattr(runner_module, "LOCK_BACKOFF_S", 60.0)  # the test's steps are within
+    needs: list[list[int]] = []  # each tick's calls out, by cell
+    offered: list[set[int]] = []  # each tick's cases due
+    real_needs, real_to_dial = pace.cell_needs, pace.to_dial
+
+    def cell_needs(counts: Any, survey: Any, out: list[int], dials: Any) -> Any:
+        needs.append(out)
+        return real_needs(counts, survey, out, dials)
+
+    def to_dial(launch: int, due: list[CaseView], cell_needs: Any) -> list[CaseView]:
+        offered.append({case.case_id for case in due})
+        return real_to_dial(launch, due, cell_needs)
+
+    monkeypatch.setattr(runner_module, "cell_needs", cell_needs)
+    monkeypatch.setattr(runner_module, "to_dial", to_dial)
+    settings = await small_campaign(tmp_path, make_survey)
+    async with open_campaign(replace(settings, autostart=False), ami) as runner:
+        await runner._release()
+        starting = (await dialable_cases(runner.db, runner.wave.wave_id))[0]
+        runner.starting["c1"] = (starting, "7101")
+        runner._control(Command.START)
+        for seat in settings.seats:
+            runner.board = log_in(runner.board, seat, datetime.now(UTC))
+        await runner.db.execute(f"PRAGMA busy_timeout = {runner_module.STORE_PATIENCE_MS}")
+        deadline = time.monotonic() + 30
+        with contextlib.closing(sqlite3.connect(settings.store)) as other:
+            other.execute("BEGIN IMMEDIATE")
+            while runner._store_free():  # until a read has landed and a dial was put off
+                assert time.monotonic() < deadline, "no dial tried"
+                await runner._tick()
+                await asyncio.sleep(0.02)
+            other.execute("ROLLBACK")
+        read = runner._due_read
+        assert read is not None
+        assert read.due
+        assert not read.taken
+        assert starting.cell in needs[-1]
+        assert starting.case_id not in offered[-1]
+        await runner._tick()  # the store free, the back-off not over
+        assert not runner.calls
+        with sqlite3.connect(settings.store) as db:
+            assert 0 == db.execute("SELECT count(*) FROM attempt").fetchone()[0]
 
 
 async def test_a_withdrawal_a_locked_store_put_off_is_made_with_the_unrecorded_attempts(

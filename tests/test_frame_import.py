@@ -11,8 +11,12 @@ import pytest
 
 from dialer import frame_import
 from dialer.frame_import import import_frame
+from dialer.store.db import StoreError, connect
+from dialer.store.frame import write_import
+from dialer.store.waves import find_wave
 from sampling.dnc import parse_dnc
 from sampling.errors import FrameFileError
+from sampling.frame_file import FrameReading
 from sampling.survey import Survey
 from tests.conftest import landline, write_frame
 
@@ -412,3 +416,38 @@ async def test_rows_are_staged_without_locking_the_store_then_copied_in_one_tran
     assert 9 == report.summary.imported
     with sqlite3.connect(db_path) as db:
         assert 10 == db.execute("SELECT count(*) FROM sample_case").fetchone()[0]
+
+
+async def test_an_import_refuses_a_connection_with_a_transaction_open(
+    tmp_path: Path, survey: Survey, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An import's transaction is all of it, or nothing: on a connection whose caller has a
+    transaction open, it would commit or roll back the caller's work with its own. It
+    refuses, saying why, and the caller's transaction is left open as it was."""
+    readings: list[FrameReading] = []
+    validate = frame_import._validate
+
+    def keeping(*args):  # type: ignore[no-untyped-def]
+        readings.append(validate(*args))
+        return readings[-1]
+
+    monkeypatch.setattr(frame_import, "_validate", keeping)
+    await import_frame(db_path, survey, write_frame(tmp_path / "f.csv", GOOD), [])
+    async with connect(db_path) as db:
+        wave = await find_wave(db, survey)
+        assert wave is not None
+        await db.execute("BEGIN")
+        await db.execute(
+            "INSERT INTO dnc_number (phone, source, added_at) VALUES (?, 'caller', 'now')",
+            (landline(99),),
+        )
+        with pytest.raises(StoreError, match="no transaction open"):
+            await write_import(db, wave, readings[0], "again.csv", "0" * 64, set())
+        assert db.in_transaction
+        async with db.execute("SELECT count(*) FROM dnc_number WHERE source = 'caller'") as cur:
+            assert (1,) == tuple(await cur.fetchone() or ())
+        await db.execute("ROLLBACK")
+    with sqlite3.connect(db_path) as plain:
+        assert (10, 1) == plain.execute(
+            "SELECT (SELECT count(*) FROM sample_case), (SELECT count(*) FROM frame_import)"
+        ).fetchone()
