@@ -17,7 +17,8 @@ import pytest
 
 from dialer.ami.client import AmiClient, AmiSettings
 from dialer.ami.errors import AmiError
-from dialer.ami.events import DialplanEvent, parse_event
+from dialer.ami.events import FAR_LEG, DialplanEvent, parse_event
+from dialer.call.resync import ABANDONED_FAMILY
 from dialer.call.state import CallState, OriginateEnded, new_call, transition
 from dialer.campaign import due_reader, pace, selection
 from dialer.campaign import runner as runner_module
@@ -257,6 +258,7 @@ async def test_calls_abandoned_while_the_link_was_down_are_coded_abandoned(
         coded = dict(db.execute("SELECT call_id, outcome FROM attempt").fetchall())
     assert dict.fromkeys(heard, "abandoned") == {i: coded.get(i) for i in heard}
     assert ("quotas full", 12, 0) == (summary.finished, summary.completes, summary.overshoot)
+    assert not heard & set(await ami.db_family(ABANDONED_FAMILY))  # read, then cleared
 
 
 async def test_dials_whose_end_was_lost_with_the_link_teach_the_pacer_nothing(
@@ -298,6 +300,43 @@ async def test_dials_whose_end_was_lost_with_the_link_teach_the_pacer_nothing(
     lost = outcomes.pop("congestion")  # none simulated: each one an originate timed out
     assert lost >= 1
     assert sum(outcomes.values()) == taught
+
+
+async def test_a_campaign_clears_the_abandon_records_of_its_own_calls_only(
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
+) -> None:
+    """Two abandons recorded in Asterisk's database: one of this campaign's calls (its store
+    has the attempt), one of another campaign's on the same Asterisk. The campaign clears
+    its own once read and leaves the other's to its reader. Every record was cleared, and
+    the other campaign's resync then coded its abandoned calls as congestion."""
+    await ami.run_dialplan("dialer-forget", "abandoned")  # what earlier tests left
+    ours, theirs = str(uuid.uuid4()), str(uuid.uuid4())
+    await asyncio.gather(*(_abandoned(ami, call_id) for call_id in (ours, theirs)))
+    deadline = time.monotonic() + 30
+    while len(await ami.db_family(ABANDONED_FAMILY)) < 2:
+        assert time.monotonic() < deadline, "the abandons were not recorded"
+        await asyncio.sleep(0.2)
+    settings = await small_campaign(tmp_path, make_survey)
+    async with open_campaign(replace(settings, autostart=False), ami) as runner:
+        await _on_a_call(runner, ours)
+        records = await ami.db_family(ABANDONED_FAMILY)
+        await runner_module._forget_abandons(runner.db, ami, records)
+    assert [theirs] == list(await ami.db_family(ABANDONED_FAMILY))
+    await ami.run_dialplan("dialer-forget", "abandoned")
+
+
+async def _abandoned(ami: AmiClient, call_id: str) -> None:
+    """A callee answers into the hold context with no dialer to put it through: abandoned
+    by the dialplan 2 s later, and recorded."""
+    await ami.originate(
+        channel="Local/390187111230@sim-pstn",
+        context="dialer-hold",
+        exten="s",
+        channel_id=call_id,
+        other_channel_id=call_id + FAR_LEG,
+        timeout_s=3,
+        variables={"SIM_OUTCOME": "answer", "SIM_RING_S": "0", "SIM_TALK_S": "4"},
+    )
 
 
 def _outcomes(store: Path) -> dict[str, int]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import re
 import sqlite3
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -115,6 +116,7 @@ from dialer.seats import (
 )
 from dialer.store.attempts import (
     close_attempt,
+    known_call_ids,
     live_answers_since,
     live_call_ids,
     open_attempt,
@@ -791,7 +793,7 @@ class CampaignRunner:
             if isinstance(event, SeatJoined):
                 await self._start_interview(call_id, event.seat)
         if abandoned:  # read: cleared, so that the next resync reads only its own
-            self._spawn(_forget_abandons(self.ami))
+            self._spawn(_forget_abandons(self.db, self.ami, abandoned))
         lines = [str(m.get("Channel", "")) for m in channels]
         for seat in list(self.board.seats):
             if not any(line.startswith(self._line_prefix(seat)) for line in lines):
@@ -1555,8 +1557,8 @@ async def _recover(db: aiosqlite.Connection, ami: AmiClient, clock: Callable[[],
     dialplan, which abandons them and records it (``left_to_dialplan``); its other calls
     (ringing, or in a seat) are hung up: nobody owns them now. Once none waits (or after
     ``DIALPLAN_GRACE_S``), the records are read, every open attempt closed (abandoned where
-    recorded) and the records cleared (a call id is never reused, but the next reconnect's
-    resync would read them again)."""
+    recorded) and its calls' records cleared (a call id is never reused, but the next
+    reconnect's resync would read them again)."""
     open_ids = set(await live_call_ids(db))
     ours = [m for m in await ami.core_show_channels() if str(m.get("Uniqueid")) in open_ids]
     orphans = [m for m in ours if not left_to_dialplan(m)]
@@ -1572,7 +1574,7 @@ async def _recover(db: aiosqlite.Connection, ami: AmiClient, clock: Callable[[],
     abandoned = await ami.db_family(ABANDONED_FAMILY)
     found = await recover_after_restart(db, clock(), abandoned)
     if abandoned and not holding:  # a callee still held would be recorded after the read
-        await _forget_abandons(ami)
+        await _forget_abandons(db, ami, abandoned)
     if open_ids:
         log.warning("recovered after restart", calls=len(open_ids), hung_up=len(orphans),
                     interviews=found.interrupted, abandoned=found.abandoned)  # fmt: skip
@@ -1583,13 +1585,33 @@ DIALPLAN_GRACE_S = 10.0
 dialplan: its 2 s, after answering-machine detection (up to 5 s) if on."""
 
 
-async def _forget_abandons(ami: AmiClient) -> None:
-    """Clear the dialplan's abandon records once read (its ``dialer-forget`` extension:
-    deleting them through AMI needs the "system" right the dialer's user is not given)."""
-    try:
-        await ami.run_dialplan("dialer-forget", "abandoned")
-    except AmiError as exc:  # the next resync reads them again: already-ended calls
-        log.warning("abandon records not cleared", error=str(exc))
+async def _forget_abandons(
+    db: aiosqlite.Connection, ami: AmiClient, records: Mapping[str, str]
+) -> None:
+    """Clear the dialplan's abandon records of this campaign's calls once read (its
+    ``dialer-forget`` extension, a call at a time: deleting them through AMI needs the
+    "system" right the dialer's user is not given). Another campaign's on the same Asterisk
+    are its own to read; clearing every record lost them."""
+    ours = [i for i in await known_call_ids(db, records) if _CALL_ID.fullmatch(i)]
+    for start in range(0, len(ours), FORGET_AT_ONCE):
+        batch = ours[start : start + FORGET_AT_ONCE]
+        failed = [
+            r
+            for r in await asyncio.gather(
+                *(ami.run_dialplan("dialer-forget", i) for i in batch), return_exceptions=True
+            )
+            if isinstance(r, BaseException)
+        ]
+        if failed:  # the next resync reads them again: already-ended calls
+            log.warning("abandon records not cleared", error=str(failed[0]),
+                        left=len(ours) - start)  # fmt: skip
+            return
+
+
+FORGET_AT_ONCE = 16
+"""Abandon records cleared at once (a Local channel each)."""
+_CALL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f-]+")
+"""A call id as the dialer makes them (a UUID): what ``dialer-forget`` takes as an extension."""
 
 
 def boot_check(
