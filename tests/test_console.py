@@ -376,8 +376,10 @@ async def _operate(page: Any, console: Console) -> None:
     await shot("4-question-2")
     await keys.press("3")  # q2 C: knows it -> no explanation
     await page.wait_for_selector("#progress:has-text('q3')")
-    for rating in "43241":  # q3 grid, top down
-        await keys.press(rating)
+    # q3 grid, rated top down, with two slips mended: the third row's 1 cleared with
+    # Backspace and rated again, the first row's 1 changed after the arrows move back to it
+    for key in ("1", "3", "1", "Backspace", "2", "4", "1", *["ArrowUp"] * 4, "4"):
+        await keys.press(key)
     await shot("5-grid")
     await keys.press("Enter")
     await page.wait_for_selector("#progress:has-text('q4')")
