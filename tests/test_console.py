@@ -8,7 +8,7 @@ import contextlib
 import json
 import shutil
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -160,11 +160,11 @@ class Console:
 
 
 async def _console(
-    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
-) -> AsyncIterator[Console]:
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient, questionnaire: Path = SHIPPED
+) -> AsyncGenerator[Console, None]:
     settings = await small_campaign(tmp_path, make_survey, seats=("7101",))
     assert settings.simulation is not None
-    survey: Survey = replace(settings.survey, questionnaire_path=SHIPPED)
+    survey: Survey = replace(settings.survey, questionnaire_path=questionnaire)
     settings = replace(
         settings,
         survey=survey,
@@ -352,6 +352,103 @@ async def test_an_operator_runs_a_call_by_keyboard_in_chromium(console: Console)
     assert "più piste ciclabili" == stored["q7"]
     assert "q8b" not in stored
     assert [("complete",), ("refusal",)] == dispositions
+
+
+LONG_LISTS = """
+[questionnaire]
+id = "long-lists"
+title = { it = "Liste lunghe", en = "Long lists" }
+introduction = { it = "Buongiorno.", en = "Good morning." }
+
+[[item]]
+id = "q1"
+kind = "single"
+text = { it = "Quale?", en = "Which?" }
+options = [%s]
+
+[[item]]
+id = "q2"
+kind = "multiple"
+text = { it = "Quali?", en = "Which ones?" }
+options = [%s]
+
+[[item]]
+id = "q3"
+kind = "grid"
+text = { it = "Da 0 a 10?", en = "From 0 to 10?" }
+rows = [%s]
+scale = [0, 10]
+"""
+
+
+def _options(codes: str) -> str:
+    return ", ".join(f'{{ code = "{c}", it = "{c}", en = "{c}" }}' for c in codes)
+
+
+async def test_numbers_of_two_digits_answer_long_lists_and_0_to_10_scales_in_chromium(
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
+) -> None:
+    """In Debian's chromium, a questionnaire with 12 options to choose one of, 11 to choose
+    several of, and a grid rated 0 to 10: the operator keys 12 (the twelfth option), 1 and
+    Enter (the first), 11, 3, then 10, 0, and 1 and Enter (ratings). A digit answered, so
+    the tenth option on, and a rating of 10, could not be keyed at all."""
+    from playwright.async_api import async_playwright
+
+    path = tmp_path / "long.toml"
+    path.write_text(
+        LONG_LISTS % (_options("ABCDEFGHIJKL"), _options("ABCDEFGHIJK"), _options("abc")),
+        encoding="utf-8",
+    )
+    chromium = shutil.which("chromium")
+    assert chromium is not None, "deploy/install-packages chromium"
+    consoles = contextlib.aclosing(_console(tmp_path, make_survey, ami, questionnaire=path))
+    async with consoles as served:
+        console = await anext(served)
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=chromium, headless=True, args=["--no-sandbox"]
+            )
+            page = await browser.new_page(viewport={"width": 1366, "height": 768})
+            try:
+                await _log_in_and_take_a_call(page, console)
+                keys = page.keyboard
+                await page.wait_for_selector("#progress:has-text('q1')")
+                await keys.press("1")
+                await page.wait_for_selector("#typed:has-text('1')")  # 1, or 10 to 12
+                await keys.press("2")
+                await page.wait_for_selector("#progress:has-text('q2')")
+                for key in ("1", "Enter", "1", "1", "3"):
+                    await keys.press(key)
+                await page.wait_for_selector("#answer .chosen >> nth=2")
+                await keys.press("Enter")
+                await page.wait_for_selector("#progress:has-text('q3')")
+                for key in ("1", "0", "0", "1", "Enter"):
+                    await keys.press(key)
+                await page.screenshot(path=ARTEFACTS / "long-lists-grid.png")
+                await keys.press("Enter")
+                await page.wait_for_selector("#verify:not(.hidden)")
+                await keys.press("Enter")
+                await page.wait_for_selector("#card", state="hidden", timeout=20_000)
+            finally:
+                await page.screenshot(path=ARTEFACTS / "long-lists-last.png")
+                await browser.close()
+        with sqlite3.connect(console.store) as db:
+            (answers,) = db.execute("SELECT answers FROM response").fetchone()
+        stored = json.loads(answers)
+        assert ("L", {"A", "K", "C"}) == (stored["q1"], set(stored["q2"]))
+        assert {"a": 10, "b": 0, "c": 1} == stored["q3"]
+
+
+async def _log_in_and_take_a_call(page: Any, console: Console) -> None:
+    """Log in to seat 7101 in the page, start the campaign, and wait for the case."""
+    await page.goto(f"{console.url}/console")
+    await page.fill("#seat", "7101")
+    await page.fill("#secret", SECRET)
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector("#state[data-state='free']")
+    await console.api.post("/campaign/start")
+    await page.wait_for_selector("#card:not(.hidden)", timeout=60_000)
+    await console.api.post("/campaign/pause")  # one call: the test's
 
 
 async def _operate(page: Any, console: Console) -> None:
