@@ -17,6 +17,24 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+
+class Numeral(int):
+    """A whole number as written in a condition: its value for a grid's ratings, its text
+    for an option's code (``q1 = 01`` names option "01", not "1")."""
+
+    text: str
+
+    def __new__(cls, text: str) -> Numeral:
+        numeral = super().__new__(cls, int(text))
+        numeral.text = text
+        return numeral
+
+    def __str__(self) -> str:
+        return self.text
+
+    __repr__ = __str__
+
+
 Value = str | int
 
 
@@ -131,9 +149,10 @@ def _answered(ref: Ref, answers: Mapping[str, Any]) -> list[Value]:
 def _compare(answered: list[Value], op: str, values: tuple[Value, ...]) -> bool:
     if not answered:
         return False
-    if op in ("=", "in", "!="):  # a code written 1 or "1" is the same code
+    if op in ("=", "in", "!="):  # a code written 1 or "1" is the same code; a rating, a number
         wanted = {str(v) for v in values}
-        found = any(str(a) in wanted for a in answered)
+        numbers = {int(v) for v in values if isinstance(v, int)}
+        found = any(str(a) in wanted or (isinstance(a, int) and a in numbers) for a in answered)
         return not found if op == "!=" else found
     order = _ORDER[op]
     return any(isinstance(a, int) and order(a, values[0]) for a in answered)
@@ -227,4 +246,4 @@ class _Parser:
             return token[1:-1]
         if token in _KEYWORDS or not re.fullmatch(r"[\w.-]+", token):
             raise ConditionSyntaxError(f"expected a value, found {token!r} in {self.text!r}")
-        return int(token) if re.fullmatch(r"-?\d+", token) else token
+        return Numeral(token) if re.fullmatch(r"-?\d+", token) else token

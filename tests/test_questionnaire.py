@@ -167,6 +167,9 @@ def test_an_unknown_question_in_an_interview_is_refused() -> None:
         ("q1 = 1", {"q1": "1"}, True),  # option codes are text: 1 and "1" are one code
         ("q1 in [1, 2]", {"q1": "2"}, True),
         ("q1 != 1", {"q1": "1"}, False),
+        ("q1 = 01", {"q1": "01"}, True),  # as written: option "01"...
+        ("q1 = 01", {"q1": "1"}, False),  # ...not option "1"
+        ("q3.a = 03", {"q3": {"a": 3}}, True),  # a rating is a number however written
     ],
 )
 def test_conditions(condition: str, answers: dict[str, Any], expected: bool) -> None:
@@ -261,6 +264,17 @@ def test_numeric_option_codes_can_be_named_unquoted_in_conditions() -> None:
     numbered = _single("q1").replace('code = "A"', 'code = "1"').replace('code = "B"', 'code = "2"')
     loaded = questionnaire_from(_doc(numbered, _single("q2", "q1 = 1")))
     assert ["q1", "q2"] == [item.id for item in loaded.items]
+
+
+def test_option_codes_with_a_leading_zero_can_be_named_unquoted_in_conditions() -> None:
+    """Options coded "01" and "02": ``q1 = 02`` names option "02". It was read as the
+    number 2, and refused with "q1 cannot be 2: its answers are one of 01, 02"."""
+    numbered = (
+        _single("q1").replace('code = "A"', 'code = "01"').replace('code = "B"', 'code = "02"')
+    )
+    loaded = questionnaire_from(_doc(numbered, _single("q2", "q1 = 02")))
+    assert loaded.items[1].when is not None
+    assert holds(loaded.items[1].when, {"q1": "02"})
 
 
 def test_a_questionnaire_without_items_or_header_is_refused(tmp_path: Path) -> None:
