@@ -23,6 +23,7 @@ from dialer.disposition import Disposition, Outcome
 from dialer.frame_import import import_frame
 from dialer.store.attempts import (
     close_attempt,
+    closed_call_ids,
     history,
     live_answers_since,
     live_call_ids,
@@ -245,3 +246,22 @@ async def test_a_restart_keeps_the_disposition_of_an_interview_whose_close_faile
             ("interview", "connected", "1.1", 1),
             ("ringing", "congestion", "3.16", 0),
         ] == list(rows)
+
+
+async def test_the_closed_attempts_among_a_thousand_call_ids_are_found_in_order(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """Of 1,200 call ids asked about (the query asks 500 at a time): the 600 with a closed
+    attempt, in the order asked; ids of other campaigns' calls and of an open attempt are
+    left out."""
+    case_id = await _case(tmp_path, survey, db_path)
+    ids = [f"call-{n:04d}" for n in range(1200)]
+    closed = ids[::2]
+    async with connect(db_path) as db:
+        for call_id in closed:
+            call = new_call(call_id, case_id, T0)
+            await open_attempt(db, case_id, call_id, T0)
+            ended, _ = transition(call, OriginateEnded(T0 + timedelta(seconds=3), 3))
+            await close_attempt(db, ended)
+        await open_attempt(db, case_id, ids[1], T0)
+        assert closed == await closed_call_ids(db, ids)

@@ -126,18 +126,28 @@ def test_an_abandon_whose_answer_was_lost_is_still_an_abandon() -> None:
     """The link was down when the callee answered: the dialplan's Abandoned is the first
     word of it. The call ends abandoned (counted against the cap, 72 h quiet), not later as
     the congestion its lost originate times out into."""
-    call, effects = run(Ringing(at(1)), Abandoned(at(9)), OriginateEnded(at(40), 8))
+    call, effects = run(Ringing(at(1)), Abandoned(at(9)), OriginateEnded(at(40), UNKNOWN_END))
     assert [RecordAttempt("c1", Outcome.ABANDONED)] == effects
     assert (at(9), at(9)) == (call.answered, call.ended)
 
 
 def test_a_late_originate_failure_never_ends_an_answered_call() -> None:
-    """An originate lost in a reconnect times out (and reads as congestion) after its
-    callee was answered: the call, or the interview, goes on."""
-    call, effects = run(Answered(at(2), "ch"), SeatJoined(at(3), "7001"), OriginateEnded(at(40), 8))
+    """An originate lost in a reconnect times out (its end unknown, read as congestion)
+    after its callee was answered: the call, or the interview, goes on."""
+    late = OriginateEnded(at(40), UNKNOWN_END)
+    call, effects = run(Answered(at(2), "ch"), SeatJoined(at(3), "7001"), late)
     assert (CallState.CONNECTED, [ConnectToSeat("c1", "ch")]) == (call.state, effects)
-    call, effects = run(Ringing(at(1)), OriginateEnded(at(5), 4), OriginateEnded(at(40), 8))
+    call, effects = run(Ringing(at(1)), OriginateEnded(at(5), 4), late)
     assert (CallState.RINGING, []) == (call.state, effects)
+
+
+def test_a_call_whose_end_is_unknown_ends_when_its_hangup_was_heard() -> None:
+    """Its originate's result lost, a call ends as congestion at its hangup's time when
+    the hangup was heard (not some 10 s later, when the originate timed out), else then."""
+    call, _ = run(Ringing(at(1)), HungUp(at(4), 16), OriginateEnded(at(18), UNKNOWN_END))
+    assert (Outcome.CONGESTION, at(4)) == (call.outcome, call.ended)
+    call, _ = run(Ringing(at(1)), OriginateEnded(at(18), UNKNOWN_END))
+    assert (Outcome.CONGESTION, at(18)) == (call.outcome, call.ended)
 
 
 events = st.lists(
@@ -150,6 +160,7 @@ events = st.lists(
             MachineDetected(at(4)),
             OriginateEnded(at(5), 4),
             OriginateEnded(at(5), 5),
+            OriginateEnded(at(5), UNKNOWN_END),
             HungUp(at(6), 16),
         ]
     ),

@@ -212,14 +212,22 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     writer.close()
 
 
+@pytest.mark.parametrize("action_timeout_s", [10.0, 1.0])
 async def test_calls_abandoned_while_the_link_was_down_are_coded_abandoned(
-    tmp_path: Path, make_survey: SurveyFactory, asterisk: AmiSettings, ami: AmiClient
+    tmp_path: Path,
+    make_survey: SurveyFactory,
+    asterisk: AmiSettings,
+    ami: AmiClient,
+    action_timeout_s: float,
 ) -> None:
     """The dialer's AMI link breaks with callees ringing; Asterisk goes on, and with no
     Redirect possible each one who answers is abandoned by the dialplan. After the reconnect
     the dialer learns it from Asterisk (the abandon's record, the channel snapshot): every
     call a second AMI session heard abandoned is stored abandoned, none as congestion, and
-    the quotas still fill."""
+    the quotas still fill; the records the resync read are cleared. With a 1-s action
+    timeout the calls' originates time out (3 s of ring, then 1 s) while the link is still
+    down: such calls wait for the resync. Before, they were ended as congestion then, and
+    their abandons never counted."""
     relay = _Relay(asterisk.port)
     await relay.listen()
     heard: set[str] = set()  # call ids the dialplan abandoned, as a direct session heard it
@@ -231,7 +239,9 @@ async def test_calls_abandoned_while_the_link_was_down_are_coded_abandoned(
                 heard.add(event.uniqueid)
 
     listening = asyncio.create_task(witness())
-    dialer = AmiClient(replace(asterisk, port=relay.port, ping_interval_s=1))
+    dialer = AmiClient(
+        replace(asterisk, port=relay.port, ping_interval_s=1, action_timeout_s=action_timeout_s)
+    )
     await dialer.connect()
     seats = ("7131", "7132", "7133", "7134")
     settings = await small_campaign(tmp_path, make_survey, seats)
@@ -258,7 +268,7 @@ async def test_calls_abandoned_while_the_link_was_down_are_coded_abandoned(
         coded = dict(db.execute("SELECT call_id, outcome FROM attempt").fetchall())
     assert dict.fromkeys(heard, "abandoned") == {i: coded.get(i) for i in heard}
     assert ("quotas full", 12, 0) == (summary.finished, summary.completes, summary.overshoot)
-    assert not heard & set(await ami.db_family(ABANDONED_FAMILY))  # read, then cleared
+    assert not ringing & set(await ami.db_family(ABANDONED_FAMILY))  # read, then cleared
 
 
 async def test_dials_whose_end_was_lost_with_the_link_teach_the_pacer_nothing(
@@ -302,27 +312,35 @@ async def test_dials_whose_end_was_lost_with_the_link_teach_the_pacer_nothing(
     assert sum(outcomes.values()) == taught
 
 
-async def test_a_campaign_clears_the_abandon_records_of_its_own_calls_only(
+async def test_a_restart_clears_the_abandon_records_of_its_own_calls_only(
     tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
 ) -> None:
-    """Two abandons recorded in Asterisk's database: one of this campaign's calls (its store
-    has the attempt), one of another campaign's on the same Asterisk. The campaign clears
-    its own once read and leaves the other's to its reader. Every record was cleared, and
-    the other campaign's resync then coded its abandoned calls as congestion."""
+    """A campaign dies with a call open; its callee, and another campaign's on the same
+    Asterisk, are abandoned by the dialplan and recorded. The restart closes the call as
+    abandoned, clears its record, and leaves the other campaign's to its reader. Before,
+    it cleared every record, and the other campaign's resync coded its abandoned calls as
+    congestion."""
     await ami.run_dialplan("dialer-forget", "abandoned")  # what earlier tests left
     ours, theirs = str(uuid.uuid4()), str(uuid.uuid4())
-    await asyncio.gather(*(_abandoned(ami, call_id) for call_id in (ours, theirs)))
-    deadline = time.monotonic() + 30
-    while len(await ami.db_family(ABANDONED_FAMILY)) < 2:
-        assert time.monotonic() < deadline, "the abandons were not recorded"
-        await asyncio.sleep(0.2)
-    settings = await small_campaign(tmp_path, make_survey)
-    async with open_campaign(replace(settings, autostart=False), ami) as runner:
-        await _on_a_call(runner, ours)
+    settings = replace(await small_campaign(tmp_path, make_survey), autostart=False)
+    async with open_campaign(settings, ami) as runner:
+        case = await _on_a_call(runner, ours)  # the run dies here, its attempt open
+    try:
+        await asyncio.gather(*(_abandoned(ami, call_id) for call_id in (ours, theirs)))
+        deadline = time.monotonic() + 30
+        while not {ours, theirs} <= set(await ami.db_family(ABANDONED_FAMILY)):
+            assert time.monotonic() < deadline, "the abandons were not recorded"
+            await asyncio.sleep(0.2)
+        async with open_campaign(settings, ami):
+            pass
         records = await ami.db_family(ABANDONED_FAMILY)
-        await runner_module._forget_abandons(runner.db, ami, records)
-    assert [theirs] == list(await ami.db_family(ABANDONED_FAMILY))
-    await ami.run_dialplan("dialer-forget", "abandoned")
+        assert ours not in records
+        assert theirs in records
+        with sqlite3.connect(settings.store) as db:
+            row = db.execute("SELECT outcome FROM attempt WHERE case_id = ?", (case.case_id,))
+            assert ("abandoned",) == row.fetchone()
+    finally:
+        await ami.run_dialplan("dialer-forget", theirs)
 
 
 async def _abandoned(ami: AmiClient, call_id: str) -> None:
@@ -811,11 +829,12 @@ async def test_an_interview_and_a_disposition_a_locked_store_put_off_are_stored_
 
 
 async def test_a_disposition_the_store_stays_locked_for_is_refused_after_its_patience(
-    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The store locked as an operator posts a disposition: it is put off, the request
     waiting; still locked past ``DISPOSE_PATIENCE_S``, the operator hears that it failed
     (and may post it again). Its seat still owes it."""
+    monkeypatch.setattr(runner_module, "LOCK_BACKOFF_S", 60.0)  # the retry is not even tried
     settings = await _operators_by_api(tmp_path, make_survey)
     async with open_campaign(settings, ami) as runner:
         await _on_a_call(runner, "c1")
@@ -829,6 +848,7 @@ async def test_a_disposition_the_store_stays_locked_for_is_refused_after_its_pat
             assert not answer.done()  # put off
             runner._disposing[answer] -= runner_module.DISPOSE_PATIENCE_S  # its patience spent
             kind, item = await runner.inbox.get()
+            assert "dispose" == kind
             await runner._handle(kind, item)
             other.execute("ROLLBACK")
         with pytest.raises(sqlite3.OperationalError, match="locked"):
@@ -864,6 +884,13 @@ async def test_a_tick_a_locked_store_stops_gives_its_cases_back_and_then_keeps_o
 
     monkeypatch.setattr(runner_module, "cell_needs", cell_needs)
     monkeypatch.setattr(runner_module, "to_dial", to_dial)
+    tries: list[int] = []
+
+    async def counting(db: Any, case_id: int, *rest: Any) -> int:
+        tries.append(case_id)
+        return await open_attempt(db, case_id, *rest)
+
+    monkeypatch.setattr(runner_module, "open_attempt", counting)
     settings = await small_campaign(tmp_path, make_survey)
     async with open_campaign(replace(settings, autostart=False), ami) as runner:
         await runner._release()
@@ -884,6 +911,7 @@ async def test_a_tick_a_locked_store_stops_gives_its_cases_back_and_then_keeps_o
         read = runner._due_read
         assert read is not None
         assert read.due
+        assert 1 == len(tries)  # the first dial put off: no other tried
         assert not read.taken
         assert starting.cell in needs[-1]
         assert starting.case_id not in offered[-1]

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from dialer.call.resync import left_to_dialplan, missed_events, read_abandon
+from dialer.call.resync import (
+    RECORD_KEEP,
+    left_to_dialplan,
+    missed_events,
+    read_abandon,
+    records_to_clear,
+)
 from dialer.call.state import (
     Abandoned,
     Answered,
@@ -111,3 +117,21 @@ def test_a_restart_leaves_callees_waiting_or_hearing_the_message_to_the_dialplan
     assert left_to_dialplan({"Context": "abandon", "Application": "Playback"})
     assert not left_to_dialplan({"Context": "sim-trunk", "Application": "Dial"})
     assert not left_to_dialplan({"Context": "connect", "Application": "ConfBridge"})
+
+
+def test_a_campaign_clears_its_closed_calls_records_and_any_past_a_week() -> None:
+    """Once read, a campaign clears the records of its calls whose attempts are closed; an
+    open one's record waits (a restart reads it if the process dies first), another
+    campaign's waits for its reader, and any written over RECORD_KEEP ago goes, whoever's.
+    A key that is not a call id is never handed to the dialplan."""
+    fresh, old = int(NOW.timestamp()) - 60, int((NOW - RECORD_KEEP).timestamp()) - 1
+    ours, still_open, theirs, forgotten = (f"{n:08x}-0000-4000-8000-000000000000" for n in range(4))
+    records = {
+        ours: f"{fresh}:timeout",
+        still_open: f"{fresh}:timeout",
+        theirs: f"{fresh}:timeout",
+        forgotten: f"{old}:no-operator",
+        "not-a-call": f"{old}:timeout",
+        f"{5:08x}-0000-4000-8000-000000000000": "unreadable",
+    }
+    assert [ours, forgotten] == records_to_clear(records, {ours}, NOW)

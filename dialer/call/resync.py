@@ -8,8 +8,9 @@ what became of each call the dialer still holds open, as the events it would hav
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+import re
+from collections.abc import Collection, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dialer.call.state import (
@@ -26,6 +27,13 @@ from dialer.call.state import (
 ABANDONED_FAMILY = "cati-abandoned"
 """Asterisk's database family where the dialplan records each abandon, by call id:
 ``<epoch seconds>:<reason>`` (asterisk_conf/extensions.conf, context ``abandon``)."""
+
+RECORD_KEEP = timedelta(days=7)
+"""How long an abandon record nobody has cleared is kept: a campaign clears its own calls'
+once read, and any older than this (a finished or deleted campaign's). A campaign down for
+longer finds its calls' records gone, and its restart codes those attempts congestion."""
+CALL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f-]+")
+"""A call id as the dialer makes them (a UUID): what ``dialer-forget`` takes as an extension."""
 
 HOLD_CONTEXT = "dialer-hold"
 """Where an answered callee waits for a seat (after answering-machine detection, if on)."""
@@ -102,3 +110,25 @@ def read_abandon(record: str, started: datetime, now: datetime) -> tuple[datetim
     if not started.replace(microsecond=0) <= at <= now:
         at = now
     return at, reason or "timeout"
+
+
+def records_to_clear(
+    records: Mapping[str, str], closed: Collection[str], now: datetime
+) -> list[str]:
+    """The abandon records a campaign clears once it has read them: its own calls' whose
+    attempts are closed (an open one's is still to be read, by a restart if the process
+    dies first), and any written over ``RECORD_KEEP`` ago; only of call ids."""
+    stale = (now - RECORD_KEEP).timestamp()
+    return [
+        call_id
+        for call_id, record in records.items()
+        if CALL_ID.fullmatch(call_id) and (call_id in closed or _written(record) < stale)
+    ]
+
+
+def _written(record: str) -> float:
+    """When an abandon record was written (epoch seconds); infinity when unreadable."""
+    try:
+        return float(int(record.partition(":")[0]))
+    except ValueError:
+        return float("inf")

@@ -68,7 +68,8 @@ class MachineDetected:
 
 @dataclass(slots=True)
 class OriginateEnded:
-    """The originate's result: Asterisk's reason (4 answered, 5 busy, 3 no answer, 8 congested)."""
+    """The originate's result: Asterisk's reason (4 answered, 5 busy, 3 no answer, 8 congested),
+    or ``UNKNOWN_END`` when our side has none."""
 
     at: datetime
     reason: int
@@ -116,9 +117,10 @@ NO_EFFECTS: Effects = ()
 """What most events call for: one shared empty tuple, not a new list each time."""
 
 UNKNOWN_END = -1
-"""Not Asterisk's: the originate's result was lost on our side (its action timed out, or went
-with the AMI link), so how the call ended is not known. Coded and retried as congestion (a
-technical failure, AAPOR 3.16), and no sample of the callees' answers."""
+"""Not Asterisk's: our side has no result for the originate (its action timed out, went with
+the AMI link, or was never sent or was refused: the call may not have been placed). Once a
+resync has found nothing more of the call (``CampaignRunner._end_unknown``), it is coded and
+retried as congestion (a technical failure, AAPOR 3.16), and no sample of callees' answers."""
 
 REASON_OUTCOME = {
     5: Outcome.BUSY,
@@ -240,7 +242,8 @@ def _originate_ended(call: Call, event: OriginateEnded) -> tuple[Call, Effects]:
             answered = call._replace(answered=min(event.at, call.ended))
             return _end(answered, call.ended, Outcome.ABANDONED)
         return call._replace(answered=event.at), NO_EFFECTS  # rare enough for _replace
-    return _end(call, event.at, REASON_OUTCOME.get(event.reason, Outcome.FAILED))
+    ended = call.ended if event.reason == UNKNOWN_END and call.ended else event.at  # heard hangup
+    return _end(call, ended, REASON_OUTCOME.get(event.reason, Outcome.FAILED))
 
 
 def _hung_up(call: Call, event: HungUp) -> tuple[Call, Effects]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import re
 import sqlite3
 import time
 import uuid
@@ -36,7 +35,13 @@ from dialer.ami.events import (
     call_event_of,
     parse_event,
 )
-from dialer.call.resync import ABANDONED_FAMILY, HOLD_CONTEXT, left_to_dialplan, missed_events
+from dialer.call.resync import (
+    ABANDONED_FAMILY,
+    HOLD_CONTEXT,
+    left_to_dialplan,
+    missed_events,
+    records_to_clear,
+)
 from dialer.call.state import (
     BEFORE_ANSWER,
     UNKNOWN_END,
@@ -116,7 +121,7 @@ from dialer.seats import (
 )
 from dialer.store.attempts import (
     close_attempt,
-    known_call_ids,
+    closed_call_ids,
     live_answers_since,
     live_call_ids,
     open_attempt,
@@ -152,6 +157,9 @@ predictive pacer plans with the same time."""
 RESYNC_RETRY_S = 5.0
 """A resync that failed (Asterisk slow to list its channels, the link flapping) is tried
 again this much later: until it runs, calls whose hangup was missed stay open."""
+UNKNOWN_RESYNC_S = 1.0
+"""How soon a resync follows an originate that failed on our side with the link up (one for
+every such call within it)."""
 CLEAR_CHECK_S = 1.0
 """How often a seat held after a callee found its line busy checks its conference."""
 LAST_RECORD_S = 10.0
@@ -322,6 +330,12 @@ class CampaignRunner:
         self._disposing: dict[asyncio.Future[Any], float] = {}  # put off: first try (monotonic)
         self._locked_logged = 0.0  # monotonic: when "store locked" was last logged
         self._lock_seen = -float("inf")  # monotonic: when a write last found the store locked
+        self.unknown_ends: dict[str, OriginateEnded] = {}
+        """Calls whose originate's result was lost on our side (``UNKNOWN_END``): a resync
+        says what became of them (a callee answered during an outage was abandoned by the
+        dialplan, and recorded), and ends as unknown those it finds gone unanswered."""
+        self._resync_asked = False  # a resync for them is on its way
+        self.lost_ends: set[str] = set()  # ended as unknown: no dial of their cell's yield
         self.unwithdrawn: set[int] = set()
         """Cases whose withdrawal (a cell closed, a do-not-call list) a locked store put
         off: withdrawn with the unrecorded attempts."""
@@ -488,7 +502,10 @@ class CampaignRunner:
                 self.metrics.event_handled(time.monotonic() - arrived)
         elif kind == "call":
             call_id, event = item
-            await self._apply(call_id, event)
+            if isinstance(event, OriginateEnded) and event.reason == UNKNOWN_END:
+                self._end_unknown_later(call_id, event)
+            else:
+                await self._apply(call_id, event)
         elif kind == "seat_ready":
             self._wrapped_up(*item)
         elif kind == "seat_in":
@@ -496,6 +513,7 @@ class CampaignRunner:
         elif kind == "line_back":
             self._line_back(item)
         elif kind == "resync":
+            self._resync_asked = False
             if not self.link_lost:  # else the reconnect resyncs
                 await self._resync(self.s.clock())
         elif kind == "abort":
@@ -595,15 +613,17 @@ class CampaignRunner:
         log.info("campaign", command=command.value, state=self.state.value)
         return self.state
 
-    async def _apply(self, call_id: str, event: CallEvent) -> None:
+    async def _apply(self, call_id: str, event: CallEvent, teach: bool = True) -> None:
+        """A call's event: its new state and what that calls for; the pacer's statistics
+        learn from it unless ``teach`` is False (an end not known)."""
         call = self.calls.get(call_id)
         if call is None:
             return
         before = call.state
         call, effects = transition(call, event)
         self.calls[call_id] = call
-        if not (isinstance(event, OriginateEnded) and event.reason == UNKNOWN_END):
-            learn(self.stats, self.metrics, before, call, event.at)  # not a callee's doing
+        if teach:
+            learn(self.stats, self.metrics, before, call, event.at)
         if self.tracing and call.state is not before:
             self.log.debug(
                 "call", **self._ids(call_id), trigger=type(event).__name__,
@@ -650,7 +670,9 @@ class CampaignRunner:
         cell closed or a do-not-call list took it meanwhile."""
         call = ended.call
         assert call.outcome is not None
-        if ended.case is not None:
+        if call.call_id in self.lost_ends:  # what the dial did is not known
+            self.lost_ends.discard(call.call_id)
+        elif ended.case is not None:
             self.dials[ended.case.cell] += 1
         code = None if call.outcome is Outcome.CONNECTED else aapor_code(call.outcome)
         self.metrics.attempt_ended(call.outcome.value, code)
@@ -792,12 +814,40 @@ class CampaignRunner:
             await self._apply(call_id, event)
             if isinstance(event, SeatJoined):
                 await self._start_interview(call_id, event.seat)
-        if abandoned:  # read: cleared, so that the next resync reads only its own
-            self._spawn(_forget_abandons(self.db, self.ami, abandoned))
+        await self._end_unknown({str(m.get("Uniqueid", "")) for m in channels})
+        if abandoned:  # read: its own calls' are cleared once their attempts are closed
+            self._spawn(_forget_abandons(self.db, self.ami, abandoned, now))
         lines = [str(m.get("Channel", "")) for m in channels]
         for seat in list(self.board.seats):
             if not any(line.startswith(self._line_prefix(seat)) for line in lines):
                 self._line_lost(seat, "its line was gone after a reconnect")
+
+    def _end_unknown_later(self, call_id: str, event: OriginateEnded) -> None:
+        """A call's originate failed on our side (its result lost with the link, or timed
+        out): what became of the call is asked of Asterisk by a resync (the reconnect's, or
+        one soon) before the call is ended as unknown."""
+        if call_id not in self.calls:
+            return
+        self.unknown_ends[call_id] = event
+        if not self.link_lost and not self._resync_asked:
+            self._resync_asked = True
+            self._later(UNKNOWN_RESYNC_S, "resync", None)
+
+    async def _end_unknown(self, live: set[str]) -> None:
+        """After a resync: the calls whose end was not known, and that it did not find
+        answered or ended, are ended as unknown (congestion; the pacer learns nothing), at
+        their hangup's time if heard. One whose channel still lives waits for a later one."""
+        for call_id, event in list(self.unknown_ends.items()):
+            call = self.calls.get(call_id)
+            if call is not None and call.answered is None and call.state in BEFORE_ANSWER:
+                if call_id in live:
+                    if not self._resync_asked:
+                        self._resync_asked = True
+                        self._later(RESYNC_RETRY_S, "resync", None)
+                    continue
+                self.lost_ends.add(call_id)
+                await self._apply(call_id, event, teach=False)
+            del self.unknown_ends[call_id]
 
     def _line_lost(self, seat_id: str, why: str) -> None:
         """A logged-in seat lost its operator's line: it takes no callee until the line is
@@ -1573,8 +1623,8 @@ async def _recover(db: aiosqlite.Connection, ami: AmiClient, clock: Callable[[],
         holding = [i for i in holding if live.get(i, {}).get("Context") == HOLD_CONTEXT]
     abandoned = await ami.db_family(ABANDONED_FAMILY)
     found = await recover_after_restart(db, clock(), abandoned)
-    if abandoned and not holding:  # a callee still held would be recorded after the read
-        await _forget_abandons(db, ami, abandoned)
+    if abandoned:
+        await _forget_abandons(db, ami, abandoned, clock())
     if open_ids:
         log.warning("recovered after restart", calls=len(open_ids), hung_up=len(orphans),
                     interviews=found.interrupted, abandoned=found.abandoned)  # fmt: skip
@@ -1586,32 +1636,33 @@ dialplan: its 2 s, after answering-machine detection (up to 5 s) if on."""
 
 
 async def _forget_abandons(
-    db: aiosqlite.Connection, ami: AmiClient, records: Mapping[str, str]
+    db: aiosqlite.Connection, ami: AmiClient, records: Mapping[str, str], now: datetime
 ) -> None:
-    """Clear the dialplan's abandon records of this campaign's calls once read (its
-    ``dialer-forget`` extension, a call at a time: deleting them through AMI needs the
-    "system" right the dialer's user is not given). Another campaign's on the same Asterisk
-    are its own to read; clearing every record lost them."""
-    ours = [i for i in await known_call_ids(db, records) if _CALL_ID.fullmatch(i)]
-    for start in range(0, len(ours), FORGET_AT_ONCE):
-        batch = ours[start : start + FORGET_AT_ONCE]
-        failed = [
-            r
-            for r in await asyncio.gather(
+    """Clear the abandon records read that are this campaign's to clear
+    (``records_to_clear``), through the dialplan's ``dialer-forget``, a call at a time:
+    deleting them through AMI needs the "system" right the dialer's user is not given.
+    Another campaign's on the same Asterisk are its own to read (clearing every record lost
+    them). Records left after it (a dialplan not reloaded since the upgrade) are warned of."""
+    clear = records_to_clear(records, set(await closed_call_ids(db, records)), now)
+    try:
+        for start in range(0, len(clear), FORGET_AT_ONCE):
+            batch = clear[start : start + FORGET_AT_ONCE]
+            for result in await asyncio.gather(
                 *(ami.run_dialplan("dialer-forget", i) for i in batch), return_exceptions=True
-            )
-            if isinstance(r, BaseException)
-        ]
-        if failed:  # the next resync reads them again: already-ended calls
-            log.warning("abandon records not cleared", error=str(failed[0]),
-                        left=len(ours) - start)  # fmt: skip
-            return
+            ):
+                if isinstance(result, BaseException):
+                    raise result
+        left = set(clear) & set(await ami.db_family(ABANDONED_FAMILY)) if clear else set()
+    except AmiError as exc:  # the next resync reads them again: already-ended calls
+        log.warning("abandon records not cleared", error=str(exc))
+        return
+    if left:
+        log.warning("abandon records not cleared: is the dialplan's dialer-forget current?",
+                    left=len(left))  # fmt: skip
 
 
 FORGET_AT_ONCE = 16
 """Abandon records cleared at once (a Local channel each)."""
-_CALL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f-]+")
-"""A call id as the dialer makes them (a UUID): what ``dialer-forget`` takes as an extension."""
 
 
 def boot_check(

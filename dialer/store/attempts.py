@@ -108,14 +108,15 @@ async def live_call_ids(db: aiosqlite.Connection) -> list[str]:
         return [str(row[0]) async for row in cursor]
 
 
-async def known_call_ids(db: aiosqlite.Connection, call_ids: Iterable[str]) -> list[str]:
-    """Those of ``call_ids`` this store has an attempt of (a campaign's own calls), in order."""
+async def closed_call_ids(db: aiosqlite.Connection, call_ids: Iterable[str]) -> list[str]:
+    """Those of ``call_ids`` this store has a closed attempt of (a campaign's own calls
+    that ended), in order."""
     wanted = list(call_ids)
     known: set[str] = set()
     for start in range(0, len(wanted), ID_BATCH):
         batch = wanted[start : start + ID_BATCH]
         marks = ",".join("?" * len(batch))
-        sql = f"SELECT call_id FROM attempt WHERE call_id IN ({marks})"
+        sql = f"SELECT call_id FROM attempt WHERE ended_at IS NOT NULL AND call_id IN ({marks})"
         async with db.execute(sql, batch) as cursor:
             known.update(str(row[0]) for row in await cursor.fetchall())
     return [i for i in wanted if i in known]
