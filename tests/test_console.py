@@ -321,21 +321,8 @@ async def test_an_operator_runs_a_call_by_keyboard_in_chromium(console: Console)
     is confirmed, the complete is stored with its answers and the quota moves. A screenshot
     of each step is kept in test-artifacts/console/. The next call is a refusal, given
     from the outcomes' menu (F2, R, Enter)."""
-    from playwright.async_api import async_playwright
-
-    chromium = shutil.which("chromium")
-    assert chromium is not None, "deploy/install-packages chromium"
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=chromium, headless=True, args=["--no-sandbox"]
-        )
-        page = await browser.new_page(viewport={"width": 1366, "height": 768})
-        try:
-            await _operate(page, console)
-        finally:
-            await page.screenshot(path=ARTEFACTS / "last.png")
-            await browser.close()
+    async with _chromium_page("last.png") as page:
+        await _operate(page, console)
     status = (await console.api.get("/status")).json()
     assert 1 == status["completes"]  # the quota moved: this operator's is the only one
     metrics = (await console.api.get("/metrics")).text
@@ -392,51 +379,60 @@ async def test_numbers_of_two_digits_answer_long_lists_and_0_to_10_scales_in_chr
     several of, and a grid rated 0 to 10: the operator keys 12 (the twelfth option), 1 and
     Enter (the first), 11, 3, then 10, 0, and 1 and Enter (ratings). A digit answered, so
     the tenth option on, and a rating of 10, could not be keyed at all."""
-    from playwright.async_api import async_playwright
-
     path = tmp_path / "long.toml"
     path.write_text(
         LONG_LISTS % (_options("ABCDEFGHIJKL"), _options("ABCDEFGHIJK"), _options("abc")),
         encoding="utf-8",
     )
-    chromium = shutil.which("chromium")
-    assert chromium is not None, "deploy/install-packages chromium"
     consoles = contextlib.aclosing(_console(tmp_path, make_survey, ami, questionnaire=path))
     async with consoles as served:
         console = await anext(served)
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=chromium, headless=True, args=["--no-sandbox"]
-            )
-            page = await browser.new_page(viewport={"width": 1366, "height": 768})
-            try:
-                await _log_in_and_take_a_call(page, console)
-                keys = page.keyboard
-                await page.wait_for_selector("#progress:has-text('q1')")
-                await keys.press("1")
-                await page.wait_for_selector("#typed:has-text('1')")  # 1, or 10 to 12
-                await keys.press("2")
-                await page.wait_for_selector("#progress:has-text('q2')")
-                for key in ("1", "Enter", "1", "1", "3"):
-                    await keys.press(key)
-                await page.wait_for_selector("#answer .chosen >> nth=2")
-                await keys.press("Enter")
-                await page.wait_for_selector("#progress:has-text('q3')")
-                for key in ("1", "0", "0", "1", "Enter"):
-                    await keys.press(key)
-                await page.screenshot(path=ARTEFACTS / "long-lists-grid.png")
-                await keys.press("Enter")
-                await page.wait_for_selector("#verify:not(.hidden)")
-                await keys.press("Enter")
-                await page.wait_for_selector("#card", state="hidden", timeout=20_000)
-            finally:
-                await page.screenshot(path=ARTEFACTS / "long-lists-last.png")
-                await browser.close()
+        async with _chromium_page("long-lists-last.png") as page:
+            await _log_in_and_take_a_call(page, console)
+            keys = page.keyboard
+            await page.wait_for_selector("#progress:has-text('q1')")
+            await keys.press("1")
+            await page.wait_for_selector("#typed:has-text('1')")  # 1, or 10 to 12
+            await keys.press("2")
+            await page.wait_for_selector("#progress:has-text('q2')")
+            for key in ("1", "Enter", "1", "1", "3"):
+                await keys.press(key)
+            await page.wait_for_selector("#answer .chosen >> nth=2")
+            await keys.press("Enter")
+            await page.wait_for_selector("#progress:has-text('q3')")
+            for key in ("1", "0", "0", "1", "Enter"):
+                await keys.press(key)
+            await page.screenshot(path=ARTEFACTS / "long-lists-grid.png")
+            await keys.press("Enter")
+            await page.wait_for_selector("#verify:not(.hidden)")
+            await keys.press("Enter")
+            await page.wait_for_selector("#card", state="hidden", timeout=20_000)
         with sqlite3.connect(console.store) as db:
             (answers,) = db.execute("SELECT answers FROM response").fetchone()
         stored = json.loads(answers)
         assert ("L", {"A", "K", "C"}) == (stored["q1"], set(stored["q2"]))
         assert {"a": 10, "b": 0, "c": 1} == stored["q3"]
+
+
+@contextlib.asynccontextmanager
+async def _chromium_page(last: str) -> AsyncIterator[Any]:
+    """A page of Debian's headless chromium at 1366x768; its last screen is kept as ``last``
+    in test-artifacts/console/."""
+    from playwright.async_api import async_playwright
+
+    chromium = shutil.which("chromium")
+    assert chromium is not None, "deploy/install-packages chromium"
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=chromium, headless=True, args=["--no-sandbox"]
+        )
+        page = await browser.new_page(viewport={"width": 1366, "height": 768})
+        try:
+            yield page
+        finally:
+            await page.screenshot(path=ARTEFACTS / last)
+            await browser.close()
 
 
 async def _log_in_and_take_a_call(page: Any, console: Console) -> None:
