@@ -212,7 +212,7 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     writer.close()
 
 
-@pytest.mark.parametrize("action_timeout_s", [10.0, 1.0])
+@pytest.mark.parametrize("action_timeout_s", [10.0, 2.0])
 async def test_calls_abandoned_while_the_link_was_down_are_coded_abandoned(
     tmp_path: Path,
     make_survey: SurveyFactory,
@@ -224,8 +224,8 @@ async def test_calls_abandoned_while_the_link_was_down_are_coded_abandoned(
     Redirect possible each one who answers is abandoned by the dialplan. After the reconnect
     the dialer learns it from Asterisk (the abandon's record, the channel snapshot): every
     call a second AMI session heard abandoned is stored abandoned, none as congestion, and
-    the quotas still fill; the records the resync read are cleared. With a 1-s action
-    timeout the calls' originates time out (3 s of ring, then 1 s) while the link is still
+    the quotas still fill; the records the resync read are cleared. With a 2-s action
+    timeout the calls' originates time out (3 s of ring, then 2 s) while the link is still
     down: such calls wait for the resync. Before, they were ended as congestion then, and
     their abandons never counted."""
     relay = _Relay(asterisk.port)
@@ -266,9 +266,13 @@ async def test_calls_abandoned_while_the_link_was_down_are_coded_abandoned(
     assert ringing <= heard  # each callee ringing at the break was abandoned
     with sqlite3.connect(settings.store) as db:
         coded = dict(db.execute("SELECT call_id, outcome FROM attempt").fetchall())
-    assert dict.fromkeys(heard, "abandoned") == {i: coded.get(i) for i in heard}
+    ours = heard & coded.keys()  # the shared Asterisk's other abandons left out
+    assert dict.fromkeys(ours, "abandoned") == {i: coded[i] for i in ours}
     assert ("quotas full", 12, 0) == (summary.finished, summary.completes, summary.overshoot)
-    assert not ringing & set(await ami.db_family(ABANDONED_FAMILY))  # read, then cleared
+    deadline = time.monotonic() + 20
+    while ringing & set(await ami.db_family(ABANDONED_FAMILY)):  # read, then cleared
+        assert time.monotonic() < deadline, "the records read were not cleared"
+        await asyncio.sleep(0.5)
 
 
 async def test_dials_whose_end_was_lost_with_the_link_teach_the_pacer_nothing(
@@ -301,7 +305,7 @@ async def test_dials_whose_end_was_lost_with_the_link_teach_the_pacer_nothing(
             answering = replace(nobody_answers, answer=0.7)
             runner.s = replace(runner.s, simulation=answering)  # now callees answer
             summary = await asyncio.wait_for(campaign, 200)
-            taught = runner.stats.dials_total
+            taught, counted = runner.stats.dials_total, int(runner.dials.sum())
     finally:
         await dialer.close()
         await relay.close()
@@ -309,7 +313,7 @@ async def test_dials_whose_end_was_lost_with_the_link_teach_the_pacer_nothing(
     outcomes = _outcomes(settings.store)
     lost = outcomes.pop("congestion")  # none simulated: each one an originate timed out
     assert lost >= 1
-    assert sum(outcomes.values()) == taught
+    assert sum(outcomes.values()) == taught == counted  # the answer rate, the cells' yields
 
 
 async def test_a_restart_clears_the_abandon_records_of_its_own_calls_only(
@@ -340,7 +344,8 @@ async def test_a_restart_clears_the_abandon_records_of_its_own_calls_only(
             row = db.execute("SELECT outcome FROM attempt WHERE case_id = ?", (case.case_id,))
             assert ("abandoned",) == row.fetchone()
     finally:
-        await ami.run_dialplan("dialer-forget", theirs)
+        for call_id in (ours, theirs):
+            await ami.run_dialplan("dialer-forget", call_id)
 
 
 async def _abandoned(ami: AmiClient, call_id: str) -> None:
@@ -946,6 +951,22 @@ async def test_a_withdrawal_a_locked_store_put_off_is_made_with_the_unrecorded_a
         with sqlite3.connect(settings.store) as db:
             row = db.execute("SELECT state FROM sample_case WHERE id = ?", (case.case_id,))
             assert ("withdrawn",) == row.fetchone()
+
+
+async def test_resyncs_asked_for_at_once_come_as_one() -> None:
+    """Many originates failing at once (or resyncs failing) each ask for a resync: one is
+    queued until it comes, and then one can be asked for again. Each failed resync started
+    a chain of retries of its own."""
+    runner = object.__new__(runner_module.CampaignRunner)  # a resync's asking needs its inbox
+    runner.inbox, runner.tasks, runner._resync_asked = asyncio.Queue(), set(), False
+    for _ in range(5):
+        runner._ask_resync(0.0)
+    await asyncio.sleep(0.01)
+    assert [("resync", None)] == [runner.inbox.get_nowait() for _ in range(runner.inbox.qsize())]
+    runner._resync_asked = False  # as handling it does
+    runner._ask_resync(0.0)
+    await asyncio.sleep(0.01)
+    assert 1 == runner.inbox.qsize()
 
 
 async def test_ticks_wait_one_at_a_time_behind_a_slow_consumer(

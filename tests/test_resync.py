@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 from dialer.call.resync import (
     RECORD_KEEP,
+    UNKNOWN_PATIENCE_S,
     left_to_dialplan,
     missed_events,
     read_abandon,
     records_to_clear,
+    settle_unknown,
 )
 from dialer.call.state import (
     Abandoned,
@@ -135,3 +137,21 @@ def test_a_campaign_clears_its_closed_calls_records_and_any_past_a_week() -> Non
         f"{5:08x}-0000-4000-8000-000000000000": "unreadable",
     }
     assert [ours, forgotten] == records_to_clear(records, {ours}, NOW)
+
+
+def test_a_call_whose_originates_result_was_lost_is_settled_by_what_a_resync_sees() -> None:
+    """Answered or ended meanwhile: nothing to do. A live channel: wait for its events, up
+    to UNKNOWN_PATIENCE_S, then hang it up. Gone: ended as unknown when the reconnect's
+    resync sees it (its events went with the link), when its hangup was heard, or when a
+    resync saw it gone before; else wait one resync (events still queued may tell)."""
+    ringing = _call("c1", RINGING)
+    hung_up = _call("c1", RINGING, HungUp(T0 + timedelta(seconds=4), 16))
+    patience = UNKNOWN_PATIENCE_S
+    assert "drop" == settle_unknown(None, False, False, False, 5)
+    assert "drop" == settle_unknown(_call("c1", ANSWERED), False, False, True, 5)
+    assert "wait" == settle_unknown(ringing, True, False, True, patience)
+    assert "hang_up" == settle_unknown(ringing, True, True, False, patience + 1)
+    assert "gone" == settle_unknown(ringing, False, False, False, 5)
+    assert "end" == settle_unknown(ringing, False, True, False, 5)
+    assert "end" == settle_unknown(ringing, False, False, True, 5)
+    assert "end" == settle_unknown(hung_up, False, False, False, 5)

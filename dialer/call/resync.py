@@ -130,5 +130,30 @@ def _written(record: str) -> float:
     """When an abandon record was written (epoch seconds); infinity when unreadable."""
     try:
         return float(int(record.partition(":")[0]))
-    except ValueError:
+    except (ValueError, OverflowError):
         return float("inf")
+
+
+UNKNOWN_PATIENCE_S = 60.0
+"""How long a call whose originate's result was lost may keep a live channel (detection
+still deciding, a stuck channel) before a resync hangs it up and ends it as unknown."""
+
+
+def settle_unknown(
+    call: Call | None, live: bool, gone_before: bool, after_outage: bool, waited_s: float
+) -> str:
+    """What a resync does with a call whose originate's result was lost on our side:
+
+    - ``"drop"``: answered or ended meanwhile (its events said so): nothing more to do;
+    - ``"wait"``: its channel lives: its events will tell (up to ``UNKNOWN_PATIENCE_S``);
+    - ``"hang_up"``: its channel has lived longer than that: hang it up, and end the call;
+    - ``"gone"``: its channel is gone, but a resync with the link up may have been answered
+      before events still queued (its answer, its machine): wait for the next one;
+    - ``"end"``: end it as unknown: gone when the reconnect's resync looked (its events were
+      lost with the link), or gone twice, or its hangup heard.
+    """
+    if call is None or call.answered is not None or call.state not in BEFORE_ANSWER:
+        return "drop"
+    if live:
+        return "hang_up" if waited_s > UNKNOWN_PATIENCE_S else "wait"
+    return "end" if after_outage or gone_before or call.ended is not None else "gone"

@@ -41,6 +41,7 @@ from dialer.call.resync import (
     left_to_dialplan,
     missed_events,
     records_to_clear,
+    settle_unknown,
 )
 from dialer.call.state import (
     BEFORE_ANSWER,
@@ -330,11 +331,13 @@ class CampaignRunner:
         self._disposing: dict[asyncio.Future[Any], float] = {}  # put off: first try (monotonic)
         self._locked_logged = 0.0  # monotonic: when "store locked" was last logged
         self._lock_seen = -float("inf")  # monotonic: when a write last found the store locked
-        self.unknown_ends: dict[str, OriginateEnded] = {}
-        """Calls whose originate's result was lost on our side (``UNKNOWN_END``): a resync
-        says what became of them (a callee answered during an outage was abandoned by the
-        dialplan, and recorded), and ends as unknown those it finds gone unanswered."""
-        self._resync_asked = False  # a resync for them is on its way
+        self.unknown_ends: dict[str, tuple[OriginateEnded, bool]] = {}
+        """Calls whose originate's result was lost on our side (``UNKNOWN_END``), and whether
+        a resync found their channel gone already: a resync says what became of them (a
+        callee answered during an outage was abandoned by the dialplan, and recorded) and
+        ends as unknown those it finds gone unanswered (``settle_unknown``)."""
+        self._resync_asked = False  # a resync is on its way (``_ask_resync``)
+        self._outage = False  # the link was lost, and no resync has read Asterisk since
         self.lost_ends: set[str] = set()  # ended as unknown: no dial of their cell's yield
         self.unwithdrawn: set[int] = set()
         """Cases whose withdrawal (a cell closed, a do-not-call list) a locked store put
@@ -513,7 +516,7 @@ class CampaignRunner:
         elif kind == "line_back":
             self._line_back(item)
         elif kind == "resync":
-            self._resync_asked = False
+            self._resync_asked = False  # this is it
             if not self.link_lost:  # else the reconnect resyncs
                 await self._resync(self.s.clock())
         elif kind == "abort":
@@ -701,6 +704,7 @@ class CampaignRunner:
                 if self._put_off(exc, "attempt"):
                     return  # still locked: tried again in RECORD_RETRY_S
                 del self.unrecorded[call_id]
+                self.lost_ends.discard(call_id)
                 log.error("attempt not stored", **ended.ids, error=str(exc))
                 continue
             del self.unrecorded[call_id]
@@ -786,7 +790,7 @@ class CampaignRunner:
             if event.up and self.link_lost:
                 self.metrics.ami_reconnected()
             if not event.up:
-                self.link_lost = True
+                self.link_lost = self._outage = True
             elif self.link_lost:
                 self.link_lost = False
                 await self._resync(self.s.clock())
@@ -799,28 +803,36 @@ class CampaignRunner:
                 self._line_lost(seat, "the operator left")
 
     async def _resync(self, now: datetime) -> None:
-        """After a (re)connect: what became of the open calls while the dialer could not hear
-        (``dialer.call.resync``), applied as the events it missed; seats whose line is gone
-        lose it. Calls not answered whose channel is gone end through their originate."""
+        """After a (re)connect, or an originate's result lost: what became of the open calls
+        while the dialer could not hear (``dialer.call.resync``), applied as the events it
+        missed; calls whose originate's result was lost are settled (``_end_unknown``);
+        seats whose line is gone lose it. Calls not answered whose channel is gone end
+        through their originate."""
         try:
             channels = await self.ami.core_show_channels()
             abandoned = await self.ami.db_family(ABANDONED_FAMILY)
         except AmiError as exc:  # tried again soon: calls whose hangup was missed stay open
             log.warning("resync failed", error=str(exc), retry_s=RESYNC_RETRY_S)
-            self._later(RESYNC_RETRY_S, "resync", None)
+            self._ask_resync(RESYNC_RETRY_S)
             return
-        for call_id, event in missed_events(self.calls, channels, abandoned, now):
-            log.info("resync", **self._ids(call_id), missed=type(event).__name__)
-            await self._apply(call_id, event)
-            if isinstance(event, SeatJoined):
-                await self._start_interview(call_id, event.seat)
-        await self._end_unknown({str(m.get("Uniqueid", "")) for m in channels})
+        after_outage, self._outage = self._outage, False
+        try:
+            for call_id, event in missed_events(self.calls, channels, abandoned, now):
+                log.info("resync", **self._ids(call_id), missed=type(event).__name__)
+                await self._apply(call_id, event)
+                if isinstance(event, SeatJoined):
+                    await self._start_interview(call_id, event.seat)
+            live = {str(m.get("Uniqueid", "")): str(m.get("Channel", "")) for m in channels}
+            await self._end_unknown(live, after_outage, now)
+        finally:  # whatever failed, the calls still unknown are asked about again
+            if self.unknown_ends:
+                self._ask_resync(RESYNC_RETRY_S)
         if abandoned:  # read: its own calls' are cleared once their attempts are closed
             self._spawn(_forget_abandons(self.db, self.ami, abandoned, now))
         lines = [str(m.get("Channel", "")) for m in channels]
         for seat in list(self.board.seats):
             if not any(line.startswith(self._line_prefix(seat)) for line in lines):
-                self._line_lost(seat, "its line was gone after a reconnect")
+                self._line_lost(seat, "its line was gone at a resync")
 
     def _end_unknown_later(self, call_id: str, event: OriginateEnded) -> None:
         """A call's originate failed on our side (its result lost with the link, or timed
@@ -828,26 +840,40 @@ class CampaignRunner:
         one soon) before the call is ended as unknown."""
         if call_id not in self.calls:
             return
-        self.unknown_ends[call_id] = event
-        if not self.link_lost and not self._resync_asked:
-            self._resync_asked = True
-            self._later(UNKNOWN_RESYNC_S, "resync", None)
+        self.unknown_ends[call_id] = (event, False)
+        if not self.link_lost:  # else the reconnect's
+            self._ask_resync(UNKNOWN_RESYNC_S)
 
-    async def _end_unknown(self, live: set[str]) -> None:
-        """After a resync: the calls whose end was not known, and that it did not find
-        answered or ended, are ended as unknown (congestion; the pacer learns nothing), at
-        their hangup's time if heard. One whose channel still lives waits for a later one."""
-        for call_id, event in list(self.unknown_ends.items()):
-            call = self.calls.get(call_id)
-            if call is not None and call.answered is None and call.state in BEFORE_ANSWER:
-                if call_id in live:
-                    if not self._resync_asked:
-                        self._resync_asked = True
-                        self._later(RESYNC_RETRY_S, "resync", None)
-                    continue
-                self.lost_ends.add(call_id)
-                await self._apply(call_id, event, teach=False)
+    def _ask_resync(self, delay: float) -> None:
+        """A resync in ``delay`` s, unless one is on its way already (many calls' originates
+        failing at once, or resyncs failing, ask for one)."""
+        if not self._resync_asked:
+            self._resync_asked = True
+            self._later(delay, "resync", None)
+
+    async def _end_unknown(self, live: dict[str, str], after_outage: bool, now: datetime) -> None:
+        """After a resync, the calls whose originate's result was lost (``settle_unknown``):
+        those still unanswered and gone are ended as unknown (congestion; the pacer learns
+        nothing), at their hangup's time if heard; one whose channel lived too long is hung
+        up first; the others wait for another resync. ``live``: channels by call id."""
+        for call_id, (event, gone_before) in list(self.unknown_ends.items()):
+            waited = (now - event.at).total_seconds()
+            verdict = settle_unknown(
+                self.calls.get(call_id), call_id in live, gone_before, after_outage, waited
+            )
+            if verdict in ("wait", "gone"):
+                self.unknown_ends[call_id] = (event, verdict == "gone")
+                continue
             del self.unknown_ends[call_id]
+            if verdict == "drop":
+                continue
+            if verdict == "hang_up":
+                log.warning("call's channel outlived its lost result: hung up",
+                            **self._ids(call_id))  # fmt: skip
+                with contextlib.suppress(AmiError):
+                    await self.ami.hangup(live[call_id])
+            self.lost_ends.add(call_id)
+            await self._apply(call_id, event, teach=False)
 
     def _line_lost(self, seat_id: str, why: str) -> None:
         """A logged-in seat lost its operator's line: it takes no callee until the line is
@@ -1607,8 +1633,8 @@ async def _recover(db: aiosqlite.Connection, ami: AmiClient, clock: Callable[[],
     dialplan, which abandons them and records it (``left_to_dialplan``); its other calls
     (ringing, or in a seat) are hung up: nobody owns them now. Once none waits (or after
     ``DIALPLAN_GRACE_S``), the records are read, every open attempt closed (abandoned where
-    recorded) and its calls' records cleared (a call id is never reused, but the next
-    reconnect's resync would read them again)."""
+    recorded) and the records of its closed calls cleared (``_forget_abandons``: else they
+    would pile up, and every resync read them all)."""
     open_ids = set(await live_call_ids(db))
     ours = [m for m in await ami.core_show_channels() if str(m.get("Uniqueid")) in open_ids]
     orphans = [m for m in ours if not left_to_dialplan(m)]
@@ -1644,6 +1670,8 @@ async def _forget_abandons(
     Another campaign's on the same Asterisk are its own to read (clearing every record lost
     them). Records left after it (a dialplan not reloaded since the upgrade) are warned of."""
     clear = records_to_clear(records, set(await closed_call_ids(db, records)), now)
+    if not clear:
+        return
     try:
         for start in range(0, len(clear), FORGET_AT_ONCE):
             batch = clear[start : start + FORGET_AT_ONCE]
@@ -1652,9 +1680,13 @@ async def _forget_abandons(
             ):
                 if isinstance(result, BaseException):
                     raise result
-        left = set(clear) & set(await ami.db_family(ABANDONED_FAMILY)) if clear else set()
-    except AmiError as exc:  # the next resync reads them again: already-ended calls
+    except AmiError as exc:  # the next resync or restart reads them again: ended calls
         log.warning("abandon records not cleared", error=str(exc))
+        return
+    try:
+        left = set(clear) & set(await ami.db_family(ABANDONED_FAMILY))
+    except AmiError as exc:
+        log.info("abandon records cleared, not checked", error=str(exc))
         return
     if left:
         log.warning("abandon records not cleared: is the dialplan's dialer-forget current?",
