@@ -102,14 +102,15 @@ def left_to_dialplan(channel: Mapping[str, Any]) -> bool:
 def read_abandon(record: str, started: datetime, now: datetime) -> tuple[datetime, str]:
     """An abandon's record as (when, reason); the time is ``now`` when the record's cannot be
     this call's (unreadable, before the call began, or after now: clocks apart)."""
-    stamp, _, reason = record.partition(":")
+    reason = record.partition(":")[2] or "timeout"
+    written = _written(record)
     try:
-        at = datetime.fromtimestamp(int(stamp), UTC)
-    except (ValueError, OverflowError, OSError):
-        return now, reason or "timeout"
+        at = datetime.fromtimestamp(written, UTC)
+    except (ValueError, OverflowError, OSError):  # unreadable, or past the calendar
+        return now, reason
     if not started.replace(microsecond=0) <= at <= now:
         at = now
-    return at, reason or "timeout"
+    return at, reason
 
 
 def records_to_clear(
