@@ -216,7 +216,7 @@ class DialerMetrics:
         self._running.set(1 if dialling else 0)
         self._ami_up.set(1 if ami_up else 0)
 
-    def abandons(self, rate: float, answers: int, target: float, cap: float) -> None:
+    def abandons(self, rate: float, answers: float, target: float, cap: float) -> None:
         """The regulatory window's abandon rate, with the pacer's target and the cap."""
         self._abandon_rate.set(rate)
         self._window_answers.set(answers)

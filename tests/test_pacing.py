@@ -167,6 +167,51 @@ def test_stats_window_drops_old_answers() -> None:
     assert (0, 1) == stats.window(61.0)
 
 
+def test_stats_count_a_machine_verdict_as_its_estimated_share_of_an_abandon() -> None:
+    """Ofcom counts answering-machine detection's false positives as abandons: with an
+    estimate that a tenth of machine verdicts were people, each verdict adds a tenth of a
+    live answer and of an abandon to the window, through compaction and as it leaves; the
+    totals and the last minute (VICIdial's counts) stay those of the calls answered."""
+    rng = random.Random(11)
+    stats, seen, now = CallStats(window_s=100, machine_people=0.1), [], 0.0
+    for _ in range(5000):
+        now += rng.choice((0.0, 0.5, 2.0, 150.0 if rng.random() < 0.01 else 1.0))
+        if rng.random() < 0.4:
+            stats.machine_verdict(now)
+            seen.append((now, 0.1, 0.1))
+        else:
+            abandoned = rng.random() < 0.05
+            stats.live_answer(now, abandoned)
+            seen.append((now, float(abandoned), 1.0))
+        kept = [(a, n) for t, a, n in seen if t >= now - 100]
+        abandons, answers = stats.window(now)
+        assert sum(a for a, _ in kept) == pytest.approx(abandons)
+        assert sum(n for _, n in kept) == pytest.approx(answers)
+        assert sum(n == 0.1 for _, n in kept) == stats.machine_window(now)
+    ahead = np.array([0.0, 30.0, 99.0])
+    abandons_ahead, answers_ahead = stats.outlook(now, ahead)
+    for i, a in enumerate(ahead):
+        later = [(x, n) for t, x, n in seen if t >= now + a - 100]
+        assert sum(x for x, _ in later) == pytest.approx(abandons_ahead[i])
+        assert sum(n for _, n in later) == pytest.approx(answers_ahead[i])
+    people = [x for _, x, n in seen if n == 1.0]
+    assert (len(people), sum(people)) == (stats.answers_total, stats.abandons_total)
+    minute = [x for t, x, n in seen if n == 1.0 and t >= now - 60]
+    assert (len(minute), sum(minute)) == stats.last_minute(now)
+
+
+def test_stats_without_an_estimate_count_machine_verdicts_apart() -> None:
+    stats = CallStats(window_s=60)
+    stats.live_answer(0.0, abandoned=False)
+    stats.machine_verdict(1.0)
+    stats.machine_verdict(2.0)
+    assert (0, 1) == stats.window(10.0)
+    assert 2 == stats.machine_window(10.0)
+    stats.machine_verdict(70.0)
+    assert 1 == stats.machine_window(75.0)
+    assert 3 == stats.machine_verdicts_total
+
+
 def test_live_snapshot_leaves_out_seats_that_will_not_come_back() -> None:
     """Of three seats on a call, one asked for a pause after it and one lost its line: the
     pacer counts only the third as freeing, and the first as paused."""
@@ -320,6 +365,23 @@ def test_predictive_falls_back_near_the_cap() -> None:
     stats = _warm_stats(answers=40, abandoned=2)  # 5% over the last 40 answers
     snap = Snapshot(now=400.0, free=2, talk_elapsed=np.full(8, 119.0), stats=stats)
     assert Progressive().launch(snap) == Predictive().launch(snap)
+
+
+def test_predictive_counts_machine_verdicts_estimated_people_toward_the_cap() -> None:
+    """No callee abandoned, but detection hung up on 30 machines, a tenth of them estimated
+    people: 3 abandons in 43 live answers (7%, past the cap), so no overdial. With no
+    estimate the same window overdials."""
+    snaps = []
+    for share in (0.0, 0.1):
+        stats = _warm_stats(wrap=5.0)
+        stats.machine_people = share
+        for i in range(30):
+            stats.machine_verdict(10.0 * i)
+        snaps.append(Snapshot(now=400.0, free=2, talk_elapsed=np.full(8, 119.0), stats=stats))
+    plain, estimated = snaps
+    assert Predictive().launch(plain) > Progressive().launch(plain)
+    assert (3, 43) == tuple(round(x) for x in estimated.stats.window(400.0))
+    assert Predictive().launch(estimated) == Progressive().launch(estimated)
 
 
 def test_predictive_stays_progressive_until_it_has_seen_a_wrap_up() -> None:

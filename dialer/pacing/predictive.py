@@ -184,7 +184,7 @@ class Predictive:
         room = np.floor(self.cap * (answers + coming)) - abandons
         return float(room.min()) - self.spare
 
-    def _steer(self, now: float, rate: float, target: float, answers: int) -> float:
+    def _steer(self, now: float, rate: float, target: float, answers: float) -> float:
         """Integral feedback: the gain shrinks while the window's rate is above target and
         grows while below, with a time constant of ``steer_s`` (bounded)."""
         dt = 0.0 if self._last is None else min(max(now - self._last, 0.0), STEER_MAX_DT_S)

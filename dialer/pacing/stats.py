@@ -1,7 +1,10 @@
 """Rolling statistics of recent calls, as pacers learn from them (pure; fed by the caller).
 
 Ring times of finished dials (answered by a person or not), talk and wrap-up durations, and
-the live answers of the regulatory window with whether each was abandoned.
+the live answers of the regulatory window with whether each was abandoned. With answering-
+machine detection, each machine verdict also counts in the window as the estimated share of a
+person hung up on (Ofcom counts detection's false positives as abandons): that share of a live
+answer, abandoned.
 """
 
 from __future__ import annotations
@@ -21,19 +24,28 @@ Floats = NDArray[np.float64]
 class CallStats:
     """Recent history, bounded; every query is a pure function of what was recorded."""
 
-    def __init__(self, window_s: float = 3600.0, keep: int = 1000) -> None:
+    def __init__(
+        self, window_s: float = 3600.0, keep: int = 1000, machine_people: float = 0.0
+    ) -> None:
         self.window_s = window_s
+        self.machine_people = machine_people
+        """The estimated share of machine verdicts that were people (0: none counted)."""
         self._ring = _Ring(keep)  # ring seconds of finished dials
         self._answered = _Ring(keep)  # 1.0 where a person answered
         self._talk = _Ring(keep // 2)
         self._wrap = _Ring(keep // 2)
         self._rings = {"dials": self._ring, "talk": self._talk, "wrap": self._wrap}
-        # live answers of the window: times and running abandon counts (abandons up to and
-        # including each answer), in growable buffers holding ``_first`` to ``_end``
+        # live answers of the window: times, and running counts of live answers and of
+        # abandons up to and including each (a machine verdict adds its share to both), in
+        # growable buffers holding ``_first`` to ``_end``
         self._times = np.zeros(1024)
         self._dropped = np.zeros(1024)
+        self._counted = np.zeros(1024)
         self._first = self._end = 0
         self._dropped_before = 0.0  # abandons before the buffers' first slot
+        self._counted_before = 0.0  # live answers before it
+        self._counted_total = 0.0
+        self._machines: deque[float] = deque()  # machine verdicts' times (pruned on reading)
         self._minute: deque[tuple[float, bool]] = deque()  # live answers of the last 60 s
         self.first_answer: float | None = None
         self.dials_total = 0
@@ -41,6 +53,7 @@ class CallStats:
         self.talks_total = 0
         self.answers_total = 0
         self.abandons_total = 0
+        self.machine_verdicts_total = 0
         self._cache: dict[Hashable, tuple[int, float, Floats]] = {}
         self._now = 0.0  # the latest time a query or an answer gave
         # running counts over the deques, so no query walks them
@@ -67,19 +80,39 @@ class CallStats:
         go forward here (a clock stepped back is held at the latest time seen): the window's
         counts bisect them."""
         now = max(now, self._now)
+        self.answers_total += 1
+        self.abandons_total += abandoned
+        self._minute.append((now, abandoned))
+        self._minute_dropped += abandoned
+        self._count(now, 1.0)
+
+    def machine_verdict(self, now: float) -> None:
+        """Answering-machine detection judged a call a machine and hung up: in the window,
+        ``machine_people`` of a live answer, abandoned (not in the totals, nor in the last
+        minute's counts, which count the calls put through or abandoned at a seat)."""
+        now = max(now, self._now)
+        self.machine_verdicts_total += 1
+        self._machines.append(now)
+        self.machine_window(now)
+        if self.machine_people > 0.0:
+            self._count(now, self.machine_people)
+
+    def _count(self, now: float, share: float) -> None:
+        """A live answer (``share`` of one) in the window, with the abandons so far."""
         if self.first_answer is None:
             self.first_answer = now
         if self._end == len(self._times):
             self._make_room()
-        self.answers_total += 1
-        self.abandons_total += abandoned
+        self._counted_total += share
         end = self._end
         self._times[end] = now
-        self._dropped[end] = self.abandons_total - self._dropped_before
+        self._dropped[end] = self.abandons_total + self._machine_drops() - self._dropped_before
+        self._counted[end] = self._counted_total - self._counted_before
         self._end = end + 1
-        self._minute.append((now, abandoned))
-        self._minute_dropped += abandoned
         self._prune(now)
+
+    def _machine_drops(self) -> float:
+        return self.machine_verdicts_total * self.machine_people
 
     def talk_ended(self, seconds: float) -> None:
         self._talk.append(seconds)
@@ -113,20 +146,31 @@ class CallStats:
     def wraps(self) -> int:
         return len(self._wrap)
 
-    def window(self, now: float) -> tuple[int, int]:
-        """(abandoned, live answers) over the regulatory window ending ``now``."""
+    def window(self, now: float) -> tuple[float, float]:
+        """(abandoned, live answers) over the regulatory window ending ``now``: whole
+        numbers, bar the shares machine verdicts add."""
         self._prune(now)
-        if self._end == self._first:
-            return 0, 0
-        before = float(self._dropped[self._first - 1]) if self._first else 0.0
-        return round(float(self._dropped[self._end - 1]) - before), self._end - self._first
+        first, end = self._first, self._end
+        if end == first:
+            return 0.0, 0.0
+        dropped, counted = self._dropped, self._counted
+        before = (float(dropped[first - 1]), float(counted[first - 1])) if first else (0.0, 0.0)
+        return float(dropped[end - 1]) - before[0], float(counted[end - 1]) - before[1]
 
-    def _abandons_from(self, index: NDArray[np.intp]) -> Floats:
-        """Abandons recorded from each index on."""
-        if self._end == 0:
+    def machine_window(self, now: float) -> int:
+        """Machine verdicts over the regulatory window ending ``now``."""
+        machines, oldest = self._machines, now - self.window_s
+        while machines and machines[0] < oldest:
+            machines.popleft()
+        return len(machines)
+
+    @staticmethod
+    def _from(running: Floats, end: int, index: NDArray[np.intp]) -> Floats:
+        """A running count's increase from each index on, to ``end``."""
+        if end == 0:
             return np.zeros(len(index))
-        before = np.where(index > 0, self._dropped[np.maximum(index - 1, 0)], 0.0)
-        result: Floats = self._dropped[self._end - 1] - before
+        before = np.where(index > 0, running[np.maximum(index - 1, 0)], 0.0)
+        result: Floats = running[end - 1] - before
         return result
 
     def outlook(self, now: float, ahead_s: Floats) -> tuple[Floats, Floats]:
@@ -135,22 +179,27 @@ class CallStats:
         self._prune(now)
         times = self._times[self._first : self._end]
         index = self._first + times.searchsorted(now + ahead_s - self.window_s)
-        return self._abandons_from(index), (self._end - index).astype(np.float64)
+        return self._from(self._dropped, self._end, index), self._from(
+            self._counted, self._end, index
+        )
 
     def _make_room(self) -> None:
         """Drop what left the window; grow the buffers if still full."""
         kept = self._end - self._first
         size = len(self._times) * (2 if kept > len(self._times) // 2 else 1)
-        base = float(self._dropped[self._first - 1]) if self._first else 0.0
-        for name, less in (("_times", 0.0), ("_dropped", base)):
+        first = self._first
+        base = float(self._dropped[first - 1]) if first else 0.0
+        counted = float(self._counted[first - 1]) if first else 0.0
+        for name, less in (("_times", 0.0), ("_dropped", base), ("_counted", counted)):
             old = getattr(self, name)
             new = np.zeros(size)
-            new[:kept] = old[self._first : self._end] - less
+            new[:kept] = old[first : self._end] - less
             setattr(self, name, new)
         self._first, self._end = 0, kept
         self._dropped_before += base
+        self._counted_before += counted
 
-    def answers_per_window(self, now: float, answers: int | None = None) -> float:
+    def answers_per_window(self, now: float, answers: float | None = None) -> float:
         """Live answers a whole window holds at the recent pace (extrapolated early on);
         ``answers``: the window's, when the caller has just asked ``window(now)``."""
         if answers is None:
