@@ -169,7 +169,11 @@ def build() -> gd.Dashboard:
                 "percentunit",
                 query(f"cati_abandon_rate{c}", "abandon rate"),
                 query(f"cati_abandon_rate_target{c}", "target"),
-                query(f"cati_abandon_rate_cap{c}", "legal cap (3%)"),
+                query(f"cati_abandon_rate_cap{c}", "cap"),
+                query(
+                    f"cati_window_amd_abandons{c} / clamp_min(cati_window_answers{c}, 1)",
+                    "of which machine verdicts (estimate)",
+                ),
             )
         )
         .with_panel(

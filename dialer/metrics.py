@@ -91,6 +91,11 @@ class DialerMetrics:
         self._window_answers = gauge(
             "cati_window_answers", "Live answers in the regulatory window."
         )
+        self._amd_abandons = gauge(
+            "cati_window_amd_abandons",
+            "Of the window's abandons, those estimated from machine verdicts (people that "
+            "answering-machine detection hung up on).",
+        )
         self._ami_up = gauge("cati_ami_connected", "1 while the AMI link is up.")
         self._running = gauge(
             "cati_campaign_dialling", "1 while the campaign may dial now (running, in its window)."
@@ -216,10 +221,14 @@ class DialerMetrics:
         self._running.set(1 if dialling else 0)
         self._ami_up.set(1 if ami_up else 0)
 
-    def abandons(self, rate: float, answers: float, target: float, cap: float) -> None:
-        """The regulatory window's abandon rate, with the pacer's target and the cap."""
+    def abandons(
+        self, rate: float, answers: float, target: float, cap: float, amd: float = 0.0
+    ) -> None:
+        """The regulatory window's abandon rate, with the pacer's target and the cap; ``amd``
+        of its abandons are estimated from machine verdicts."""
         self._abandon_rate.set(rate)
         self._window_answers.set(answers)
+        self._amd_abandons.set(amd)
         self._abandon_target.set(target)
         self._abandon_cap.set(cap)
 

@@ -14,6 +14,7 @@ from dialer.call.state import (
     Abandoned,
     Answered,
     HungUp,
+    MachineDetected,
     OriginateEnded,
     SeatJoined,
     new_call,
@@ -191,10 +192,17 @@ async def test_the_window_recalled_at_a_start_holds_the_last_waves_abandons(
             call, _ = transition(call, Answered(start + timedelta(seconds=5), "ch"))
             call, _ = transition(call, Abandoned(start + timedelta(seconds=7)))
             await close_attempt(db, call)
+        machine_at = T0 + timedelta(hours=3)
+        call = new_call("c", later, machine_at)
+        await open_attempt(db, later, "c", machine_at)
+        call, _ = transition(call, MachineDetected(machine_at + timedelta(seconds=9)))
+        await close_attempt(db, call)
         recalled = await live_answers_since(db, wave, T0 - timedelta(hours=1))
-    assert [(T0 + timedelta(seconds=7), True), (T0 + timedelta(hours=2, seconds=7), True)] == [
-        (at, abandoned) for at, abandoned in recalled
-    ]
+    assert [
+        (T0 + timedelta(seconds=7), "abandoned"),
+        (T0 + timedelta(hours=2, seconds=7), "abandoned"),
+        (machine_at + timedelta(seconds=9), "machine"),  # Ofcom: may have been a person
+    ] == recalled
 
 
 async def test_a_restart_codes_the_callees_the_dialplan_abandoned_meanwhile(
@@ -223,7 +231,7 @@ async def test_a_restart_codes_the_callees_the_dialplan_abandoned_meanwhile(
         ("call-1", "abandoned", "3.21", at, at),
         ("call-2", "congestion", "3.16", None, now.isoformat()),
     ] == rows
-    assert [(T0 + timedelta(seconds=20), True)] == window
+    assert [(T0 + timedelta(seconds=20), "abandoned")] == window
 
 
 async def test_a_restart_keeps_the_disposition_of_an_interview_whose_close_failed(

@@ -51,18 +51,35 @@ async def test_short_campaign_fills_its_quotas_exactly_and_stops(
     tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
 ) -> None:
     """12 interviews over 12 cells, 4 simulated operators: every target met, none exceeded.
-    Machine detection is on: the machines among the callees end as machines, never at a seat.
+    Machine detection is on: the machines among the callees end as machines, never at a seat,
+    and each counts as the estimated tenth of a person hung up on, an abandon (Ofcom), in the
+    pacer's window, the summary and a restart's recalled window alike.
     The trunk takes 3 calls at once: never more are out, talking included."""
     settings = await small_campaign(tmp_path, make_survey)
     assert settings.simulation is not None
     settings = replace(
         settings,
         amd=True,
+        amd_false_positive=0.1,
         simulation=replace(settings.simulation, answer=0.6, machine=0.15),
         channel_limit=3,
     )
     store = settings.store
-    summary = await run_campaign(settings, ami)
+    async with open_campaign(settings, ami) as runner:
+        summary = await runner.run()
+        now = datetime.now(UTC).timestamp()
+        windows = [(runner.stats.window(now), runner.stats.machine_window(now))]
+    async with open_campaign(settings, ami) as again:  # a restart recalls the window
+        windows.append((again.stats.window(now), again.stats.machine_window(now)))
+    outcomes = _outcomes(store)
+    machines = outcomes.get("machine", 0)
+    dropped = outcomes.get("abandoned", 0) + 0.1 * machines
+    answers = outcomes["connected"] + dropped
+    assert machines > 0
+    for (window_abandons, window_answers), window_machines in windows:
+        assert (dropped, answers) == pytest.approx((window_abandons, window_answers))
+        assert machines == window_machines
+    assert dropped / answers == pytest.approx(summary.abandon_rate)
     assert "quotas full" == summary.finished
     assert 12 == summary.target
     assert summary.target == summary.completes

@@ -19,6 +19,7 @@ from dialer.ami.client import AmiSettings
 from dialer.campaign.config import CampaignConfigError, load_campaign
 from dialer.cli import main
 from dialer.commands.run import settings_of
+from dialer.pacing.predictive import Predictive
 from dialer.schedule.window import CallingWindow
 from tests.conftest import ALWAYS_OPEN_TOML, REPO, SurveyFactory, free_port, landline, write_frame
 
@@ -111,6 +112,13 @@ def test_campaign_file_loads(tmp_path: Path, make_survey: SurveyFactory) -> None
         ("[http]", "[retry]\nabandoned_quiet_h = 1e9\n[http]", "retry.abandoned_quiet_h"),
         ("[http]", "[console]\nwrap_up_s = nan\n[http]", "console.wrap_up_s"),
         ("[http]", "[console]\nsession_hours = 1e12\n[http]", "console.session_hours"),
+        ("[http]", "[abandon]\ncap = 0.05\n[http]", "abandon.cap"),
+        ("[http]", "[abandon]\ncap = 0\n[http]", "abandon.cap"),
+        ("[http]", "[abandon]\nwindow_h = 0.5\n[http]", "abandon.window_h"),
+        ("[http]", "[abandon]\nwindow_h = 1e6\n[http]", "abandon.window_h"),
+        ("[http]", "[abandon]\namd_false_positive = 1.5\n[http]", "abandon.amd_false_positive"),
+        ("[http]", "[abandon]\namd_false_positive = nan\n[http]", "abandon.amd_false_positive"),
+        ("[http]", "[abandon]\nwindow = 24\n[http]", "abandon.window"),
     ],
 )
 def test_invalid_campaign_file_names_the_key(
@@ -164,6 +172,50 @@ def test_short_quiet_after_an_abandon_is_refused_for_real_callees(
     path.write_text(path.read_text() + "\n[retry]\nabandoned_quiet_h = 24\n", encoding="utf-8")
     with pytest.raises(CampaignConfigError, match=re.escape("at least 72 h for real callees")):
         load_campaign(path)
+
+
+def test_detection_without_a_false_positive_estimate_is_refused_for_real_callees(
+    tmp_path: Path, make_survey: SurveyFactory
+) -> None:
+    """Ofcom counts the people answering-machine detection hangs up on as abandons: with
+    detection on for real callees the campaign must say how many it estimates."""
+    make_survey()
+    path = write_campaign(tmp_path, 15038, "s3", ring=20, simulation="")
+    text = path.read_text().replace("ring_timeout_s = 20\n", "ring_timeout_s = 20\namd = true\n")
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CampaignConfigError) as caught:
+        load_campaign(path)
+    assert "abandon.amd_false_positive" == caught.value.key
+    path.write_text(text + "\n[abandon]\namd_false_positive = 0.04\n", encoding="utf-8")
+    assert 0.04 == load_campaign(path).abandon.amd_false_positive
+
+
+def test_the_abandon_policy_reaches_the_pacer_and_its_statistics(
+    tmp_path: Path, make_survey: SurveyFactory
+) -> None:
+    """A 30-day window (the FTC's), a house cap of 1.5% and a false-positive estimate: the
+    predictive pacer steers in proportion below the cap, and the window is the policy's.
+    Left out: Ofcom's 24 hours and the law's 3%."""
+    make_survey()
+    path = write_campaign(tmp_path, 15038, "s3")
+    default = settings_of(load_campaign(path), start=False)
+    assert (24 * 3600.0, 0.03, 0.0) == (
+        default.abandon_window_s,
+        default.abandon_cap,
+        default.amd_false_positive,
+    )
+    text = path.read_text().replace('name = "test"', 'name = "test"\nmode = "predictive"')
+    policy = "[abandon]\nwindow_h = 720\ncap = 0.015\namd_false_positive = 0.05\n"
+    path.write_text(text + policy, encoding="utf-8")
+    settings = settings_of(load_campaign(path), start=False)
+    assert (720 * 3600.0, 0.015, 0.05) == (
+        settings.abandon_window_s,
+        settings.abandon_cap,
+        settings.amd_false_positive,
+    )
+    pacer = settings.pacer()
+    assert isinstance(pacer, Predictive)
+    assert (0.015, 0.004, 0.002) == pytest.approx((pacer.cap, pacer.target, pacer.fallback_margin))
 
 
 def test_short_ring_is_refused_for_real_callees(tmp_path: Path, make_survey: SurveyFactory) -> None:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialer.ami.client import AmiSettings
 from dialer.campaign.runner import Simulation
+from dialer.pacing.predictive import LEGAL_CAP
 from dialer.schedule.holidays import italian_holidays
 from dialer.schedule.retry import RetryPolicy
 from dialer.schedule.window import DAYS, CallingWindow, Span
@@ -49,7 +50,24 @@ _SECTIONS: dict[str, set[str]] = {
     "simulation": {"answer", "busy", "congestion", "machine", "complete", "seed", "operators"},
     "http": {"host", "port", "token_file"},
     "console": {"operators_file", "wrap_up_s", "session_hours", "idle_minutes"},
+    "abandon": {"window_h", "cap", "amd_false_positive"},
 }  # fmt: skip
+
+MAX_WINDOW_H = 31 * 24.0
+"""The longest regulatory window a campaign may hold its rate over (FTC: 30 days)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AbandonPolicy:
+    """How abandoned calls are counted and capped: the regulator's rule, as a policy."""
+
+    window_h: float = 24.0
+    """The window the rate is held over: Ofcom's 24 hours by default (FTC: 30 days)."""
+    cap: float = LEGAL_CAP
+    """The highest abandon rate allowed over the window: the law's 3%, or a house cap below."""
+    amd_false_positive: float = 0.0
+    """The estimated share of answering-machine verdicts that were people: each verdict
+    counts that share of an abandoned live answer (Ofcom)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +118,7 @@ class CampaignFile:
     simulation: Simulation | None
     http: HttpSettings
     console: ConsoleFile = ConsoleFile(None)
+    abandon: AbandonPolicy = AbandonPolicy()
 
 
 def load_campaign(path: Path) -> CampaignFile:
@@ -183,6 +202,7 @@ def _parse(text: str, base: Path) -> CampaignFile:
         raise CampaignConfigError(
             "trunk.ring_timeout_s", f"must be at least {MIN_RING_S:.0f} s for real callees"
         )
+    amd = optional(trunk, "trunk.amd", bool, False)
     seats = [str(s) for s in optional(table(doc, "seats"), "seats.ids", list, [])]
     # the dialplan's seat patterns (_X., _9X.) need two digits at least
     if (
@@ -204,13 +224,29 @@ def _parse(text: str, base: Path) -> CampaignFile:
             optional(trunk, "trunk.channel_limit", int, 30), "trunk.channel_limit"
         ),
         ring_timeout_s=ring,
-        amd=optional(trunk, "trunk.amd", bool, False),
+        amd=amd,
         window=_window(table(doc, "window")),
         retry=_retry(table(doc, "retry"), real=simulation is None),
         seats=tuple(seats),
         simulation=simulation,
         http=_http(table(doc, "http"), base),
         console=_console(table(doc, "console"), base),
+        abandon=_abandon(table(doc, "abandon"), amd, real=simulation is None),
+    )
+
+
+def _abandon(a: dict[str, Any], amd: bool, real: bool) -> AbandonPolicy:
+    key = "abandon.amd_false_positive"
+    if amd and real and "amd_false_positive" not in a:
+        raise CampaignConfigError(
+            key,
+            "required with trunk.amd on for real callees: the estimated share of machine "
+            "verdicts that were people (Ofcom counts them as abandons; 0 only if measured)",
+        )
+    return AbandonPolicy(
+        window_h=bounded(a, "abandon.window_h", 24.0, 1.0, MAX_WINDOW_H, above=False),
+        cap=bounded(a, "abandon.cap", LEGAL_CAP, 0.0, LEGAL_CAP),
+        amd_false_positive=bounded(a, key, 0.0, 0.0, 1.0, above=False),
     )
 
 

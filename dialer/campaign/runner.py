@@ -236,6 +236,9 @@ class CampaignSettings:
     """The regulatory window the abandon rate is held over (Ofcom: 24 hours)."""
     abandon_cap: float = 0.03
     """Abandoned over live answers that the law allows over the window (FACTS.md)."""
+    amd_false_positive: float = 0.0
+    """The estimated share of answering-machine verdicts that were people: each counts
+    that share of an abandoned live answer (Ofcom)."""
     release_seed: int | None = None
     """The first release's seed, the next ones counting up (a reproducible run: the demo, the
     tests); None: a fresh random seed for each release. Either way each release stores its
@@ -352,7 +355,9 @@ class CampaignRunner:
         self._unbooted_since: datetime | None = None
         self.release_seed = settings.release_seed
         self.pacer = settings.pacer()
-        self.stats = CallStats(window_s=settings.abandon_window_s)
+        self.stats = CallStats(
+            window_s=settings.abandon_window_s, machine_people=settings.amd_false_positive
+        )
         self.dials = np.zeros(len(wave.cell_ids), dtype=np.int64)
         """Ended dials by frame cell (``recall``, then counted here): per-dial yields."""
         self.metrics = DialerMetrics(settings.name)
@@ -374,8 +379,11 @@ class CampaignRunner:
         abandons the cap counts (a new process started from none, and could breach the cap
         while its alerts stayed silent). The dials per cell, for the yields per dial."""
         since = self.s.clock() - timedelta(seconds=self.s.abandon_window_s)
-        for at, abandoned in await live_answers_since(self.db, self.wave.wave_id, since):
-            self.stats.live_answer(at.timestamp(), abandoned)
+        for at, outcome in await live_answers_since(self.db, self.wave.wave_id, since):
+            if outcome == "machine":
+                self.stats.machine_verdict(at.timestamp())
+            else:
+                self.stats.live_answer(at.timestamp(), outcome == "abandoned")
         self.dials = await ended_dials(self.db, self.wave)
 
     async def run(self) -> CampaignSummary:
@@ -456,7 +464,7 @@ class CampaignRunner:
             target=int(counts.target.sum()),
             live_calls=len(self.calls),
             attempts=outcomes,
-            abandon_rate=abandon_rate(outcomes),
+            abandon_rate=abandon_rate(outcomes, self.s.amd_false_positive),
             seats=seat_rows(self.s.seats, self.board, case_of),
             cells=cell_rows(
                 self.s.survey.grid.cells(),
@@ -1099,10 +1107,12 @@ class CampaignRunner:
         waiting = sum(s is CallState.ANSWERED for s in states)
         dialling = dials(self.state) and self.s.window.is_open(now)
         self.metrics.pace(seats, ringing, waiting, dialling, self.ami.connected.is_set())
-        abandoned, answers = self.stats.window(now.timestamp())
+        at = now.timestamp()
+        abandoned, answers = self.stats.window(at)
         rate = abandoned / answers if answers else 0.0
         cap = self.s.abandon_cap
-        self.metrics.abandons(rate, answers, getattr(self.pacer, "aiming", cap), cap)
+        amd = self.stats.machine_window(at) * self.s.amd_false_positive
+        self.metrics.abandons(rate, answers, getattr(self.pacer, "aiming", cap), cap, amd)
 
     async def rates(self) -> RatesStatus:
         """The wave's AAPOR outcome rates, overall and per cell, from the store now."""
@@ -1564,7 +1574,7 @@ class CampaignRunner:
             target=int(counts.target.sum()),
             attempts=sum(outcomes.values()),
             outcomes=outcomes,
-            abandon_rate=abandon_rate(outcomes),
+            abandon_rate=abandon_rate(outcomes, self.s.amd_false_positive),
             overshoot=int((counts.completes - counts.target).clip(min=0).sum()),
             finished=self.finished,
         )
@@ -1745,6 +1755,8 @@ def learn(
             metrics.talk_ended(talk)
     elif before in BEFORE_ANSWER and ended is not None:
         stats.dial_ended((ended - started).total_seconds(), False)  # busy, no answer...
+        if outcome is Outcome.MACHINE:
+            stats.machine_verdict(now.timestamp())
 
 
 _RINGING, _ANSWERED, _CONNECTED = CallState.RINGING, CallState.ANSWERED, CallState.CONNECTED

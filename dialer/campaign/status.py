@@ -75,10 +75,14 @@ def _counts(counts: Counts) -> dict[str, int]:
     return {"cases": counts.cases, **{c.value: getattr(counts, c.name.lower()) for c in Category}}
 
 
-def abandon_rate(outcomes: Mapping[str, int]) -> float:
-    """Abandoned calls over live answers (connected + abandoned), as the regulator counts."""
-    live = outcomes.get("connected", 0) + outcomes.get("abandoned", 0)
-    return outcomes.get("abandoned", 0) / live if live else 0.0
+def abandon_rate(outcomes: Mapping[str, int], machine_people: float = 0.0) -> float:
+    """Abandoned calls over live answers (connected + abandoned), as the regulator counts:
+    with ``machine_people``, the estimated share of machine verdicts that were people, that
+    share of each machine counts as an abandoned live answer (Ofcom)."""
+    hung_up = outcomes.get("machine", 0) * machine_people
+    abandoned = outcomes.get("abandoned", 0) + hung_up
+    live = outcomes.get("connected", 0) + abandoned
+    return abandoned / live if live else 0.0
 
 
 def seat_rows(

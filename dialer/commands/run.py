@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import gc
 import signal
+from functools import partial
 from pathlib import Path
 
 import structlog
@@ -46,6 +47,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def settings_of(campaign: CampaignFile, start: bool) -> CampaignSettings:
+    abandon = campaign.abandon
     return CampaignSettings(
         survey=campaign.survey,
         store=campaign.store,
@@ -57,7 +59,12 @@ def settings_of(campaign: CampaignFile, start: bool) -> CampaignSettings:
         ring_timeout_s=campaign.ring_timeout_s,
         dial_context=campaign.context,
         amd=campaign.amd,
-        pacer=Predictive if campaign.mode == "predictive" else Progressive,
+        pacer=partial(Predictive.for_cap, abandon.cap)
+        if campaign.mode == "predictive"
+        else Progressive,
+        abandon_window_s=abandon.window_h * 3600,
+        abandon_cap=abandon.cap,
+        amd_false_positive=abandon.amd_false_positive,
         max_duration_s=None,  # fieldwork lasts weeks: no time limit
         name=campaign.name,
         autostart=start,

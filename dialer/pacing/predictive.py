@@ -43,6 +43,10 @@ STEER_MAX_DT_S = 10.0
 asked hours later, and one step of it drove the gain to its bound."""
 
 
+LEGAL_CAP = 0.03
+"""The law's cap on abandoned over live-answered calls, which the defaults are tuned to."""
+
+
 @dataclass
 class Predictive:
     """Abandon-capped predictive pacing (see the module's docstring)."""
@@ -53,7 +57,7 @@ class Predictive:
     in clusters a Poisson count of bursts understates. At 0.8% the worst of 20 shifts was
     2.68%, with the same occupancy at 50 seats (an abandon loses a contact the extra dial
     won) and 0.3 points less at 100; teams under 50 seats already steer lower (``safe_rate``)."""
-    cap: float = 0.03
+    cap: float = LEGAL_CAP
     fallback_margin: float = 0.004
     """Fall back to progressive when the window's rate is within this of the cap."""
     warmup_dials: int = 100
@@ -100,6 +104,13 @@ class Predictive:
 
     def __post_init__(self) -> None:
         self.aiming = self.target
+
+    @classmethod
+    def for_cap(cls, cap: float) -> Predictive:
+        """A pacer for a cap below the law's 3% (a house rule): its target and fall-back
+        margin in proportion (a 1.5% cap steers to 0.4% and falls back from 1.3%)."""
+        scale = cap / LEGAL_CAP
+        return cls(target=cls.target * scale, cap=cap, fallback_margin=cls.fallback_margin * scale)
 
     def launch(self, snap: Snapshot) -> int:
         stats, staffed = snap.stats, snap.staffed

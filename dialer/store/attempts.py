@@ -128,15 +128,16 @@ ID_BATCH = 500
 
 async def live_answers_since(
     db: aiosqlite.Connection, wave_id: int, since: datetime
-) -> list[tuple[datetime, bool]]:
-    """The survey's live answers from ``since`` on, in every wave (a new wave's window still
-    holds the last one's abandons), oldest first, as (when, abandoned): a call put through
-    at its connection, an abandoned one at its end (as the pacer counted them)."""
+) -> list[tuple[datetime, str]]:
+    """The survey's live answers and machine verdicts from ``since`` on, in every wave (a new
+    wave's window still holds the last one's abandons), oldest first, as (when, outcome): a
+    call put through at its connection, an abandoned one or a machine at its end (as the
+    pacer counted them)."""
     async with db.execute(
         "SELECT a.outcome, a.connected_at, a.ended_at FROM attempt a"
         " JOIN sample_case c ON c.id = a.case_id JOIN wave w ON w.id = c.wave_id"
         " WHERE w.survey_id = (SELECT survey_id FROM wave WHERE id = ?)"
-        " AND a.outcome IN ('connected', 'abandoned')"
+        " AND a.outcome IN ('connected', 'abandoned', 'machine')"
         " AND a.started_at >= ?",  # ISO text in UTC: a day's margin, the exact cut below
         (wave_id, (since - timedelta(days=1)).isoformat()),
     ) as cursor:
@@ -145,7 +146,7 @@ async def live_answers_since(
     for outcome, connected, ended in rows:
         stamp = connected if outcome == "connected" else ended
         if stamp is not None and (at := datetime.fromisoformat(stamp)) >= since:
-            answers.append((at, outcome == "abandoned"))
+            answers.append((at, outcome))
     return sorted(answers)
 
 
