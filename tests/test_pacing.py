@@ -41,6 +41,7 @@ from dialer.simulate.oracle import _take, simulated_pacer
 from dialer.simulate.scenario import Scenario, ScenarioError, load_scenario
 from dialer.store.quotas import CellCounts
 from sampling.survey import Survey
+from tests.conftest import REPO
 
 
 def test_spread_follows_need_over_yield_and_caps_calls_out() -> None:
@@ -570,6 +571,8 @@ def test_issabel_overcommits_by_the_last_30_minutes_answer_rate() -> None:
     assert 1 == pacer.launch(Snapshot(now=5500.0, free=1, stats=stats))  # 30 min later
 
 
+SCENARIOS = REPO / "bench" / "scenarios"
+
 SCENARIO = """
 [scenario]
 seats = 8
@@ -690,6 +693,35 @@ def test_the_oracle_never_abandons_and_bounds_the_others(long_shift: Scenario) -
     assert oracle.occupancy > predictive.occupancy
 
 
+def _with_detection(scenario: Scenario, estimate: float) -> Scenario:
+    """A fifth of the dials judged machines, a tenth of those people: 2% of the dials hung
+    up on, some 6% of the live answers; the pacer counts ``estimate`` of each verdict."""
+    return dataclasses.replace(scenario, machine=0.2, amd_false_positive=0.1, amd_estimate=estimate)
+
+
+def test_people_taken_for_machines_are_abandoned_calls(long_shift: Scenario) -> None:
+    """Progressive puts every answer through, yet detection hangs up on people: each one
+    counts as an abandoned live answer, as Ofcom counts them."""
+    result = simulate(_with_detection(long_shift, 0.1), Progressive(), 3)
+    assert 0 < result.amd_false_positives == result.abandoned
+    live = result.answers + result.amd_false_positives
+    assert result.abandoned / live == pytest.approx(result.abandon_rate)
+    assert result.max_window_abandon_rate > 0
+
+
+def test_predictive_counting_the_estimate_abandons_none_of_its_answers_past_the_cap() -> None:
+    """Detection's false positives alone breach the cap on a 50-seat floor: a pacer counting
+    them keeps to progressive and abandons none of the answers it put through; one that does
+    not count them overdials as if the window were clean, and abandons answers on top."""
+    floor = dataclasses.replace(load_scenario(SCENARIOS / "s50-a30.toml"), shift_h=2.0)
+    counting = simulate(_with_detection(floor, 0.1), Predictive(), 3)
+    blind = simulate(_with_detection(floor, 0.0), Predictive(), 3)
+    own = [r.abandoned - r.amd_false_positives for r in (counting, blind)]
+    assert 0 == own[0] < own[1]
+    assert counting.amd_false_positives > 0
+    assert blind.amd_false_positives > 0
+
+
 def test_worst_window() -> None:
     """Abandons over answers in each window within the shift; the worst one."""
     live = [(10.0, False), (20.0, True), (70.0, False), (80.0, False), (130.0, False)]
@@ -724,6 +756,8 @@ def test_the_worst_window_is_found_between_whole_minutes() -> None:
         ("regulation", "grace_s = 60", "regulation.grace_s"),
         ("regulation", "abandon_window_min = nan", "regulation.abandon_window_min"),
         ("quotas", "numbers = 5", "quotas.numbers"),
+        ("callees", "amd_false_positive = 1.2", "callees.amd_false_positive"),
+        ("regulation", "amd_false_positive = -0.1", "regulation.amd_false_positive"),
     ],
 )
 def test_bad_scenario_names_the_key(tmp_path: Path, section: str, line: str, key: str) -> None:

@@ -33,7 +33,9 @@ PRIOR_YIELD, PRIOR_WEIGHT = 0.05, 20.0
 # Seat states and event kinds as plain ints: enum attribute lookups cost a third of the run.
 FREE, TALK, WRAP, PAUSED = 0, 1, 2, 3
 DUE = 4  # added to a seat's state when its break is due
-TICK, ANSWER, UNANSWERED, GIVE_UP, TALK_END, WRAP_END, BREAK_END = range(7)
+TICK, ANSWER, UNANSWERED, GIVE_UP, TALK_END, WRAP_END, BREAK_END, MACHINE, PERSON_AS_MACHINE = (
+    range(9)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,8 @@ class Result:
     dials: int
     answers: int
     abandoned: int
+    """Callees hung up on: no seat in time, or taken for a machine (``amd_false_positives``)."""
+    amd_false_positives: int
     completes: int
     target: int
     contacts_per_seat_hour: float
@@ -95,7 +99,12 @@ class Simulation:
         every = scenario.break_every_min * 60
         self.worked = np.array([self.rng.uniform(0, every) for _ in range(n)])
         self.call_on_seat: list[tuple[int, bool] | None] = [None] * n  # (cell, reserved)
-        self.stats = CallStats(window_s=scenario.abandon_window_min * 60)
+        self.stats = CallStats(
+            window_s=scenario.abandon_window_min * 60, machine_people=scenario.amd_estimate
+        )
+        self.verdicts = scenario.amd_false_positive > 0 or scenario.amd_estimate > 0
+        """Whether machine verdicts are events of their own (they count as abandons), not
+        left with the other unanswered dials to the tick that sees them."""
         self.events: list[tuple[float, int, int, int, float]] = []
         self.seq = 0
         self.flight: dict[int, float] = {}  # dial id -> launched at
@@ -130,6 +139,7 @@ class Simulation:
         self.dials = 0
         self.answers = 0
         self.abandoned = 0
+        self.false_positives = 0
         self.live_log: list[tuple[float, bool]] = []
         self.waits: list[float] = []
         self.end = scenario.shift_h * 3600
@@ -147,6 +157,8 @@ class Simulation:
             self._talk_end,
             self._wrap_end,
             lambda at, ident, value: self._break_end(at, ident),
+            self._machine,
+            self._person_as_machine,
         )
         events, pop, end = self.events, heapq.heappop, self.end
         while events:
@@ -252,6 +264,8 @@ class Simulation:
             if kind == ANSWER:
                 answer_at[ident] = now + delay
                 push(now + delay, kind, ident, delay)
+            elif kind != UNANSWERED:
+                push(now + delay, kind, ident, delay)
             else:
                 ending.setdefault(_seen_at(now, delay), []).append((ident, delay))
 
@@ -269,7 +283,11 @@ class Simulation:
         if draw < answer + sc.busy:
             return UNANSWERED, sc.busy_s
         if draw < answer + sc.busy + sc.machine:
-            return UNANSWERED, min(self._ring(), sc.ring_timeout_s) + sc.amd_s
+            delay = min(self._ring(), sc.ring_timeout_s) + sc.amd_s
+            if not self.verdicts:
+                return UNANSWERED, delay
+            person = rng.random() < sc.amd_false_positive
+            return (PERSON_AS_MACHINE if person else MACHINE), delay
         return UNANSWERED, sc.ring_timeout_s
 
     def _ring(self) -> float:
@@ -313,6 +331,21 @@ class Simulation:
         self.waiting[ident] = (now, cell)
         patience = self.rng.expovariate(1 / self.sc.patience_mean_s)
         self._push(now + min(self.grace, patience), GIVE_UP, ident)
+
+    def _machine(self, now: float, ident: int, delay: float) -> None:
+        """Detection judged the callee a machine and hung up: the pacer counts its estimate
+        of a person in its window."""
+        self._resolve(ident)
+        self.stats.dial_ended(delay, answered=False)
+        self.stats.machine_verdict(now)
+
+    def _person_as_machine(self, now: float, ident: int, delay: float) -> None:
+        """A person judged a machine and hung up on: to the pacer a machine, to the
+        regulator a live answer abandoned."""
+        self._machine(now, ident, delay)
+        self.abandoned += 1
+        self.false_positives += 1
+        self.live_log.append((now, True))
 
     def _longest_free(self) -> int | None:
         """The seat free the longest (the lowest of equals), if any."""
@@ -418,6 +451,7 @@ class Simulation:
             dials=self.dials,
             answers=self.answers,
             abandoned=self.abandoned,
+            amd_false_positives=self.false_positives,
             completes=sum(self.completes),
             target=sum(self.target),
             contacts_per_seat_hour=(live - self.abandoned) / (self.sc.seats * self.end / 3600),

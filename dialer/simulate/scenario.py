@@ -15,11 +15,11 @@ from sampling.tomlkeys import bounded, check_keys, optional, positive_int, table
 _SECTIONS: dict[str, set[str]] = {
     "scenario": {"name", "seats", "shift_h", "start", "channels_per_seat"},
     "callees": {"answer", "busy", "machine", "ring_mean_s", "ring_sd_s", "ring_timeout_s",
-                "busy_s", "amd_s", "patience_mean_s"},
+                "busy_s", "amd_s", "patience_mean_s", "amd_false_positive"},
     "talk": {"complete", "complete_mean_s", "refusal_mean_s", "screen_out_s", "wrap_mean_s"},
     "breaks": {"every_min", "length_min"},
     "quotas": {"cells", "target", "numbers", "yield_spread"},
-    "regulation": {"abandon_window_min", "grace_s"},
+    "regulation": {"abandon_window_min", "grace_s", "amd_false_positive"},
 }  # fmt: skip
 
 MIN_RING_S = 15.0
@@ -61,6 +61,11 @@ class Scenario:
     yield_spread: float
     abandon_window_min: float
     grace_s: float
+    amd_false_positive: float = 0.0
+    """Of the machine verdicts, the share that were people hung up on (abandoned)."""
+    amd_estimate: float = 0.0
+    """The share the pacer counts as abandons (the campaign's estimate; by default the
+    true share)."""
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -102,6 +107,7 @@ def _parse(doc: dict[str, Any], stem: str) -> Scenario:
     machine = _share(c, "callees.machine", 0.1)
     if answer + busy + machine > 1.0:
         raise ScenarioError("callees.answer", "answer + busy + machine exceed 1")
+    false_positive = bounded(c, "callees.amd_false_positive", 0.0, 0.0, 1.0, above=False)
     start = optional(s, "scenario.start", str, "09:00")
     try:
         hours, minutes = (int(x) for x in start.split(":"))
@@ -145,4 +151,8 @@ def _parse(doc: dict[str, Any], stem: str) -> Scenario:
             r, "regulation.abandon_window_min", 60.0, 1.0, 60 * 24 * 31, above=False
         ),
         grace_s=bounded(r, "regulation.grace_s", GRACE_S, 0.0, LEGAL_GRACE_S),
+        amd_false_positive=false_positive,
+        amd_estimate=bounded(
+            r, "regulation.amd_false_positive", false_positive, 0.0, 1.0, above=False
+        ),
     )
