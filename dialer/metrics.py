@@ -87,7 +87,9 @@ class DialerMetrics:
         self._abandon_target = gauge(
             "cati_abandon_rate_target", "The abandon rate the pacer steers to."
         )
-        self._abandon_cap = gauge("cati_abandon_rate_cap", "The legal cap on the abandon rate.")
+        self._abandon_cap = gauge(
+            "cati_abandon_rate_cap", "The cap on the abandon rate: the law's, or a house cap."
+        )
         self._window_answers = gauge(
             "cati_window_answers", "Live answers in the regulatory window."
         )
