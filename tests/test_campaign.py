@@ -365,6 +365,39 @@ async def test_a_restart_clears_the_abandon_records_of_its_own_calls_only(
             await ami.run_dialplan("dialer-forget", call_id)
 
 
+async def test_a_restart_codes_a_callee_still_on_hold_abandoned(
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A campaign dies as its callee answers; the restart finds the callee still on hold
+    when its wait for the dialplan is over (none here: a slow Asterisk, as it were). With no
+    dialer the dialplan abandons the callee: the attempt is closed abandoned (it counts
+    against the cap, and the number rests 72 hours). Before, it was closed as a technical
+    failure, and the number redialled at once."""
+    monkeypatch.setattr(runner_module, "DIALPLAN_GRACE_S", 0.0)
+    ours = str(uuid.uuid4())
+    settings = replace(await small_campaign(tmp_path, make_survey), autostart=False)
+    async with open_campaign(settings, ami) as runner:
+        case = await _on_a_call(runner, ours)  # the run dies here, its attempt open
+    try:
+        await _abandoned(ami, ours)
+        deadline = time.monotonic() + 30
+        while not any(
+            str(m.get("Uniqueid")) == ours and m.get("Context") == "dialer-hold"
+            for m in await ami.core_show_channels()
+        ):
+            assert time.monotonic() < deadline, "the callee did not answer"
+            await asyncio.sleep(0.05)
+        async with open_campaign(settings, ami):
+            pass
+        with sqlite3.connect(settings.store) as db:
+            row = db.execute(
+                "SELECT outcome, aapor_code FROM attempt WHERE case_id = ?", (case.case_id,)
+            )
+            assert ("abandoned", "3.21") == row.fetchone()
+    finally:
+        await ami.run_dialplan("dialer-forget", ours)
+
+
 async def _abandoned(ami: AmiClient, call_id: str) -> None:
     """A callee answers into the hold context with no dialer to put it through: abandoned
     by the dialplan 2 s later, and recorded."""

@@ -1642,8 +1642,9 @@ async def _recover(db: aiosqlite.Connection, ami: AmiClient, clock: Callable[[],
     Its callees waiting for a seat, or hearing the abandon message, are left to the
     dialplan, which abandons them and records it (``left_to_dialplan``); its other calls
     (ringing, or in a seat) are hung up: nobody owns them now. Once none waits (or after
-    ``DIALPLAN_GRACE_S``), the records are read, every open attempt closed (abandoned where
-    recorded) and the records of its closed calls cleared (``_forget_abandons``: else they
+    ``DIALPLAN_GRACE_S``: those still waiting are abandoned too, ``still_holding``), the
+    records are read, every open attempt closed (abandoned where recorded) and the records
+    of its closed calls cleared (``_forget_abandons``: else they
     would pile up, and every resync read them all)."""
     open_ids = set(await live_call_ids(db))
     ours = [m for m in await ami.core_show_channels() if str(m.get("Uniqueid")) in open_ids]
@@ -1658,7 +1659,8 @@ async def _recover(db: aiosqlite.Connection, ami: AmiClient, clock: Callable[[],
         live = {str(m.get("Uniqueid")): m for m in await ami.core_show_channels()}
         holding = [i for i in holding if live.get(i, {}).get("Context") == HOLD_CONTEXT]
     abandoned = await ami.db_family(ABANDONED_FAMILY)
-    found = await recover_after_restart(db, clock(), abandoned)
+    now = clock()
+    found = await recover_after_restart(db, now, {**still_holding(holding, now), **abandoned})
     if abandoned:
         await _forget_abandons(db, ami, abandoned, clock())
     if open_ids:
@@ -1669,6 +1671,16 @@ async def _recover(db: aiosqlite.Connection, ami: AmiClient, clock: Callable[[],
 DIALPLAN_GRACE_S = 10.0
 """How long a restart waits for the dead process's callees on hold to be abandoned by the
 dialplan: its 2 s, after answering-machine detection (up to 5 s) if on."""
+
+
+def still_holding(call_ids: Iterable[str], now: datetime) -> dict[str, str]:
+    """Abandon records, as the dialplan writes them, for the dead process's callees still on
+    hold when the restart has waited ``DIALPLAN_GRACE_S``: with no dialer to put them
+    through, the dialplan abandons each (a slow Asterisk had not yet). A person who
+    answered and was not put through counts against the cap, and the number rests; closed
+    as a technical failure, the number was redialled within the 72 hours. One still in
+    answering-machine detection may prove a machine: it is counted abandoned, the safe side."""
+    return {call_id: f"{int(now.timestamp())}:restart" for call_id in call_ids}
 
 
 async def _forget_abandons(
