@@ -45,6 +45,7 @@ class CallStats:
         self._dropped_before = 0.0  # abandons before the buffers' first slot
         self._counted_before = 0.0  # live answers before it
         self._counted_total = 0.0
+        self._dropped_total = 0.0  # abandons, machine verdicts' shares included
         self._machines: deque[float] = deque()  # machine verdicts' times (pruned on reading)
         self._minute: deque[tuple[float, bool]] = deque()  # live answers of the last 60 s
         self.first_answer: float | None = None
@@ -84,6 +85,7 @@ class CallStats:
         self.abandons_total += abandoned
         self._minute.append((now, abandoned))
         self._minute_dropped += abandoned
+        self._dropped_total += abandoned
         self._count(now, 1.0)
 
     def machine_verdict(self, now: float) -> None:
@@ -95,10 +97,12 @@ class CallStats:
         self._machines.append(now)
         self.machine_window(now)
         if self.machine_people > 0.0:
+            self._dropped_total += self.machine_people
             self._count(now, self.machine_people)
 
     def _count(self, now: float, share: float) -> None:
-        """A live answer (``share`` of one) in the window, with the abandons so far."""
+        """A live answer (``share`` of one) in the window, with the abandons so far (its own
+        counted in ``_dropped_total`` already)."""
         if self.first_answer is None:
             self.first_answer = now
         if self._end == len(self._times):
@@ -106,13 +110,10 @@ class CallStats:
         self._counted_total += share
         end = self._end
         self._times[end] = now
-        self._dropped[end] = self.abandons_total + self._machine_drops() - self._dropped_before
+        self._dropped[end] = self._dropped_total - self._dropped_before
         self._counted[end] = self._counted_total - self._counted_before
         self._end = end + 1
         self._prune(now)
-
-    def _machine_drops(self) -> float:
-        return self.machine_verdicts_total * self.machine_people
 
     def talk_ended(self, seconds: float) -> None:
         self._talk.append(seconds)
