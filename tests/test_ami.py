@@ -230,6 +230,29 @@ async def test_callee_with_no_seat_hears_the_abandon_message_within_2_s(ami: Ami
     await _hears_the_abandon_message(ami, abandoned.channel)
 
 
+async def test_with_detection_the_2_s_count_from_the_end_of_the_greeting(ami: AmiClient) -> None:
+    """Detection calls a person a person after 0.8 s of silence following their hello: that
+    much of the 2 s from the greeting's end (Ofcom, FTC) has gone at the verdict, so the
+    dialplan abandons a callee no seat takes 1.2 s after it, not 2 s (2.8 s after the
+    hello ended). Timed on Asterisk's own event clock (timestampevents)."""
+    call_id, result = await _callee(ami, "390187111224", talk_s=10, amd=True)
+    assert 4 == result.reason
+    stamps: dict[str, float] = {}
+    deadline = time.monotonic() + 12
+    while "Abandoned" not in stamps:
+        left = deadline - time.monotonic()
+        assert left > 0, f"no abandon within 12 s: {stamps}"
+        message = await asyncio.wait_for(ami.events.get(), left)
+        event = parse_event(message)
+        if isinstance(event, DialplanEvent) and event.uniqueid == call_id:
+            assert "Machine" != event.name
+            stamps[event.name] = float(message["Timestamp"])
+            if event.name == "Answered":
+                assert "1.2" == message["HoldS"]
+    assert 1.0 < stamps["Abandoned"] - stamps["Answered"] < 1.6
+    await ami.run_dialplan("dialer-forget", call_id)
+
+
 async def test_an_abandon_is_recorded_in_asterisks_database_until_cleared(
     ami: AmiClient,
 ) -> None:

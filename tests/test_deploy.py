@@ -7,8 +7,10 @@ import subprocess
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
+from dialer.campaign.runner import AMD_AFTER_GREETING_S, latest_seat_s
 from dialer.testbed import START_TIMEOUT_S
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
@@ -89,3 +91,18 @@ def test_the_pjsip_template_loads_in_asterisk_22_as_its_comments_say() -> None:
         trunk["rtp_timeout"],
     )
     assert "60" == trunk_aor["qualify_frequency"]
+
+
+def test_the_dialers_cut_off_keeps_the_dialplans_margin_with_detection_too() -> None:
+    """The dialplan abandons a waiting callee ABANDON_AFTER s after the answer, less the
+    silence AMD waits for after a hello (AMD_AFTER_GREETING_MS) with detection on; the
+    dialer stops putting one through the same half second before, either way."""
+    text = (DEPLOY.parent / "asterisk_conf" / "extensions.conf").read_text()
+    globals_ = dict(re.findall(r"^(\w+) = (\S+)", text.split("[globals]")[1].split("\n[")[0], re.M))
+    abandon_after = float(globals_["ABANDON_AFTER"])
+    after_greeting = float(globals_["AMD_AFTER_GREETING_MS"]) / 1000
+    assert AMD_AFTER_GREETING_S == after_greeting
+    assert abandon_after - latest_seat_s(amd=False) == pytest.approx(
+        abandon_after - after_greeting - latest_seat_s(amd=True)
+    )
+    assert 0 < latest_seat_s(amd=True) < latest_seat_s(amd=False) < abandon_after

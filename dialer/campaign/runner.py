@@ -154,6 +154,18 @@ LATEST_SEAT_S = GRACE_S
 """The longest after its answer that a waiting callee is still put through: the dialplan
 plays the abandon message at 2 s (ABANDON_AFTER), and the Redirect must land before. The
 predictive pacer plans with the same time."""
+AMD_AFTER_GREETING_S = 0.8
+"""With answering-machine detection, the silence after a person's hello that AMD waits for
+(the dialplan's AMD_AFTER_GREETING_MS): the 2 s count from the greeting's end, so the
+dialplan abandons that much sooner after the answer the dialer hears, and so does the
+dialer's cut-off."""
+
+
+def latest_seat_s(amd: bool) -> float:
+    """The longest after its answer (AMD's verdict, with detection) that a waiting callee
+    is still put through."""
+    return LATEST_SEAT_S - AMD_AFTER_GREETING_S if amd else LATEST_SEAT_S
+
 
 RESYNC_RETRY_S = 5.0
 """A resync that failed (Asterisk slow to list its channels, the link flapping) is tried
@@ -755,8 +767,9 @@ class CampaignRunner:
     def _seat_waiting(self) -> None:
         """Seats come free (a wrap-up over, a callee who never arrived, an operator back)
         take the answered callees still waiting, oldest first, as long as the dialplan will
-        not have given up on them (ABANDON_AFTER, 2 s) before the Redirect lands."""
-        now = self.s.clock()
+        not have given up on them (ABANDON_AFTER, 2 s; less with detection) before the
+        Redirect lands."""
+        now, latest = self.s.clock(), latest_seat_s(self.s.amd)
         for call_id in list(self.unseated):
             call = self.calls.get(call_id)
             if (
@@ -764,7 +777,7 @@ class CampaignRunner:
                 or call.state is not CallState.ANSWERED
                 or call.channel is None
                 or call.answered is None
-                or (now - call.answered).total_seconds() > LATEST_SEAT_S
+                or (now - call.answered).total_seconds() > latest
             ):
                 del self.unseated[call_id]  # put through, gone, or about to hear the message
             elif self._put_through(call_id, call.channel, now):
