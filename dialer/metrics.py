@@ -91,7 +91,8 @@ class DialerMetrics:
             "cati_abandon_rate_cap", "The cap on the abandon rate: the law's, or a house cap."
         )
         self._window_answers = gauge(
-            "cati_window_answers", "Live answers in the regulatory window."
+            "cati_window_answers",
+            "Live answers in the regulatory window, machine verdicts' estimated people included.",
         )
         self._amd_abandons = gauge(
             "cati_window_amd_abandons",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -16,8 +17,11 @@ from prometheus_client.samples import Sample
 from dialer.ami.client import AmiClient
 from dialer.api.app import build_app
 from dialer.api.server import ApiServer
-from dialer.campaign.runner import open_campaign
+from dialer.call.state import Answered, MachineDetected, Ringing, new_call, transition
+from dialer.campaign.runner import learn, open_campaign
+from dialer.disposition import Outcome
 from dialer.metrics import DialerMetrics
+from dialer.pacing.stats import CallStats
 from tests.conftest import SurveyFactory, free_port, small_campaign
 
 TOKEN = "test-token-0123456789abcdef"
@@ -168,3 +172,25 @@ def test_histograms_count_every_observation_at_the_scrape_and_survive_a_bad_one(
     assert 2 == _value(samples, "cati_ami_event_lag_seconds_bucket", campaign="c", le="0.001")
     assert 3 == _value(samples, "cati_ami_event_lag_seconds_bucket", campaign="c", le="0.005")
     assert 2.0044 == pytest.approx(_value(samples, "cati_ami_event_lag_seconds_sum", campaign="c"))
+
+
+@pytest.mark.parametrize("answered_first", [False, True])
+def test_a_machine_verdict_teaches_the_window_however_the_call_got_there(
+    answered_first: bool,
+) -> None:
+    """A verdict ends a ringing call, or one a resync took for answered (its channel up in
+    the hold context before AMD() ran): either way the window counts its estimated person."""
+    stats, metrics = CallStats(window_s=3600, machine_people=0.25), DialerMetrics("c")
+    start = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    call = new_call("c1", 1, start)
+    steps: list[Ringing | Answered | MachineDetected] = [Ringing(start + timedelta(seconds=1))]
+    if answered_first:
+        steps.append(Answered(start + timedelta(seconds=5), "Local/1@sim-pstn-1;1"))
+    steps.append(MachineDetected(start + timedelta(seconds=8)))
+    for event in steps:
+        before = call.state
+        call, _ = transition(call, event)
+        learn(stats, metrics, before, call, event.at)
+    assert Outcome.MACHINE is call.outcome
+    assert (0.25, 0.25) == stats.window((start + timedelta(seconds=9)).timestamp())
+    assert 1 == stats.machine_window((start + timedelta(seconds=9)).timestamp())

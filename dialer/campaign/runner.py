@@ -1778,10 +1778,12 @@ def learn(
             talk = (ended - connected).total_seconds()
             stats.talk_ended(talk)
             metrics.talk_ended(talk)
+    elif outcome is Outcome.MACHINE:  # also from answered: a resync's made-up answer
+        if before in BEFORE_ANSWER and ended is not None:
+            stats.dial_ended((ended - started).total_seconds(), False)
+        stats.machine_verdict(now.timestamp())
     elif before in BEFORE_ANSWER and ended is not None:
         stats.dial_ended((ended - started).total_seconds(), False)  # busy, no answer...
-        if outcome is Outcome.MACHINE:
-            stats.machine_verdict(now.timestamp())
 
 
 _RINGING, _ANSWERED, _CONNECTED = CallState.RINGING, CallState.ANSWERED, CallState.CONNECTED

@@ -129,9 +129,10 @@ class Predictive:
         per_window = stats.answers_per_window(snap.now, answers)
         target = min(self.target, safe_rate(self.cap, per_window, self.risk, self.burst))
         self.aiming = target
-        # The budget moves with each abandon, and slowly with time: worked out again on
-        # either (it cost a 300-seat shift a second).
-        key = (stats.abandons_total, snap.now // BUDGET_EVERY_S)
+        # The budget moves with each abandon (a machine verdict's estimated person too), and
+        # slowly with time: worked out again on either (it cost a 300-seat shift a second).
+        machines = stats.machine_verdicts_total if stats.machine_people else 0
+        key = (stats.abandons_total + machines, snap.now // BUDGET_EVERY_S)
         if self._budget_key != key:
             self._budget_key, self._budget_now = key, self._budget(snap, per_window)
         budget = self._budget_now
