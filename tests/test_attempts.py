@@ -196,12 +196,12 @@ async def test_the_window_recalled_at_a_start_holds_the_last_waves_abandons(
         call = new_call("c", later, machine_at)
         await open_attempt(db, later, "c", machine_at)
         call, _ = transition(call, MachineDetected(machine_at + timedelta(seconds=9)))
-        await close_attempt(db, call)
+        await close_attempt(db, call, machine_people=0.05)  # the estimate then
         recalled = await live_answers_since(db, wave, T0 - timedelta(hours=1))
     assert [
-        (T0 + timedelta(seconds=7), "abandoned"),
-        (T0 + timedelta(hours=2, seconds=7), "abandoned"),
-        (machine_at + timedelta(seconds=9), "machine"),  # Ofcom: may have been a person
+        (T0 + timedelta(seconds=7), "abandoned", 0.0),
+        (T0 + timedelta(hours=2, seconds=7), "abandoned", 0.0),
+        (machine_at + timedelta(seconds=9), "machine", 0.05),  # Ofcom: may have been a person
     ] == recalled
 
 
@@ -231,7 +231,7 @@ async def test_a_restart_codes_the_callees_the_dialplan_abandoned_meanwhile(
         ("call-1", "abandoned", "3.21", at, at),
         ("call-2", "congestion", "3.16", None, now.isoformat()),
     ] == rows
-    assert [(T0 + timedelta(seconds=20), "abandoned")] == window
+    assert [(T0 + timedelta(seconds=20), "abandoned", 0.0)] == window
 
 
 async def test_a_restart_keeps_the_disposition_of_an_interview_whose_close_failed(

@@ -16,6 +16,7 @@ import pytest
 import structlog
 
 from dialer.cli import COMMANDS, main
+from dialer.commands.campaign import abandon_line
 from dialer.logs import configure
 
 
@@ -263,3 +264,15 @@ def test_a_negative_seed_is_refused_naming_the_option(
         main([*command, "--seed", "-1"])
     assert 2 == exit_.value.code
     assert "argument --seed: '-1' is not a whole number from 0" in capsys.readouterr().err
+
+
+def test_the_status_shows_the_window_and_detections_share_of_it() -> None:
+    """What the cap judges (the window's rate, not the wave's), the cap, and with machine
+    detection the abandons its estimate adds."""
+    window = {"window_h": 24.0, "cap": 0.03, "amd_false_positive": 0.05,
+              "abandon_rate": 0.0125, "answers": 480.0, "amd_abandons": 2.35}  # fmt: skip
+    assert (
+        "abandons over the last 24 h: 1.25% of 480 live answers (cap 3.0%), of which machine"
+        " verdicts 2.4 (estimate: 5% of them people)"
+    ) == abandon_line(window)
+    assert abandon_line({**window, "amd_false_positive": 0.0}).endswith("(cap 3.0%)")

@@ -193,4 +193,4 @@ def test_a_machine_verdict_teaches_the_window_however_the_call_got_there(
         learn(stats, metrics, before, call, event.at)
     assert Outcome.MACHINE is call.outcome
     assert (0.25, 0.25) == stats.window((start + timedelta(seconds=9)).timestamp())
-    assert 1 == stats.machine_window((start + timedelta(seconds=9)).timestamp())
+    assert (1, 0.25) == stats.machine_window((start + timedelta(seconds=9)).timestamp())

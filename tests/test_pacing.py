@@ -172,14 +172,17 @@ def test_stats_count_a_machine_verdict_as_its_estimated_share_of_an_abandon() ->
     """Ofcom counts answering-machine detection's false positives as abandons: with an
     estimate that a tenth of machine verdicts were people, each verdict adds a tenth of a
     live answer and of an abandon to the window, through compaction and as it leaves; the
-    totals and the last minute (VICIdial's counts) stay those of the calls answered."""
+    totals and the last minute (VICIdial's counts) stay those of the calls answered. A
+    verdict recalled from the store counts the share it was counted as then (a fifth here).
+    The supervisors' count of verdicts and their people is kept to the minute."""
     rng = random.Random(11)
     stats, seen, now = CallStats(window_s=100, machine_people=0.1), [], 0.0
     for _ in range(5000):
         now += rng.choice((0.0, 0.5, 2.0, 150.0 if rng.random() < 0.01 else 1.0))
         if rng.random() < 0.4:
-            stats.machine_verdict(now)
-            seen.append((now, 0.1, 0.1))
+            share = rng.choice((0.1, 0.2))
+            stats.machine_verdict(now, None if share == 0.1 else share)
+            seen.append((now, share, share))
         else:
             abandoned = rng.random() < 0.05
             stats.live_answer(now, abandoned)
@@ -188,14 +191,17 @@ def test_stats_count_a_machine_verdict_as_its_estimated_share_of_an_abandon() ->
         abandons, answers = stats.window(now)
         assert sum(a for a, _ in kept) == pytest.approx(abandons)
         assert sum(n for _, n in kept) == pytest.approx(answers)
-        assert sum(n == 0.1 for _, n in kept) == stats.machine_window(now)
+        minutes = [n for t, _, n in seen if n < 1.0 and t // 60 * 60 + 60 > now - 100]
+        verdicts, counted = stats.machine_window(now)
+        assert len(minutes) == verdicts
+        assert sum(minutes) == pytest.approx(counted)
     ahead = np.array([0.0, 30.0, 99.0])
     abandons_ahead, answers_ahead = stats.outlook(now, ahead)
     for i, a in enumerate(ahead):
         later = [(x, n) for t, x, n in seen if t >= now + a - 100]
         assert sum(x for x, _ in later) == pytest.approx(abandons_ahead[i])
         assert sum(n for _, n in later) == pytest.approx(answers_ahead[i])
-    people = [x for _, x, n in seen if n == 1.0]
+    people = [x for _, x, n in seen if n == 1.0]  # answers, not verdicts
     assert (len(people), sum(people)) == (stats.answers_total, stats.abandons_total)
     minute = [x for t, x, n in seen if n == 1.0 and t >= now - 60]
     assert (len(minute), sum(minute)) == stats.last_minute(now)
@@ -207,9 +213,9 @@ def test_stats_without_an_estimate_count_machine_verdicts_apart() -> None:
     stats.machine_verdict(1.0)
     stats.machine_verdict(2.0)
     assert (0, 1) == stats.window(10.0)
-    assert 2 == stats.machine_window(10.0)
-    stats.machine_verdict(70.0)
-    assert 1 == stats.machine_window(75.0)
+    assert (2, 0.0) == stats.machine_window(10.0)
+    stats.machine_verdict(130.0)
+    assert (1, 0.0) == stats.machine_window(135.0)
     assert 3 == stats.machine_verdicts_total
 
 

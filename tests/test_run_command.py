@@ -337,6 +337,7 @@ def test_supervisor_drives_dialer_run_from_the_command_line(
             assert time.monotonic() < deadline, status.stdout
             time.sleep(0.2)
         assert "campaign test: ready" in status.stdout
+        assert "abandons over the last 24 h: 0.00% of 0 live answers (cap 3.0%)" in status.stdout
         console = httpx.post(
             f"http://127.0.0.1:{http_port}/console/login",
             json={"seat": "7201", "secret": "operator-7201-secret"},

@@ -85,6 +85,7 @@ from dialer.campaign.selection import (
     offer,
 )
 from dialer.campaign.status import (
+    AbandonWindow,
     CampaignStatus,
     RatesStatus,
     SeatStatus,
@@ -391,9 +392,9 @@ class CampaignRunner:
         abandons the cap counts (a new process started from none, and could breach the cap
         while its alerts stayed silent). The dials per cell, for the yields per dial."""
         since = self.s.clock() - timedelta(seconds=self.s.abandon_window_s)
-        for at, outcome in await live_answers_since(self.db, self.wave.wave_id, since):
+        for at, outcome, people in await live_answers_since(self.db, self.wave.wave_id, since):
             if outcome == "machine":
-                self.stats.machine_verdict(at.timestamp())
+                self.stats.machine_verdict(at.timestamp(), people)
             else:
                 self.stats.live_answer(at.timestamp(), outcome == "abandoned")
         self.dials = await ended_dials(self.db, self.wave)
@@ -465,7 +466,7 @@ class CampaignRunner:
 
     async def status(self) -> CampaignStatus:
         counts = await load_counts(self.db, self.s.survey, self.wave)
-        outcomes = await self._outcomes()
+        outcomes, people = await self._outcomes()
         case_of = {call_id: case.case_id for call_id, case in self.cases.items()}
         case_of.update({call_id: i.case.case_id for call_id, i in self.interviews.items()})
         return CampaignStatus(
@@ -476,7 +477,7 @@ class CampaignRunner:
             target=int(counts.target.sum()),
             live_calls=len(self.calls),
             attempts=outcomes,
-            abandon_rate=abandon_rate(outcomes, self.s.amd_false_positive),
+            abandon_rate=abandon_rate(outcomes, people),
             seats=seat_rows(self.s.seats, self.board, case_of),
             cells=cell_rows(
                 self.s.survey.grid.cells(),
@@ -485,6 +486,20 @@ class CampaignRunner:
                 counts.in_progress.tolist(),
                 [c is not None for c in counts.closed_at],
             ),
+            window=self._abandon_window(self.s.clock()),
+        )
+
+    def _abandon_window(self, now: datetime) -> AbandonWindow:
+        """The abandon policy and the regulatory window's figures now."""
+        at = now.timestamp()
+        abandoned, answers = self.stats.window(at)
+        return AbandonWindow(
+            window_h=self.s.abandon_window_s / 3600,
+            cap=self.s.abandon_cap,
+            amd_false_positive=self.s.amd_false_positive,
+            abandon_rate=abandoned / answers if answers else 0.0,
+            answers=answers,
+            amd_abandons=self.stats.machine_window(at)[1],
         )
 
     async def _ask(self, kind: str, payload: Any) -> Any:
@@ -675,7 +690,7 @@ class CampaignRunner:
                 if not self._store_free():  # locked a moment ago: not even tried
                     self.unrecorded[call.call_id] = ended
                     return
-                await close_attempt(self.db, call)
+                await close_attempt(self.db, call, self.s.amd_false_positive)
             except sqlite3.OperationalError as exc:
                 if not self._put_off(exc, "attempt"):
                     raise
@@ -719,7 +734,7 @@ class CampaignRunner:
         let go: kept, it held every tick."""
         for call_id, ended in list(self.unrecorded.items()):
             try:
-                await close_attempt(self.db, ended.call)
+                await close_attempt(self.db, ended.call, self.s.amd_false_positive)
             except (StoreError, sqlite3.Error) as exc:
                 if self._put_off(exc, "attempt"):
                     return  # still locked: tried again in RECORD_RETRY_S
@@ -1120,12 +1135,9 @@ class CampaignRunner:
         waiting = sum(s is CallState.ANSWERED for s in states)
         dialling = dials(self.state) and self.s.window.is_open(now)
         self.metrics.pace(seats, ringing, waiting, dialling, self.ami.connected.is_set())
-        at = now.timestamp()
-        abandoned, answers = self.stats.window(at)
-        rate = abandoned / answers if answers else 0.0
-        cap = self.s.abandon_cap
-        amd = self.stats.machine_window(at) * self.s.amd_false_positive
-        self.metrics.abandons(rate, answers, getattr(self.pacer, "aiming", cap), cap, amd)
+        w = self._abandon_window(now)
+        aiming = getattr(self.pacer, "aiming", w.cap)
+        self.metrics.abandons(w.abandon_rate, w.answers, aiming, w.cap, w.amd_abandons)
 
     async def rates(self) -> RatesStatus:
         """The wave's AAPOR outcome rates, overall and per cell, from the store now."""
@@ -1571,23 +1583,27 @@ class CampaignRunner:
         if not task.cancelled() and (error := task.exception()) is not None:
             log.error("task failed", task=task.get_name(), exc_info=error)
 
-    async def _outcomes(self) -> dict[str, int]:
+    async def _outcomes(self) -> tuple[dict[str, int], float]:
+        """The wave's ended attempts by outcome, and the people its machine verdicts were
+        counted as."""
         async with self.db.execute(
-            "SELECT outcome, count(*) FROM attempt a JOIN sample_case c ON c.id = a.case_id"
+            "SELECT outcome, count(*), coalesce(sum(machine_people), 0) FROM attempt a"
+            " JOIN sample_case c ON c.id = a.case_id"
             " WHERE c.wave_id = ? AND a.ended_at IS NOT NULL GROUP BY outcome",
             (self.wave.wave_id,),
         ) as cursor:
-            return {str(o): int(n) async for o, n in cursor}
+            rows = [(str(o), int(n), float(p)) async for o, n, p in cursor]
+        return {o: n for o, n, _ in rows}, sum(p for _, _, p in rows)
 
     async def _summary(self) -> CampaignSummary:
         counts = await load_counts(self.db, self.s.survey, self.wave)
-        outcomes = await self._outcomes()
+        outcomes, people = await self._outcomes()
         return CampaignSummary(
             completes=int(counts.completes.sum()),
             target=int(counts.target.sum()),
             attempts=sum(outcomes.values()),
             outcomes=outcomes,
-            abandon_rate=abandon_rate(outcomes, self.s.amd_false_positive),
+            abandon_rate=abandon_rate(outcomes, people),
             overshoot=int((counts.completes - counts.target).clip(min=0).sum()),
             finished=self.finished,
         )

@@ -42,8 +42,24 @@ class CampaignStatus:
     live_calls: int
     attempts: dict[str, int]
     abandon_rate: float
+    """Over the wave: abandoned over live answers, machine verdicts' estimated people in."""
     seats: list[SeatStatus]
     cells: list[CellStatus]
+    window: AbandonWindow
+
+
+@dataclass(frozen=True, slots=True)
+class AbandonWindow:
+    """The rule the pacer holds (the campaign's ``[abandon]`` policy) and where it stands."""
+
+    window_h: float
+    cap: float
+    amd_false_positive: float
+    abandon_rate: float
+    """Over the regulatory window now, as the cap judges it."""
+    answers: float
+    amd_abandons: float
+    """Of the window's abandons, those estimated from machine verdicts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +93,9 @@ def _counts(counts: Counts) -> dict[str, int]:
 
 def abandon_rate(outcomes: Mapping[str, int], machine_people: float = 0.0) -> float:
     """Abandoned calls over live answers (connected + abandoned), as the regulator counts:
-    with ``machine_people``, the estimated share of machine verdicts that were people, that
-    share of each machine counts as an abandoned live answer (Ofcom)."""
-    hung_up = outcomes.get("machine", 0) * machine_people
-    abandoned = outcomes.get("abandoned", 0) + hung_up
+    ``machine_people``, the people machine verdicts were counted as (their shares summed),
+    count as abandoned live answers (Ofcom)."""
+    abandoned = outcomes.get("abandoned", 0) + machine_people
     live = outcomes.get("connected", 0) + abandoned
     return abandoned / live if live else 0.0
 

@@ -95,6 +95,7 @@ def _status(args: argparse.Namespace) -> int:
 
 def print_status(status: dict[str, Any]) -> None:
     console.print(_headline(status))
+    console.print(abandon_line(status["window"]))
     cells = Table(title="quota fill per cell")
     for column in ("district", "age", "sex", "completes", "target", "in progress", "fill", ""):
         cells.add_column(column, justify="right")
@@ -119,6 +120,21 @@ def print_status(status: dict[str, Any]) -> None:
     for s in status["seats"]:
         seats.add_row(s["seat"], s["state"], s["call_id"] or "", str(s["case_id"] or ""))
     console.print(attempts, seats)
+
+
+def abandon_line(window: dict[str, Any]) -> str:
+    """The regulatory window's abandon rate against the campaign's cap, and what machine
+    detection's estimated false positives add to it."""
+    line = (
+        f"abandons over the last {window['window_h']:g} h: {window['abandon_rate']:.2%} of "
+        f"{window['answers']:.0f} live answers (cap {window['cap']:.1%})"
+    )
+    if window["amd_false_positive"]:
+        line += (
+            f", of which machine verdicts {window['amd_abandons']:.1f} "
+            f"(estimate: {window['amd_false_positive']:.0%} of them people)"
+        )
+    return line
 
 
 def _headline(status: dict[str, Any]) -> str:

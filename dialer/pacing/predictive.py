@@ -96,7 +96,7 @@ class Predictive:
     """The abandon rate the latest decision steered to: ``target``, or less for a small
     window (``safe_rate``), as the supervisors' target line shows it."""
     _gain: float = 1.0
-    _budget_key: tuple[int, float] | None = None
+    _budget_key: tuple[float, float] | None = None
     _budget_now: float = 0.0
     _last: float | None = None
     _last_n: int = 0
@@ -131,8 +131,7 @@ class Predictive:
         self.aiming = target
         # The budget moves with each abandon (a machine verdict's estimated person too), and
         # slowly with time: worked out again on either (it cost a 300-seat shift a second).
-        machines = stats.machine_verdicts_total if stats.machine_people else 0
-        key = (stats.abandons_total + machines, snap.now // BUDGET_EVERY_S)
+        key = (stats.dropped_total, snap.now // BUDGET_EVERY_S)
         if self._budget_key != key:
             self._budget_key, self._budget_now = key, self._budget(snap, per_window)
         budget = self._budget_now

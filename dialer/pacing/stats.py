@@ -46,7 +46,10 @@ class CallStats:
         self._counted_before = 0.0  # live answers before it
         self._counted_total = 0.0
         self._dropped_total = 0.0  # abandons, machine verdicts' shares included
-        self._machines: deque[float] = deque()  # machine verdicts' times (pruned on reading)
+        # machine verdicts by the minute: [minute, verdicts, people counted] (31 days of
+        # verdicts in at most 44,640 entries), with running sums over those kept
+        self._machines: deque[list[float]] = deque()
+        self._machines_kept = [0.0, 0.0]
         self._minute: deque[tuple[float, bool]] = deque()  # live answers of the last 60 s
         self.first_answer: float | None = None
         self.dials_total = 0
@@ -88,17 +91,18 @@ class CallStats:
         self._dropped_total += abandoned
         self._count(now, 1.0)
 
-    def machine_verdict(self, now: float) -> None:
+    def machine_verdict(self, now: float, people: float | None = None) -> None:
         """Answering-machine detection judged a call a machine and hung up: in the window,
-        ``machine_people`` of a live answer, abandoned (not in the totals, nor in the last
-        minute's counts, which count the calls put through or abandoned at a seat)."""
+        ``people`` (by default ``machine_people``; a recalled verdict's own) of a live
+        answer, abandoned (not in the totals, nor in the last minute's counts, which count
+        the calls put through or abandoned at a seat)."""
         now = max(now, self._now)
+        share = self.machine_people if people is None else people
         self.machine_verdicts_total += 1
-        self._machines.append(now)
-        self.machine_window(now)
-        if self.machine_people > 0.0:
-            self._dropped_total += self.machine_people
-            self._count(now, self.machine_people)
+        self._add_machine(now, share)
+        if share > 0.0:
+            self._dropped_total += share
+            self._count(now, share)
 
     def _count(self, now: float, share: float) -> None:
         """A live answer (``share`` of one) in the window, with the abandons so far (its own
@@ -136,6 +140,11 @@ class CallStats:
     # --- queries ----------------------------------------------------------------------------
 
     @property
+    def dropped_total(self) -> float:
+        """Abandons ever recorded, machine verdicts' estimated people included."""
+        return self._dropped_total
+
+    @property
     def finished_dials(self) -> int:
         return len(self._ring)
 
@@ -158,12 +167,27 @@ class CallStats:
         before = (float(dropped[first - 1]), float(counted[first - 1])) if first else (0.0, 0.0)
         return float(dropped[end - 1]) - before[0], float(counted[end - 1]) - before[1]
 
-    def machine_window(self, now: float) -> int:
-        """Machine verdicts over the regulatory window ending ``now``."""
-        machines, oldest = self._machines, now - self.window_s
-        while machines and machines[0] < oldest:
-            machines.popleft()
-        return len(machines)
+    def _add_machine(self, now: float, share: float) -> None:
+        minute, machines, kept = now // 60 * 60, self._machines, self._machines_kept
+        if machines and machines[-1][0] == minute:
+            machines[-1][1] += 1
+            machines[-1][2] += share
+        else:
+            machines.append([minute, 1.0, share])
+        kept[0] += 1
+        kept[1] += share
+        self.machine_window(now)
+
+    def machine_window(self, now: float) -> tuple[int, float]:
+        """(machine verdicts, the people they were counted as) over the regulatory window
+        ending ``now``, to the minute (for the supervisors: the pacer's window counts each
+        verdict's share to the instant)."""
+        machines, kept, oldest = self._machines, self._machines_kept, now - self.window_s
+        while machines and machines[0][0] + 60 <= oldest:
+            _, verdicts, people = machines.popleft()
+            kept[0] -= verdicts
+            kept[1] -= people
+        return round(kept[0]), max(kept[1], 0.0)
 
     @staticmethod
     def _from(running: Floats, end: int, index: NDArray[np.intp]) -> Floats:

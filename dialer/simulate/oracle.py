@@ -7,10 +7,10 @@ not be answered (they cost only a line) and every call whose answer will find a 
 and not promised to an earlier answer; it stops a cell at the first answer that would have
 to wait. It never abandons a call it puts through nor lets an answer wait (a person that
 answering-machine detection hangs up on, in a scenario that has them, is abandoned all the
-same: the oracle dials such a call as any other that no seat has to take). That makes it a strong reference,
-not a strict upper bound: it seats answers cell by cell, not in the best order, and a pacer
-spending the 3% allowance on purpose could keep seats a little busier. It runs only in the
-simulator: a live dialer cannot know these things.
+same: the oracle dials such a call as any other that no seat has to take). That makes it a
+strong reference, not a strict upper bound: it seats answers cell by cell, not in the best
+order, and a pacer spending the 3% allowance on purpose could keep seats a little busier. It
+runs only in the simulator: a live dialer cannot know these things.
 """
 
 from __future__ import annotations

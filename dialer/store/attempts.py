@@ -42,16 +42,19 @@ async def open_attempt(db: aiosqlite.Connection, case_id: int, call_id: str, now
     return cursor.lastrowid
 
 
-async def close_attempt(db: aiosqlite.Connection, call: Call) -> None:
+async def close_attempt(db: aiosqlite.Connection, call: Call, machine_people: float = 0.0) -> None:
     """Store an ended call's timings, seat, channel and outcome (with its AAPOR code when the
-    outcome alone decides it; a connected call gets its code from the operator's disposition)."""
+    outcome alone decides it; a connected call gets its code from the operator's disposition).
+    A machine verdict keeps ``machine_people``, the share of a person the campaign counts it
+    as (its estimate of detection's false positives)."""
     if call.outcome is None or call.ended is None:
         raise StoreError(f"call {call.call_id}: has not ended")
     code = None if call.outcome is Outcome.CONNECTED else aapor_code(call.outcome)
+    people = machine_people if call.outcome is Outcome.MACHINE else None
     async with transaction(db):
         cursor = await db.execute(
             "UPDATE attempt SET answered_at = ?, connected_at = ?, ended_at = ?, outcome = ?,"
-            " aapor_code = coalesce(aapor_code, ?), seat = ?, channel = ?"
+            " aapor_code = coalesce(aapor_code, ?), seat = ?, channel = ?, machine_people = ?"
             " WHERE call_id = ? AND ended_at IS NULL",
             (
                 _iso(call.answered),
@@ -61,6 +64,7 @@ async def close_attempt(db: aiosqlite.Connection, call: Call) -> None:
                 code,
                 call.seat,
                 call.channel,
+                people,
                 call.call_id,
             ),
         )
@@ -128,13 +132,13 @@ ID_BATCH = 500
 
 async def live_answers_since(
     db: aiosqlite.Connection, wave_id: int, since: datetime
-) -> list[tuple[datetime, str]]:
+) -> list[tuple[datetime, str, float]]:
     """The survey's live answers and machine verdicts from ``since`` on, in every wave (a new
-    wave's window still holds the last one's abandons), oldest first, as (when, outcome): a
-    call put through at its connection, an abandoned one or a machine at its end (as the
-    pacer counted them)."""
+    wave's window still holds the last one's abandons), oldest first, as (when, outcome,
+    share of a person counted for a machine): a call put through at its connection, an
+    abandoned one or a machine at its end (as the pacer counted them)."""
     async with db.execute(
-        "SELECT a.outcome, a.connected_at, a.ended_at FROM attempt a"
+        "SELECT a.outcome, a.connected_at, a.ended_at, a.machine_people FROM attempt a"
         " JOIN sample_case c ON c.id = a.case_id JOIN wave w ON w.id = c.wave_id"
         " WHERE w.survey_id = (SELECT survey_id FROM wave WHERE id = ?)"
         " AND a.outcome IN ('connected', 'abandoned', 'machine')"
@@ -143,10 +147,10 @@ async def live_answers_since(
     ) as cursor:
         rows = list(await cursor.fetchall())
     answers = []
-    for outcome, connected, ended in rows:
+    for outcome, connected, ended, people in rows:
         stamp = connected if outcome == "connected" else ended
         if stamp is not None and (at := datetime.fromisoformat(stamp)) >= since:
-            answers.append((at, outcome))
+            answers.append((at, outcome, people or 0.0))
     return sorted(answers)
 
 

@@ -155,6 +155,11 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE state = 'in_progress';
     CREATE INDEX sample_case_results ON sample_case (wave_id, result) WHERE result IS NOT NULL;
     """,
+    # 7: a machine verdict's estimated share of a person hung up on (an abandon, to Ofcom), as
+    # counted when it was made: a restart or a later estimate does not re-weigh the past.
+    """
+    ALTER TABLE attempt ADD COLUMN machine_people REAL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
