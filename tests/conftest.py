@@ -145,6 +145,7 @@ FAST_RETRIES = RetryPolicy(
     busy_delay=timedelta(seconds=1),
     unreached_delay=timedelta(seconds=1),
     congestion_delay=timedelta(seconds=1),
+    machine_quiet=timedelta(seconds=1),  # simulated callees: no day's rest after a machine
     day_parts=(),
 )
 

@@ -80,6 +80,20 @@ def test_abandoned_call_is_not_redialled_for_72_hours() -> None:
     assert abandon + timedelta(hours=72) == next_call(ended, MONDAY_10, POLICY, WINDOW)
 
 
+def test_a_machine_verdict_rests_the_number_24_hours_then_tries_another_part_of_the_day() -> None:
+    """Ofcom: after answering-machine detection judged a call a machine, no repeat call within
+    24 hours without an operator guaranteed (the verdict may have been a person hung up on).
+    At 10:00 on Monday, judged at 10:00:20: not before 10:00:20 on Tuesday, and then in
+    another part of the day than the morning tried, as after no answer."""
+    judged = MONDAY_10 + timedelta(seconds=20)
+    history = [attempt(MONDAY_10, Outcome.MACHINE, ended=judged)]
+    assert rome(2026, 11, 24, 13, 0) == next_call(history, MONDAY_10, POLICY, WINDOW)
+    one_part = RetryPolicy(day_parts=())
+    assert judged + timedelta(hours=24) == next_call(history, MONDAY_10, one_part, WINDOW)
+    busy_since = [*history, attempt(MONDAY_10 + timedelta(hours=1), Outcome.BUSY)]
+    assert judged + timedelta(hours=24) == next_call(busy_since, MONDAY_10, one_part, WINDOW)
+
+
 def test_callback_is_kept_even_past_max_attempts() -> None:
     """An appointment is honoured at its time, whatever the attempt count."""
     at = rome(2026, 11, 25, 18, 30)

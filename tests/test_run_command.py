@@ -218,6 +218,23 @@ def test_the_abandon_policy_reaches_the_pacer_and_its_statistics(
     assert (0.015, 0.004, 0.002) == pytest.approx((pacer.cap, pacer.target, pacer.fallback_margin))
 
 
+def test_a_short_rest_after_a_machine_verdict_is_refused_for_real_callees(
+    tmp_path: Path, make_survey: SurveyFactory
+) -> None:
+    """Without [simulation], redialling sooner than 24 h after a machine verdict is refused
+    (Ofcom); simulated callees may be redialled sooner."""
+    make_survey()
+    path = write_campaign(tmp_path, 15038, "s3", ring=20, simulation="")
+    path.write_text(path.read_text() + "\n[retry]\nmachine_quiet_h = 2\n", encoding="utf-8")
+    with pytest.raises(
+        CampaignConfigError, match=re.escape("at least 24 h for real callees (no redial after a")
+    ):
+        load_campaign(path)
+    simulated = write_campaign(tmp_path, 15038, "s3")
+    simulated.write_text(simulated.read_text() + "\n[retry]\nmachine_quiet_h = 0.5\n")
+    assert timedelta(minutes=30) == load_campaign(simulated).retry.machine_quiet
+
+
 def test_short_ring_is_refused_for_real_callees(tmp_path: Path, make_survey: SurveyFactory) -> None:
     """Without [simulation], a ring shorter than 15 s breaks the rules and is refused."""
     make_survey()

@@ -33,7 +33,6 @@ from sampling.tomlkeys import (
 T = TypeVar("T")
 
 MIN_RING_S = 15.0  # ring at least 15 s (or four rings) before giving up (regulation)
-MIN_QUIET_H = 72.0  # no redial within 72 h of an abandoned call (UK Ofcom; the issue's rule)
 SIMULATED_CONTEXTS = ("sim-pstn", "sim-trunk")
 """The dialplan contexts whose callees are simulated (asterisk_conf/extensions.conf)."""
 MAX_DELAY = timedelta(days=90)
@@ -45,7 +44,7 @@ _SECTIONS: dict[str, set[str]] = {
     "trunk": {"context", "channel_limit", "ring_timeout_s", "amd"},
     "window": {"timezone", *DAYS, "eve_of_holiday", "holidays"},
     "retry": {"max_attempts", "busy_delay_min", "unreached_delay_min", "congestion_delay_min",
-              "abandoned_quiet_h", "day_parts"},
+              "abandoned_quiet_h", "machine_quiet_h", "day_parts"},
     "seats": {"ids"},
     "simulation": {"answer", "busy", "congestion", "machine", "complete", "seed", "operators"},
     "http": {"host", "port", "token_file"},
@@ -360,20 +359,25 @@ def _retry(r: dict[str, Any], real: bool) -> RetryPolicy:
         unreached_delay=minutes("unreached_delay_min", d.unreached_delay),
         congestion_delay=minutes("congestion_delay_min", d.congestion_delay),
         day_parts=_day_parts(optional(r, "retry.day_parts", list, ["13:00", "17:00"])),
-        abandoned_quiet=timedelta(hours=_abandoned_quiet_h(r, d, real)),
+        abandoned_quiet=_quiet(r, "abandoned_quiet_h", d.abandoned_quiet, real, "an abandon"),
+        machine_quiet=_quiet(r, "machine_quiet_h", d.machine_quiet, real, "a machine verdict"),
     )
 
 
-def _abandoned_quiet_h(r: dict[str, Any], default: RetryPolicy, real: bool) -> float:
-    key = "retry.abandoned_quiet_h"
-    most = MAX_DELAY.total_seconds() / 3600
-    hours = bounded(r, key, default.abandoned_quiet.total_seconds() / 3600, 0.0, most, above=False)
-    if real and hours < MIN_QUIET_H:
+def _quiet(r: dict[str, Any], name: str, least: timedelta, real: bool, after: str) -> timedelta:
+    """A rest after an outcome, in hours: at least the rules' (``least``, the default) for
+    real callees."""
+    key, most = f"retry.{name}", MAX_DELAY.total_seconds() / 3600
+    hours = bounded(r, key, least.total_seconds() / 3600, 0.0, most, above=False)
+    if real and hours < least.total_seconds() / 3600:
         raise CampaignConfigError(
             key,
-            f"must be at least {MIN_QUIET_H:.0f} h for real callees (no redial after an abandon)",
+            f"must be at least {least / _HOUR:.0f} h for real callees (no redial after {after})",
         )
-    return hours
+    return timedelta(hours=hours)
+
+
+_HOUR = timedelta(hours=1)
 
 
 def _day_parts(values: list[Any]) -> tuple[time, ...]:

@@ -42,6 +42,10 @@ class RetryPolicy:
     congestion_delay: timedelta = timedelta(minutes=30)
     abandoned_quiet: timedelta = timedelta(hours=72)
     """No redial for this long after an abandoned call (UK Ofcom: 72 hours)."""
+    machine_quiet: timedelta = timedelta(hours=24)
+    """No redial for this long after answering-machine detection judged the call a machine
+    (UK Ofcom: within 24 hours only with an operator guaranteed, which a predictive dialer
+    does not give; the verdict may have been a person hung up on)."""
     day_parts: tuple[time, ...] = (time(13), time(17))
     """Boundaries splitting the day into parts (morning, afternoon, evening)."""
 
@@ -65,14 +69,21 @@ def next_call(
     else:
         earliest = max(now, last.started + _delay(last.outcome, policy))
     for attempt in history:
-        if attempt.outcome is Outcome.ABANDONED:
-            abandoned_at = attempt.ended or attempt.started
-            earliest = max(earliest, abandoned_at + policy.abandoned_quiet)
+        quiet = _QUIET.get(attempt.outcome)
+        if quiet is not None:
+            earliest = max(earliest, (attempt.ended or attempt.started) + quiet(policy))
     candidate = window.next_open(earliest)
     if last.outcome in UNREACHED:
         tried = {_day_part(a.started, policy, window) for a in history if a.outcome in UNREACHED}
         candidate = _untried_part(candidate, tried, policy, window)
     return candidate
+
+
+_QUIET = {
+    Outcome.ABANDONED: lambda policy: policy.abandoned_quiet,
+    Outcome.MACHINE: lambda policy: policy.machine_quiet,
+}
+"""The outcomes after which a number rests, from the attempt's end, whatever came after."""
 
 
 def _delay(outcome: Outcome, policy: RetryPolicy) -> timedelta:
