@@ -36,6 +36,9 @@ class Disposition(StrEnum):
     BUSINESS = "business"  # not a residence
     FAX = "fax"  # fax or data line
     WRONG_NUMBER = "wrong_number"
+    ANSWERING_MACHINE = "answering_machine"
+    """The operator reached an answering machine (detection off, or it took it for a
+    person): tried again as after no answer."""
 
 
 AAPOR_BY_OUTCOME: dict[Outcome, str] = {
@@ -58,6 +61,7 @@ AAPOR_BY_DISPOSITION: dict[Disposition, str] = {
     Disposition.BUSINESS: "4.51",
     Disposition.FAX: "4.20",
     Disposition.WRONG_NUMBER: "4.32",
+    Disposition.ANSWERING_MACHINE: "3.14",  # as a machine detected: household unknown
     Disposition.INELIGIBLE: "4.70",
     Disposition.OVER_QUOTA: "4.80",
 }

@@ -169,14 +169,16 @@ async def test_start_pause_resume_stop(simulated: Service) -> None:
 
 async def test_operators_dispositions_fill_the_quotas(service: Service) -> None:
     """Operators post dispositions over the API: bad ones are refused naming the field, a
-    callback is dialled again at its time (the operators refuse the calls before it), and
-    completes fill every cell exactly."""
+    callback is dialled again at its time (the operators refuse the calls before it, the
+    first taken for an answering machine: its case stays open), and completes fill every
+    cell exactly."""
     api = service.api
     missing = await api.post("/calls/no-such-call/disposition", json={"disposition": "refusal"})
     assert 404 == missing.status_code
     await api.post("/campaign/start")
     done: set[str] = set()
     callback: dict[str, Any] = {}
+    machine: dict[str, Any] = {}
 
     async def operate() -> bool:
         """One look at the seats, as four operators would: dispose of each call put through."""
@@ -198,6 +200,8 @@ async def test_operators_dispositions_fill_the_quotas(service: Service) -> None:
                 )
                 at = datetime.now(UTC) + timedelta(seconds=1.5)
                 body = {"disposition": "callback", "callback_at": at.isoformat()}
+            elif not machine:
+                body = {"disposition": "answering_machine"}
             elif not _called_since(service.store, callback["case_id"], callback["at"]):
                 body = {"disposition": "refusal"}  # until the callback is kept
             else:
@@ -209,6 +213,9 @@ async def test_operators_dispositions_fill_the_quotas(service: Service) -> None:
             done.add(call_id)
             if body["disposition"] == "callback":
                 callback.update(case_id=seat["case_id"], at=at)
+            if body["disposition"] == "answering_machine":
+                assert "retry" == answer.json()["result"]
+                machine.update(case_id=seat["case_id"])
         return bool(status["state"] == "finished")
 
     await _until(operate, 150)
@@ -217,6 +224,8 @@ async def test_operators_dispositions_fill_the_quotas(service: Service) -> None:
     assert summary.target == summary.completes
     attempts = _attempts(service.store, f"case_id = {callback['case_id']}")
     assert ("callback", "2.21") == attempts[0][3:5]
+    machine_attempts = _attempts(service.store, f"case_id = {machine['case_id']}")
+    assert ("answering_machine", "3.14") == machine_attempts[0][3:5]
     assert _called_since(service.store, callback["case_id"], callback["at"])
     assert [] == _attempts(service.store, "outcome = 'connected' AND disposition IS NULL")
     rates = (await api.get("/results/rates")).json()

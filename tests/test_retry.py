@@ -94,6 +94,17 @@ def test_a_machine_verdict_rests_the_number_24_hours_then_tries_another_part_of_
     assert judged + timedelta(hours=24) == next_call(busy_since, MONDAY_10, one_part, WINDOW)
 
 
+def test_an_answering_machine_the_operator_reached_is_tried_as_after_no_answer() -> None:
+    """Detection off (or fooled), the operator codes the machine: AAPOR 3.14 as a machine
+    detected, the case stays open and is tried again after the no-answer delay, in another
+    part of the day; no 24-hour rest (an operator was on the line)."""
+    assert "3.14" == aapor_code(Outcome.CONNECTED, Disposition.ANSWERING_MACHINE)
+    reached = attempt(MONDAY_10, Outcome.CONNECTED, disposition=Disposition.ANSWERING_MACHINE)
+    assert rome(2026, 11, 23, 13, 0) == next_call([reached], MONDAY_10, POLICY, WINDOW)
+    one_part = RetryPolicy(day_parts=())
+    assert MONDAY_10 + timedelta(hours=2) == next_call([reached], MONDAY_10, one_part, WINDOW)
+
+
 def test_callback_is_kept_even_past_max_attempts() -> None:
     """An appointment is honoured at its time, whatever the attempt count."""
     at = rome(2026, 11, 25, 18, 30)

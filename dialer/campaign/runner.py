@@ -456,7 +456,8 @@ class CampaignRunner:
         return self.board.seats.get(seat_id), card, on_line
 
     async def dispose(self, call_id: str, entry: OperatorDisposition) -> str:
-        """The operator's disposition of a call; returns the case's result (or "callback")."""
+        """The operator's disposition of a call; returns the case's result (or "callback", or
+        "retry": an answering machine)."""
         result: str = await self._ask("dispose", (call_id, entry))
         return result
 
@@ -1477,7 +1478,8 @@ class CampaignRunner:
             )
             if checked.case_result is None:
                 await cancel_interview(self.db, self.wave, case_id)
-                return "callback", checked.disposition
+                again = "callback" if checked.disposition is Disposition.CALLBACK else "retry"
+                return again, checked.disposition
             answers = (
                 Answers(self.questionnaire.id, checked.answers)
                 if self.questionnaire is not None and checked.answers is not None

@@ -67,16 +67,21 @@ def next_call(
     elif len(history) >= policy.max_attempts:
         return None
     else:
-        earliest = max(now, last.started + _delay(last.outcome, policy))
+        earliest = max(now, last.started + _delay(last, policy))
     for attempt in history:
         quiet = _QUIET.get(attempt.outcome)
         if quiet is not None:
             earliest = max(earliest, (attempt.ended or attempt.started) + quiet(policy))
     candidate = window.next_open(earliest)
-    if last.outcome in UNREACHED:
-        tried = {_day_part(a.started, policy, window) for a in history if a.outcome in UNREACHED}
+    if _unreached(last):
+        tried = {_day_part(a.started, policy, window) for a in history if _unreached(a)}
         candidate = _untried_part(candidate, tried, policy, window)
     return candidate
+
+
+def _unreached(attempt: AttemptRecord) -> bool:
+    """No answer, or a machine: detected, or reached by the operator."""
+    return attempt.outcome in UNREACHED or attempt.disposition is Disposition.ANSWERING_MACHINE
 
 
 _QUIET = {
@@ -86,10 +91,11 @@ _QUIET = {
 """The outcomes after which a number rests, from the attempt's end, whatever came after."""
 
 
-def _delay(outcome: Outcome, policy: RetryPolicy) -> timedelta:
+def _delay(last: AttemptRecord, policy: RetryPolicy) -> timedelta:
+    outcome = last.outcome
     if outcome is Outcome.BUSY:
         return policy.busy_delay
-    if outcome in UNREACHED:
+    if _unreached(last):
         return policy.unreached_delay
     if outcome is Outcome.ABANDONED:
         return policy.abandoned_quiet
