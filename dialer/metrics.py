@@ -94,6 +94,11 @@ class DialerMetrics:
             "cati_window_answers",
             "Live answers in the regulatory window, machine verdicts' estimated people included.",
         )
+        self._detection = gauge(
+            "cati_amd_on",
+            "1 while answering-machine detection is on for new calls (0: off, or suspended "
+            "because its estimated false positives near the abandon cap).",
+        )
         self._amd_abandons = gauge(
             "cati_window_amd_abandons",
             "Of the window's abandons, those estimated from machine verdicts (people that "
@@ -223,6 +228,10 @@ class DialerMetrics:
         self._dial_level.set(ringing / max(tally["free"], 1))
         self._running.set(1 if dialling else 0)
         self._ami_up.set(1 if ami_up else 0)
+
+    def detection(self, on: bool) -> None:
+        """Whether answering-machine detection is on for the calls dialled now."""
+        self._detection.set(1 if on else 0)
 
     def abandons(
         self, rate: float, answers: float, target: float, cap: float, amd: float = 0.0

@@ -117,6 +117,47 @@ async def test_short_campaign_fills_its_quotas_exactly_and_stops(
     assert summary.attempts >= summary.completes
 
 
+async def test_detection_is_suspended_while_its_false_positives_near_the_cap(
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
+) -> None:
+    """Half of the machine verdicts estimated people: their abandons alone soon take the
+    window past the cap. Once the window holds 30 answers detection is suspended: calls
+    dialled after it carry no detection, their machines reach the (simulated) operators as
+    connected calls, and no call started after it ends as a machine. The gauge says so."""
+    settings = await small_campaign(tmp_path, make_survey)
+    assert settings.simulation is not None
+    settings = replace(
+        settings,
+        amd=True,
+        amd_false_positive=0.5,
+        simulation=replace(settings.simulation, answer=0.5, machine=0.3, complete=0.3),
+    )
+    async with open_campaign(settings, ami) as runner:
+        summary = await runner.run()
+        suspended_at = runner.amd_suspended_at
+        gauge = runner.metrics.exposition().decode()
+    assert summary.finished in ("quotas full", "sample exhausted")  # a third complete
+    assert suspended_at is not None
+    assert runner.amd_suspended
+    assert "cati_amd_on{" in gauge
+    (on,) = [line for line in gauge.splitlines() if line.startswith("cati_amd_on{")]
+    assert on.endswith(" 0.0")
+    with sqlite3.connect(settings.store) as db:
+        before, after = (
+            dict(
+                db.execute(
+                    f"SELECT outcome, count(*) FROM attempt WHERE started_at {op} ?"
+                    " GROUP BY outcome",
+                    (suspended_at.isoformat(),),
+                ).fetchall()
+            )
+            for op in ("<", ">")
+        )
+    assert before.get("machine", 0) > 0
+    assert sum(after.values()) > 0
+    assert 0 == after.get("machine", 0)
+
+
 def _most_at_once(spans: list[tuple[str, str]]) -> int:
     """The most attempts under way at one moment (an end frees its line before a start)."""
     moments = sorted(

@@ -69,6 +69,7 @@ from dialer.campaign.control import (
     dials,
     settle,
 )
+from dialer.campaign.detection import detection_suspended
 from dialer.campaign.dispositions import (
     CheckedDisposition,
     DispositionError,
@@ -354,6 +355,10 @@ class CampaignRunner:
         ends as unknown those it finds gone unanswered (``settle_unknown``)."""
         self._resync_asked = False  # a resync is on its way (``_ask_resync``)
         self._outage = False  # the link was lost, and no resync has read Asterisk since
+        self.detecting: set[str] = set()  # calls dialled with machine detection on
+        self.amd_suspended = False
+        """Detection suspended: its estimated false positives alone near the cap."""
+        self.amd_suspended_at: datetime | None = None
         self.lost_ends: set[str] = set()  # ended as unknown: no dial of their cell's yield
         self.unwithdrawn: set[int] = set()
         """Cases whose withdrawal (a cell closed, a do-not-call list) a locked store put
@@ -701,6 +706,7 @@ class CampaignRunner:
             finally:  # the call is over even if the store refused to record it
                 self.calls.pop(call.call_id, None)
                 self.cases.pop(call.call_id, None)
+                self.detecting.discard(call.call_id)
                 if not self._owed(call.call_id):
                     self.attempt_of.pop(call.call_id, None)
 
@@ -785,7 +791,7 @@ class CampaignRunner:
         take the answered callees still waiting, oldest first, as long as the dialplan will
         not have given up on them (ABANDON_AFTER, 2 s; less with detection) before the
         Redirect lands."""
-        now, latest = self.s.clock(), latest_seat_s(self.s.amd)
+        now = self.s.clock()
         for call_id in list(self.unseated):
             call = self.calls.get(call_id)
             if (
@@ -793,7 +799,7 @@ class CampaignRunner:
                 or call.state is not CallState.ANSWERED
                 or call.channel is None
                 or call.answered is None
-                or (now - call.answered).total_seconds() > latest
+                or (now - call.answered).total_seconds() > latest_seat_s(call_id in self.detecting)
             ):
                 del self.unseated[call_id]  # put through, gone, or about to hear the message
             elif self._put_through(call_id, call.channel, now):
@@ -983,7 +989,7 @@ class CampaignRunner:
 
     async def _tick(self) -> None:
         now = self.s.clock()
-        self._observe(now)
+        self._check_detection(self._observe(now), now)
         if not self._store_free():
             return  # another process held the store a moment ago: its writes wait
         if (self.unrecorded or self.unwithdrawn) and time.monotonic() >= self._record_retry_at:
@@ -1128,8 +1134,8 @@ class CampaignRunner:
             "channel": call.channel if call else None,
         }
 
-    def _observe(self, now: datetime) -> None:
-        """Seats, calls out and the window's abandon rate, for the metrics."""
+    def _observe(self, now: datetime) -> AbandonWindow:
+        """Seats, calls out and the window's abandon rate, for the metrics; the window."""
         seats = [_seat_gauge_state(seat) for seat in self.board.seats.values()]
         states = [call.state for call in self.calls.values()]
         ringing = sum(s in (CallState.DIALLING, CallState.RINGING) for s in states)
@@ -1139,6 +1145,26 @@ class CampaignRunner:
         w = self._abandon_window(now)
         aiming = getattr(self.pacer, "aiming", w.cap)
         self.metrics.abandons(w.abandon_rate, w.answers, aiming, w.cap, w.amd_abandons)
+        self.metrics.detection(self.s.amd and not self.amd_suspended)
+        return w
+
+    def _check_detection(self, w: AbandonWindow, now: datetime) -> None:
+        """Suspend answering-machine detection while its estimated false positives alone
+        take most of the cap, and turn it on again once they are diluted (``detection``)."""
+        if not self.s.amd:
+            return
+        suspended = detection_suspended(self.amd_suspended, w.amd_abandons, w.answers, w.cap)
+        if suspended == self.amd_suspended:
+            return
+        self.amd_suspended = suspended
+        if suspended:
+            self.amd_suspended_at = now
+        share = w.amd_abandons / w.answers / w.cap
+        (log.error if suspended else log.warning)(
+            "machine detection suspended: its estimated false positives near the cap"
+            if suspended else "machine detection on again",
+            share_of_cap=round(share, 3), estimate=self.s.amd_false_positive,
+        )  # fmt: skip
 
     async def rates(self) -> RatesStatus:
         """The wave's AAPOR outcome rates, overall and per cell, from the store now."""
@@ -1179,8 +1205,9 @@ class CampaignRunner:
 
     async def _originate(self, call_id: str, case: CaseView) -> None:
         variables = self._callee_behaviour()
-        if self.s.amd:
+        if self.s.amd and not self.amd_suspended:
             variables["DIALER_AMD"] = "1"
+            self.detecting.add(call_id)
         try:
             result = await self.ami.originate(
                 channel=f"Local/{case.phone.lstrip('+')}@{self.s.dial_context}",
