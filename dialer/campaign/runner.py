@@ -409,6 +409,14 @@ class CampaignRunner:
         bind(campaign=self.s.name)
         self.log = log.bind()  # with the logging configured now
         self.tracing = debug_enabled(self.log)  # transition lines: built only if written
+        s = self.s
+        log.info("abandon policy", window_h=s.abandon_window_s / 3600, cap=s.abandon_cap,
+                 amd=s.amd, amd_false_positive=s.amd_false_positive)  # fmt: skip
+        if s.amd_false_positive and not s.amd:
+            log.warning(
+                "abandon.amd_false_positive is set but trunk.amd is off: no effect (verdicts "
+                "already stored keep the share they were counted as)"
+            )
         await self._open_seats()
         await self.db.execute(f"PRAGMA busy_timeout = {STORE_PATIENCE_MS}")
         pump = asyncio.create_task(self._pump(), name="ami-pump")
