@@ -409,6 +409,32 @@ async def test_a_restart_clears_the_abandon_records_of_its_own_calls_only(
             await ami.run_dialplan("dialer-forget", call_id)
 
 
+async def test_a_restart_clears_any_campaigns_abandon_records_past_a_week(
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
+) -> None:
+    """Another campaign's abandon record stays for its reader, but not for ever: a week on
+    (the campaign's clock moved 8 days ahead) a restart clears it, or finished campaigns'
+    records would pile up and every resync read them all."""
+    await ami.run_dialplan("dialer-forget", "abandoned")  # what earlier tests left
+    theirs = str(uuid.uuid4())
+    settings = replace(await small_campaign(tmp_path, make_survey), autostart=False)
+    try:
+        await _abandoned(ami, theirs)
+        deadline = time.monotonic() + 30
+        while theirs not in await ami.db_family(ABANDONED_FAMILY):
+            assert time.monotonic() < deadline, "the abandon was not recorded"
+            await asyncio.sleep(0.2)
+        async with open_campaign(settings, ami):
+            pass
+        assert theirs in await ami.db_family(ABANDONED_FAMILY)  # not ours, and fresh
+        later = replace(settings, clock=lambda: datetime.now(UTC) + timedelta(days=8))
+        async with open_campaign(later, ami):
+            pass
+        assert theirs not in await ami.db_family(ABANDONED_FAMILY)
+    finally:
+        await ami.run_dialplan("dialer-forget", theirs)
+
+
 async def test_a_restart_codes_a_callee_still_on_hold_abandoned(
     tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
