@@ -122,8 +122,9 @@ async def test_detection_is_suspended_while_its_false_positives_near_the_cap(
 ) -> None:
     """Half of the machine verdicts estimated people: their abandons alone soon take the
     window past the cap. Once the window holds 30 answers detection is suspended: calls
-    dialled after it carry no detection, their machines reach the (simulated) operators as
-    connected calls, and no call started after it ends as a machine. The gauge says so."""
+    dialled after it carry no detection, their machines reach the (simulated) operators, who
+    code them answering machines (no live answer: out of the window), and no call started
+    after it ends as a machine. The gauge and the status say so."""
     settings = await small_campaign(tmp_path, make_survey)
     assert settings.simulation is not None
     settings = replace(
@@ -136,6 +137,8 @@ async def test_detection_is_suspended_while_its_false_positives_near_the_cap(
         summary = await runner.run()
         suspended_at = runner.amd_suspended_at
         gauge = runner.metrics.exposition().decode()
+        status = await runner.status()
+        window = runner.stats.window(datetime.now(UTC).timestamp())
     assert summary.finished in ("quotas full", "sample exhausted")  # a third complete
     assert suspended_at is not None
     assert runner.amd_suspended
@@ -156,6 +159,12 @@ async def test_detection_is_suspended_while_its_false_positives_near_the_cap(
     assert before.get("machine", 0) > 0
     assert sum(after.values()) > 0
     assert 0 == after.get("machine", 0)
+    assert status.window.amd_suspended
+    outcomes = dict(status.attempts)
+    assert outcomes.get("answering_machine", 0) > 0  # machines the operators reached
+    live = outcomes["connected"] + outcomes.get("abandoned", 0)
+    people = 0.5 * outcomes.get("machine", 0)
+    assert (outcomes.get("abandoned", 0) + people, live + people) == pytest.approx(window)
 
 
 def _most_at_once(spans: list[tuple[str, str]]) -> int:

@@ -276,3 +276,5 @@ def test_the_status_shows_the_window_and_detections_share_of_it() -> None:
         " verdicts 2.4 (estimate: 5% of them people)"
     ) == abandon_line(window)
     assert abandon_line({**window, "amd_false_positive": 0.0}).endswith("(cap 3.0%)")
+    suspended = abandon_line({**window, "amd_suspended": True})
+    assert suspended.endswith("people); machine detection suspended")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dialer.campaign.detection import detection_suspended
+from dialer.campaign.detection import detection_suspended, suspended_at_start
 
 
 @pytest.mark.parametrize(
@@ -29,3 +29,12 @@ def test_a_house_cap_suspends_sooner() -> None:
     """Against a 1.5% cap, 1.2 estimated abandons in 100 answers are 80% of it."""
     assert detection_suspended(False, 1.2, 100.0, cap=0.015)
     assert not detection_suspended(False, 1.2, 100.0, cap=0.03)
+
+
+def test_a_start_keeps_detection_suspended_in_the_gap() -> None:
+    """A restart does not know whether the run before had suspended detection: between
+    half the cap and 80% of it, it starts suspended; at half or below, or with too few
+    answers to judge, detection is on."""
+    assert suspended_at_start(2.0, 100.0, cap=0.03)
+    assert not suspended_at_start(1.5, 100.0, cap=0.03)
+    assert not suspended_at_start(5.0, 29.0, cap=0.03)

@@ -207,6 +207,23 @@ def test_stats_count_a_machine_verdict_as_its_estimated_share_of_an_abandon() ->
     assert (len(minute), sum(minute)) == stats.last_minute(now)
 
 
+def test_a_live_answer_that_was_a_machine_leaves_the_window() -> None:
+    """The operator coded a machine: the answer counted at its connection comes out of the
+    window, its outlook and the totals; the abandons stay. One that has left the window
+    already changes only the totals."""
+    stats = CallStats(window_s=100)
+    for t in range(10):
+        stats.live_answer(float(t), abandoned=t == 7)
+    stats.retract_answer(4.0)
+    assert (1, 9) == stats.window(50.0)
+    abandons, answers = stats.outlook(50.0, np.array([0.0, 54.5, 57.5]))
+    assert ([1, 1, 0], [9, 5, 2]) == (abandons.tolist(), answers.tolist())
+    assert 9 == stats.answers_total
+    stats.live_answer(150.0, abandoned=False)
+    stats.retract_answer(4.0)
+    assert ((0, 1), 9) == (stats.window(150.0), stats.answers_total)
+
+
 def test_stats_without_an_estimate_count_machine_verdicts_apart() -> None:
     stats = CallStats(window_s=60)
     stats.live_answer(0.0, abandoned=False)

@@ -72,6 +72,8 @@ def test_channels_tell_an_answer_waiting_a_seat_taken_and_an_end() -> None:
     calls = {
         "waits": _call("waits", RINGING),  # answered, in the hold context: to a seat now
         "listens": _call("listens", RINGING),  # detection still listening: not yet a person
+        "judged": _call("judged", RINGING),  # detection done: a machine being reported
+        "timing": _call("timing", RINGING),  # its hold's timer being set: before detection
         "seated": _call("seated", RINGING, ANSWERED),  # the Redirect landed: in its seat
         "talked": _call("talked", RINGING, ANSWERED, SEATED),  # gone: the interview ended
         "rang": _call("rang", RINGING),  # gone unanswered: its originate's result ends it
@@ -80,6 +82,8 @@ def test_channels_tell_an_answer_waiting_a_seat_taken_and_an_end() -> None:
     channels = [
         _channel("waits", "dialer-hold", "Wait", "2"),
         _channel("listens", "dialer-hold", "AMD"),
+        _channel("judged", "dialer-hold", "UserEvent", "Machine,CallId: judged"),
+        _channel("timing", "dialer-hold", "Set", "HOLD_S=2"),
         _channel("seated", "connect", "ConfBridge", "seat-7101,seat_bridge,callee"),
         _channel("rings", "sim-pstn", "AppDial2", "(Outgoing Line)", state="5"),
     ]

@@ -67,7 +67,9 @@ class DispositionIn(BaseModel):
 
 class DispositionResult(BaseModel):
     call_id: str
-    result: str = Field(description="the case's result, or 'callback'")
+    result: str = Field(
+        description="the case's result, or 'callback', or 'retry' (an answering machine)"
+    )
 
 
 # Module level: FastAPI resolves the (string) annotations of routes in this module's globals.

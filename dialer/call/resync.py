@@ -77,12 +77,14 @@ def missed_events(
 
 
 def _seen_in(call: Call, channel: Mapping[str, Any], now: datetime) -> CallEvent | None:
-    """What a live channel says of its call: answered (waiting for a seat, detection done),
-    or in a seat."""
+    """What a live channel says of its call: answered (waiting for a seat: the hold's Wait,
+    detection done and a person found), or in a seat. A hold channel at any other step
+    (setting its timer, detection listening or just done, a machine being reported) tells
+    nothing yet: its own event follows."""
     application = str(channel.get("Application", ""))
     if call.state in BEFORE_ANSWER:
         up = str(channel.get("ChannelState", "")) == CHANNEL_UP
-        if up and str(channel.get("Context", "")) == HOLD_CONTEXT and application != "AMD":
+        if up and str(channel.get("Context", "")) == HOLD_CONTEXT and application == "Wait":
             return Answered(now, str(channel.get("Channel", "")))
         return None
     if call.state is CallState.ANSWERED and application == "ConfBridge":

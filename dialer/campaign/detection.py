@@ -29,3 +29,12 @@ def detection_suspended(suspended: bool, amd_abandons: float, answers: float, ca
     if share <= RESUME_AT:
         return False
     return suspended
+
+
+def suspended_at_start(amd_abandons: float, answers: float, cap: float) -> bool:
+    """A start's first judgement, from the recalled window: suspended unless the window is
+    too small to judge or the estimate's part is down to ``RESUME_AT`` (a run stopped in the
+    gap between the two may have had detection suspended: kept so)."""
+    if answers < MIN_WINDOW_ANSWERS:
+        return False
+    return detection_suspended(True, amd_abandons, answers, cap)

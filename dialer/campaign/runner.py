@@ -69,7 +69,7 @@ from dialer.campaign.control import (
     dials,
     settle,
 )
-from dialer.campaign.detection import detection_suspended
+from dialer.campaign.detection import detection_suspended, suspended_at_start
 from dialer.campaign.dispositions import (
     CheckedDisposition,
     DispositionError,
@@ -207,9 +207,10 @@ IDLE_RELEASE = timedelta(minutes=5)
 """Nothing to dial and nothing under way until a retry further off than this: a release tops
 up the cells whose numbers left wait longer than LONG_WAIT."""
 LONG_WAIT = timedelta(hours=24)
-"""Numbers not callable within a day (72 h after an abandoned call, a callback days ahead)
-do not count toward their cell's need when operators have nothing to dial; retries after a
-busy line or no answer (at the latest the next day's opening, bar a weekend) still do."""
+"""Numbers not callable within a day (72 h after an abandoned call, 24 h and a new part of the
+day after a machine verdict, a callback days ahead) do not count toward their cell's need
+when operators have nothing to dial: fresh numbers are drawn for them. Retries after a busy
+line or no answer (at the latest the next day's opening, bar a weekend) still count."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +290,8 @@ class Interview:
     admitted: bool
     seat: str
     card: CaseCard
+    connected: datetime | None = None
+    """When the callee joined the seat: the live answer the pacer counted."""
 
 
 def _locked(exc: sqlite3.OperationalError) -> bool:
@@ -356,6 +359,7 @@ class CampaignRunner:
         self._resync_asked = False  # a resync is on its way (``_ask_resync``)
         self._outage = False  # the link was lost, and no resync has read Asterisk since
         self.detecting: set[str] = set()  # calls dialled with machine detection on
+        self.sim_machines: set[str] = set()  # simulated callees that are answering machines
         self.amd_suspended = False
         """Detection suspended: its estimated false positives alone near the cap."""
         self.amd_suspended_at: datetime | None = None
@@ -397,11 +401,22 @@ class CampaignRunner:
         abandons the cap counts (a new process started from none, and could breach the cap
         while its alerts stayed silent). The dials per cell, for the yields per dial."""
         since = self.s.clock() - timedelta(seconds=self.s.abandon_window_s)
-        for at, outcome, people in await live_answers_since(self.db, self.wave.wave_id, since):
+        estimate = self.s.amd_false_positive
+        for at, outcome, people in await live_answers_since(
+            self.db, self.wave.wave_id, since, estimate
+        ):
             if outcome == "machine":
                 self.stats.machine_verdict(at.timestamp(), people)
             else:
                 self.stats.live_answer(at.timestamp(), outcome == "abandoned")
+        if self.s.amd:
+            w = self._abandon_window(self.s.clock())
+            self.amd_suspended = suspended_at_start(w.amd_abandons, w.answers, w.cap)
+            if self.amd_suspended:
+                self.amd_suspended_at = self.s.clock()
+                log.error("machine detection suspended at start: its estimated false "
+                          "positives near the cap", share_of_cap=round(
+                              w.amd_abandons / w.answers / w.cap, 3))  # fmt: skip
         self.dials = await ended_dials(self.db, self.wave)
 
     async def run(self) -> CampaignSummary:
@@ -514,6 +529,7 @@ class CampaignRunner:
             abandon_rate=abandoned / answers if answers else 0.0,
             answers=answers,
             amd_abandons=self.stats.machine_window(at)[1],
+            amd_suspended=self.amd_suspended,
         )
 
     async def _ask(self, kind: str, payload: Any) -> Any:
@@ -715,6 +731,8 @@ class CampaignRunner:
                 self.calls.pop(call.call_id, None)
                 self.cases.pop(call.call_id, None)
                 self.detecting.discard(call.call_id)
+                if call.call_id not in self.interviews:  # else its simulated operator reads it
+                    self.sim_machines.discard(call.call_id)
                 if not self._owed(call.call_id):
                     self.attempt_of.pop(call.call_id, None)
 
@@ -1208,14 +1226,22 @@ class CampaignRunner:
         self.metrics.launched()
         if self.tracing:  # its fields cost more than the filtered call
             self.log.debug("dial", **self._ids(call_id), number=mask(case.phone))
-        self._spawn(self._originate(call_id, case))
+        self._spawn(self._originate(call_id, case, self._dial_variables(call_id)))
         return True
 
-    async def _originate(self, call_id: str, case: CaseView) -> None:
+    def _dial_variables(self, call_id: str) -> dict[str, str]:
+        """The originate's channel variables, decided as the call is placed: a simulated
+        callee's behaviour, and whether machine detection listens (the call's cut-off for a
+        seat follows it)."""
         variables = self._callee_behaviour()
+        if variables.get("SIM_OUTCOME") == "machine":
+            self.sim_machines.add(call_id)
         if self.s.amd and not self.amd_suspended:
             variables["DIALER_AMD"] = "1"
             self.detecting.add(call_id)
+        return variables
+
+    async def _originate(self, call_id: str, case: CaseView, variables: dict[str, str]) -> None:
         try:
             result = await self.ami.originate(
                 channel=f"Local/{case.phone.lstrip('+')}@{self.s.dial_context}",
@@ -1402,7 +1428,9 @@ class CampaignRunner:
             raise
         self.starting.pop(call_id, None)
         card = case_card(call_id, case, self.s.survey.grid, self.questionnaire, admitted)
-        self.interviews[call_id] = Interview(case, admitted, seat, card)
+        call = self.calls.get(call_id)
+        connected = call.connected if call is not None else None
+        self.interviews[call_id] = Interview(case, admitted, seat, card, connected)
         self.interview_at[seat] = call_id
         self._epoch += 1
         sim = self.s.simulation
@@ -1451,7 +1479,10 @@ class CampaignRunner:
         await asyncio.sleep(talk_s)
         sim = self.s.simulation
         assert sim is not None
-        if not admitted:
+        if call_id in self.sim_machines:  # detection off or suspended: a machine's greeting
+            self.sim_machines.discard(call_id)
+            entry = OperatorDisposition(Disposition.ANSWERING_MACHINE)
+        elif not admitted:
             entry = OperatorDisposition(Disposition.OVER_QUOTA)
         elif self.rng.random() < sim.complete:
             truth = _verified_cell(self.s.survey, case)
@@ -1475,6 +1506,8 @@ class CampaignRunner:
         except DispositionError as exc:
             raise Invalid(exc.field, exc.problem) from None
         result, disposition = await self._store_disposition(call_id, interview, checked)
+        if disposition is Disposition.ANSWERING_MACHINE and interview.connected is not None:
+            self.stats.retract_answer(interview.connected.timestamp())  # no person answered
         # A callback whose number is now listed, or whose cell closed: withdrawn. The
         # disposition is stored already, so the seat owes none whatever this does (a listed
         # number is never dialled; a closed cell's case is withdrawn when it next falls due).
@@ -1621,13 +1654,16 @@ class CampaignRunner:
             log.error("task failed", task=task.get_name(), exc_info=error)
 
     async def _outcomes(self) -> tuple[dict[str, int], float]:
-        """The wave's ended attempts by outcome, and the people its machine verdicts were
-        counted as."""
+        """The wave's ended attempts by outcome (a machine an operator reached apart from
+        the calls a person answered), and the people its machine verdicts were counted as
+        (a verdict stored before they were kept: as the estimate now)."""
         async with self.db.execute(
-            "SELECT outcome, count(*), coalesce(sum(machine_people), 0) FROM attempt a"
-            " JOIN sample_case c ON c.id = a.case_id"
-            " WHERE c.wave_id = ? AND a.ended_at IS NOT NULL GROUP BY outcome",
-            (self.wave.wave_id,),
+            "SELECT CASE WHEN a.disposition = 'answering_machine' THEN 'answering_machine'"
+            " ELSE a.outcome END, count(*),"
+            " coalesce(sum(CASE WHEN a.outcome = 'machine' THEN coalesce(a.machine_people, ?)"
+            " END), 0) FROM attempt a JOIN sample_case c ON c.id = a.case_id"
+            " WHERE c.wave_id = ? AND a.ended_at IS NOT NULL GROUP BY 1",
+            (self.s.amd_false_positive, self.wave.wave_id),
         ) as cursor:
             rows = [(str(o), int(n), float(p)) async for o, n, p in cursor]
         return {o: n for o, n, _ in rows}, sum(p for _, _, p in rows)

@@ -60,6 +60,8 @@ class AbandonWindow:
     answers: float
     amd_abandons: float
     """Of the window's abandons, those estimated from machine verdicts."""
+    amd_suspended: bool = False
+    """Detection suspended: its estimated false positives near the cap."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -134,6 +134,8 @@ def abandon_line(window: dict[str, Any]) -> str:
             f", of which machine verdicts {window['amd_abandons']:.1f} "
             f"(estimate: {window['amd_false_positive']:.0%} of them people)"
         )
+    if window.get("amd_suspended"):
+        line += "; machine detection suspended"
     return line
 
 

@@ -91,6 +91,19 @@ class CallStats:
         self._dropped_total += abandoned
         self._count(now, 1.0)
 
+    def retract_answer(self, at: float) -> None:
+        """The live answer recorded at ``at`` was a machine (the operator said so): out of
+        the window (from the first answer recorded at or after ``at``) and the totals. The
+        rule counts calls a person answered."""
+        self.answers_total -= 1
+        first, end = self._first, self._end
+        if end == first or at < self._times[first]:
+            return  # it has left the window already
+        index = first + int(self._times[first:end].searchsorted(at))
+        if index < end:
+            self._counted[index:end] -= 1.0
+            self._counted_total -= 1.0
+
     def machine_verdict(self, now: float, people: float | None = None) -> None:
         """Answering-machine detection judged a call a machine and hung up: in the window,
         ``people`` (by default ``machine_people``; a recalled verdict's own) of a live

@@ -131,17 +131,19 @@ ID_BATCH = 500
 
 
 async def live_answers_since(
-    db: aiosqlite.Connection, wave_id: int, since: datetime
+    db: aiosqlite.Connection, wave_id: int, since: datetime, estimate: float = 0.0
 ) -> list[tuple[datetime, str, float]]:
     """The survey's live answers and machine verdicts from ``since`` on, in every wave (a new
     wave's window still holds the last one's abandons), oldest first, as (when, outcome,
     share of a person counted for a machine): a call put through at its connection, an
-    abandoned one or a machine at its end (as the pacer counted them)."""
+    abandoned one or a machine at its end (as the pacer counted them). A machine an operator
+    reached is no live answer; a verdict stored before shares were kept counts ``estimate``."""
     async with db.execute(
         "SELECT a.outcome, a.connected_at, a.ended_at, a.machine_people FROM attempt a"
         " JOIN sample_case c ON c.id = a.case_id JOIN wave w ON w.id = c.wave_id"
         " WHERE w.survey_id = (SELECT survey_id FROM wave WHERE id = ?)"
         " AND a.outcome IN ('connected', 'abandoned', 'machine')"
+        " AND coalesce(a.disposition, '') != 'answering_machine'"
         " AND a.started_at >= ?",  # ISO text in UTC: a day's margin, the exact cut below
         (wave_id, (since - timedelta(days=1)).isoformat()),
     ) as cursor:
@@ -150,7 +152,7 @@ async def live_answers_since(
     for outcome, connected, ended, people in rows:
         stamp = connected if outcome == "connected" else ended
         if stamp is not None and (at := datetime.fromisoformat(stamp)) >= since:
-            answers.append((at, outcome, people or 0.0))
+            answers.append((at, outcome, estimate if people is None else people))
     return sorted(answers)
 
 

@@ -150,8 +150,9 @@ async def withdraw_if_barred(db: aiosqlite.Connection, case_id: int) -> bool:
 
 
 async def cancel_interview(db: aiosqlite.Connection, wave: WaveRef, case_id: int) -> bool:
-    """An interview that did not finish now (the respondent asked to be called back): its
-    quota place is given back and the case is released to be called again."""
+    """An interview that did not finish now (the respondent asked to be called back, or it
+    was an answering machine): its quota place is given back and the case is released to be
+    called again."""
     async with transaction(db):
         state, _, _ = await _case(db, wave, case_id)
         if state not in ("released", "in_progress"):

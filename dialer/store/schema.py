@@ -158,7 +158,8 @@ MIGRATIONS: tuple[str, ...] = (
     # 7: a machine verdict's estimated share of a person hung up on (an abandon, to Ofcom), as
     # counted when it was made: a restart or a later estimate does not re-weigh the past.
     """
-    ALTER TABLE attempt ADD COLUMN machine_people REAL;
+    ALTER TABLE attempt ADD COLUMN machine_people REAL
+        CHECK (machine_people IS NULL OR machine_people BETWEEN 0 AND 1);
     """,
 )
 
