@@ -143,7 +143,8 @@ async def _callee(
 @pytest.mark.parametrize(("outcome", "event"), [("machine", "Machine"), ("answer", "Answered")])
 async def test_amd_tells_a_machine_from_a_person(ami: AmiClient, outcome: str, event: str) -> None:
     """With detection on, a long greeting is reported as a machine and a short hello as a
-    person; neither is reported as the other."""
+    person; neither is reported as the other. A machine verdict is also recorded like an
+    abandon (time:machine), for a resync after an AMI outage."""
     call_id, result = await _callee(ami, "390187555666", outcome, talk_s=8, amd=True)
     assert 4 == result.reason
     other = "Answered" if event == "Machine" else "Machine"
@@ -156,6 +157,10 @@ async def test_amd_tells_a_machine_from_a_person(ami: AmiClient, outcome: str, e
             assert other != got.name
             if got.name == event:
                 break
+    if event == "Machine":
+        record = (await ami.db_family(ABANDONED_FAMILY)).get(call_id, "")
+        assert record.endswith(":machine"), record
+        await ami.run_dialplan("dialer-forget", call_id)
     await ami.hangup("/^Local\\/390187555666@sim-pstn-/")
 
 

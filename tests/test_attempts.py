@@ -208,30 +208,37 @@ async def test_the_window_recalled_at_a_start_holds_the_last_waves_abandons(
 async def test_a_restart_codes_the_callees_the_dialplan_abandoned_meanwhile(
     tmp_path: Path, survey: Survey, db_path: Path
 ) -> None:
-    """The dialer died with two calls out; the dialplan recorded one callee abandoned at
-    09:00:20 (nobody could put them through), and holds a record of a call long closed. The
-    first is closed abandoned at its record's time, counting against the cap (3.21, and the
-    number rests 72 hours); the other as before, a technical failure (3.16)."""
-    dropped, ringing = await _cases(tmp_path, survey, db_path, 2)
+    """The dialer died with three calls out; the dialplan recorded one callee abandoned at
+    09:00:20 (nobody could put them through), one a machine detection judged at 09:00:15, and
+    holds a record of a call long closed. The first is closed abandoned at its record's time,
+    counting against the cap (3.21, and the number rests 72 hours); the second a machine
+    (3.14), counted as the estimate's share of a person; the last as before, a technical
+    failure (3.16)."""
+    dropped, ringing, machine = await _cases(tmp_path, survey, db_path, 3)
     now = T0 + timedelta(minutes=5)
     records = {"call-1": f"{int((T0 + timedelta(seconds=20)).timestamp())}:timeout",
+               "call-3": f"{int((T0 + timedelta(seconds=15)).timestamp())}:machine",
                "an-old-call": f"{int(T0.timestamp())}:timeout"}  # fmt: skip
     async with connect(db_path) as db:
-        for n, case_id in enumerate((dropped, ringing), start=1):
+        for n, case_id in enumerate((dropped, ringing, machine), start=1):
             await open_attempt(db, case_id, f"call-{n}", T0)
-        found = await recover_after_restart(db, now, records)
+        found = await recover_after_restart(db, now, records, machine_people=0.05)
         window = await live_answers_since(db, 1, T0 - timedelta(hours=1))  # the first wave
     assert 1 == found.abandoned
     with sqlite3.connect(db_path) as db:
         rows = db.execute(
             "SELECT call_id, outcome, aapor_code, answered_at, ended_at FROM attempt ORDER BY id"
         ).fetchall()
-    at = (T0 + timedelta(seconds=20)).isoformat()
+    at, judged = ((T0 + timedelta(seconds=s)).isoformat() for s in (20, 15))
     assert [
         ("call-1", "abandoned", "3.21", at, at),
         ("call-2", "congestion", "3.16", None, now.isoformat()),
+        ("call-3", "machine", "3.14", None, judged),
     ] == rows
-    assert [(T0 + timedelta(seconds=20), "abandoned", 0.0)] == window
+    assert [
+        (T0 + timedelta(seconds=15), "machine", 0.05),
+        (T0 + timedelta(seconds=20), "abandoned", 0.0),
+    ] == window
 
 
 async def test_a_restart_keeps_the_disposition_of_an_interview_whose_close_failed(

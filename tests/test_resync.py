@@ -21,6 +21,7 @@ from dialer.call.state import (
     CallEvent,
     CallState,
     HungUp,
+    MachineDetected,
     Ringing,
     SeatJoined,
     new_call,
@@ -95,6 +96,16 @@ def test_channels_tell_an_answer_waiting_a_seat_taken_and_an_end() -> None:
     } == missed
     talked, _ = transition(calls["talked"], missed["talked"])
     assert Outcome.CONNECTED == talked.outcome
+
+
+def test_a_machine_verdict_recorded_meanwhile_ends_its_call_as_a_machine() -> None:
+    """Detection judged the callee a machine while the link was down, and the dialplan
+    recorded it like an abandon: the call ends as a machine at the record's time (it counts
+    toward the cap as the estimate says, and the number rests 24 hours), not as congestion."""
+    judged = T0 + timedelta(seconds=12)
+    calls = {"judged": _call("judged", RINGING)}
+    record = {"judged": f"{int(judged.timestamp())}:machine"}
+    assert [("judged", MachineDetected(judged))] == missed_events(calls, [], record, NOW)
 
 
 def test_a_connected_or_ended_call_takes_no_abandon() -> None:

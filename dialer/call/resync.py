@@ -21,12 +21,16 @@ from dialer.call.state import (
     CallEvent,
     CallState,
     HungUp,
+    MachineDetected,
     SeatJoined,
 )
 
 ABANDONED_FAMILY = "cati-abandoned"
 """Asterisk's database family where the dialplan records each abandon, by call id:
-``<epoch seconds>:<reason>`` (asterisk_conf/extensions.conf, context ``abandon``)."""
+``<epoch seconds>:<reason>`` (asterisk_conf/extensions.conf, context ``abandon``), and each
+machine verdict of answering-machine detection, as ``<epoch seconds>:machine``."""
+MACHINE_REASON = "machine"
+"""The reason a machine verdict's record gives."""
 
 RECORD_KEEP = timedelta(days=7)
 """How long an abandon record nobody has cleared is kept: a campaign clears its own calls'
@@ -63,7 +67,10 @@ def missed_events(
         record = abandoned.get(call_id)
         if record is not None and call.state is not CallState.CONNECTED:
             at, reason = read_abandon(record, call.started, now)
-            missed.append((call_id, Abandoned(at, reason)))
+            ended: CallEvent = (
+                MachineDetected(at) if reason == MACHINE_REASON else Abandoned(at, reason)
+            )
+            missed.append((call_id, ended))
             continue
         channel = live.get(call_id)
         if channel is None:

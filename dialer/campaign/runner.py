@@ -1724,7 +1724,7 @@ async def open_campaign(
     try:
         population = load_margins(settings.survey.margins_path, settings.survey.grid)
         wave = await ensure_wave(db, settings.survey, population)
-        await _recover(db, ami, settings.clock)
+        await _recover(db, ami, settings.clock, settings.amd_false_positive)
         runner = CampaignRunner(settings, ami, db, wave, questionnaire)
         await runner.recall()
         yield runner
@@ -1738,7 +1738,12 @@ async def run_campaign(settings: CampaignSettings, ami: AmiClient) -> CampaignSu
         return await runner.run()
 
 
-async def _recover(db: aiosqlite.Connection, ami: AmiClient, clock: Callable[[], datetime]) -> None:
+async def _recover(
+    db: aiosqlite.Connection,
+    ami: AmiClient,
+    clock: Callable[[], datetime],
+    machine_people: float = 0.0,
+) -> None:
     """Close what a previous run left open (it died without closing its calls).
 
     Its callees waiting for a seat, or hearing the abandon message, are left to the
@@ -1762,7 +1767,8 @@ async def _recover(db: aiosqlite.Connection, ami: AmiClient, clock: Callable[[],
         holding = [i for i in holding if live.get(i, {}).get("Context") == HOLD_CONTEXT]
     abandoned = await ami.db_family(ABANDONED_FAMILY)
     now = clock()
-    found = await recover_after_restart(db, now, {**still_holding(holding, now), **abandoned})
+    records = {**still_holding(holding, now), **abandoned}
+    found = await recover_after_restart(db, now, records, machine_people)
     if abandoned:
         await _forget_abandons(db, ami, abandoned, clock())
     if open_ids:

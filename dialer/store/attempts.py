@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 import aiosqlite
 
-from dialer.call.resync import read_abandon
+from dialer.call.resync import MACHINE_REASON, read_abandon
 from dialer.call.state import Call
 from dialer.campaign.selection import CaseView
 from dialer.disposition import Disposition, Outcome, aapor_code
@@ -257,17 +257,21 @@ class Recovered(NamedTuple):
 
 
 async def recover_after_restart(
-    db: aiosqlite.Connection, now: datetime, abandoned: Mapping[str, str] | None = None
+    db: aiosqlite.Connection,
+    now: datetime,
+    abandoned: Mapping[str, str] | None = None,
+    machine_people: float = 0.0,
 ) -> Recovered:
     """After the dialer itself stopped without closing its calls (a crash, ``kill -9``).
 
     Attempts still open belonged to the dead process. Those the dialplan recorded abandoned
     (``abandoned``: its records by call id, ``dialer.call.resync``; with no dialer every
     answered callee hears the message) are closed as abandoned at the record's time: they
-    count against the cap, and the number rests 72 hours. Those with a disposition stored
-    were put through (their close alone failed) and stay connected, with their code. The
-    others are closed as a technical failure (congestion, AAPOR 3.16; the number is
-    retried).
+    count against the cap, and the number rests 72 hours. Those it recorded as machines
+    are closed as machines, counted as ``machine_people`` of a person (the estimate). Those
+    with a disposition stored were put through (their close alone failed) and stay
+    connected, with their code. The others are closed as a technical failure (congestion,
+    AAPOR 3.16; the number is retried).
     """
     async with db.execute(
         "SELECT call_id, started_at FROM attempt WHERE ended_at IS NULL"
@@ -275,12 +279,19 @@ async def recover_after_restart(
         open_calls = list(await cursor.fetchall())
     records = abandoned or {}
     dropped = [
-        (call_id, read_abandon(records[call_id], datetime.fromisoformat(started), now)[0])
+        (call_id, *read_abandon(records[call_id], datetime.fromisoformat(started), now))
         for call_id, started in open_calls
         if call_id in records
     ]
     async with transaction(db):
-        for call_id, at in dropped:
+        for call_id, at, reason in dropped:
+            if reason == MACHINE_REASON:
+                await db.execute(
+                    "UPDATE attempt SET ended_at = ?, outcome = 'machine', aapor_code = ?,"
+                    " machine_people = ? WHERE call_id = ? AND ended_at IS NULL",
+                    (at.isoformat(), aapor_code(Outcome.MACHINE), machine_people, call_id),
+                )
+                continue
             await db.execute(
                 "UPDATE attempt SET answered_at = coalesce(answered_at, ?), ended_at = ?,"
                 " outcome = 'abandoned', aapor_code = ? WHERE call_id = ? AND ended_at IS NULL",
@@ -308,4 +319,4 @@ async def recover_after_restart(
             "UPDATE sample_case SET state = 'released', reserved_cell_id = NULL"
             " WHERE state = 'in_progress'"
         )
-    return Recovered(cursor.rowcount, len(dropped))
+    return Recovered(cursor.rowcount, sum(reason != MACHINE_REASON for _, _, reason in dropped))
