@@ -258,6 +258,25 @@ async def test_with_detection_the_2_s_count_from_the_end_of_the_greeting(ami: Am
     await ami.run_dialplan("dialer-forget", call_id)
 
 
+async def test_one_channel_clears_many_records_and_nothing_not_shaped_as_a_call_id(
+    ami: AmiClient,
+) -> None:
+    """dialer-forget's batch takes the call ids in IDS: their abandons' records go, another
+    call's stays, and an id that is not one (an attempt at the family's other keys) is
+    skipped."""
+    await ami.run_dialplan("dialer-forget", "abandoned")  # what earlier tests left
+    callees = [asyncio.create_task(_callee(ami, f"39018711123{n}", talk_s=8)) for n in range(3)]
+    ids = [call_id for call_id, _ in await asyncio.gather(*callees)]
+    deadline = time.monotonic() + 15
+    while set(ids) - set(await ami.db_family(ABANDONED_FAMILY)):
+        assert time.monotonic() < deadline, "the abandons were not recorded"
+        await asyncio.sleep(0.2)
+    batch = "&".join([ids[0], "../x", ids[1], "", "not-a-call"])
+    await ami.run_dialplan("dialer-forget", "batch", {"IDS": batch})
+    assert [ids[2]] == list(await ami.db_family(ABANDONED_FAMILY))
+    await ami.run_dialplan("dialer-forget", "abandoned")
+
+
 async def test_an_abandon_is_recorded_in_asterisks_database_until_cleared(
     ami: AmiClient,
 ) -> None:

@@ -74,6 +74,9 @@ async def test_short_campaign_fills_its_quotas_exactly_and_stops(
     async with open_campaign(replace(settings, amd=False, amd_false_positive=0.0), ami) as again:
         windows.append((again.stats.window(now), again.stats.machine_window(now)[0]))
         assert summary.abandon_rate == pytest.approx((await again.status()).abandon_rate)
+    with sqlite3.connect(store) as db:
+        judged = {r[0] for r in db.execute("SELECT call_id FROM attempt WHERE outcome = 'machine'")}
+    assert not judged & set(await ami.db_family(ABANDONED_FAMILY))  # their records cleared
     outcomes = _outcomes(store)
     machines = outcomes.get("machine", 0)
     dropped = outcomes.get("abandoned", 0) + 0.1 * machines

@@ -277,15 +277,18 @@ class AmiClient:
             if m.get("Event") == "DBGetTreeResponse"
         }
 
-    async def run_dialplan(self, context: str, exten: str) -> None:
-        """Run an extension of the dialplan on a Local channel of its own, and wait for it
-        (for what AMI does not let the dialer do itself)."""
+    async def run_dialplan(
+        self, context: str, exten: str, variables: Mapping[str, str] | None = None
+    ) -> None:
+        """Run an extension of the dialplan on a Local channel of its own, with these
+        channel ``variables``, and wait for it (for what AMI does not let the dialer do)."""
         await self.originate(
             channel=f"Local/{exten}@{context}",
             context=context,
             exten=exten,
             channel_id=f"dialplan-{uuid.uuid4()}",
             timeout_s=self.settings.action_timeout_s,
+            variables=variables,
         )
 
     async def confbridge_channels(self, conference: str) -> list[str]:

@@ -152,6 +152,9 @@ log = structlog.get_logger(__name__)
 TICK_S = 0.25
 """How often the campaign decides what to dial, and updates its pace metrics."""
 
+MACHINE_FORGET_S = 30.0
+"""The longest the dialplan's records of machine verdicts stored wait to be cleared."""
+
 LATEST_SEAT_S = GRACE_S
 """The longest after its answer that a waiting callee is still put through: the dialplan
 plays the abandon message at 2 s (ABANDON_AFTER), and the Redirect must land before. The
@@ -360,6 +363,8 @@ class CampaignRunner:
         self._outage = False  # the link was lost, and no resync has read Asterisk since
         self.detecting: set[str] = set()  # calls dialled with machine detection on
         self.sim_machines: set[str] = set()  # simulated callees that are answering machines
+        self.heard_machines: list[str] = []  # machine verdicts stored: records to clear
+        self._machines_forgotten = time.monotonic()
         self.amd_suspended = False
         """Detection suspended: its estimated false positives alone near the cap."""
         self.amd_suspended_at: datetime | None = None
@@ -455,6 +460,9 @@ class CampaignRunner:
             self._refuse_waiting()
         await self._close_seats()
         await self._record_before_the_end()
+        if self.heard_machines:  # else the next start's recovery reads them
+            with contextlib.suppress(AmiError):
+                await forget_records(self.ami, self.heard_machines)
         return await self._summary()
 
     # --- requests from the API (supervisor, operators) ------------------------------------
@@ -748,6 +756,8 @@ class CampaignRunner:
         code = None if call.outcome is Outcome.CONNECTED else aapor_code(call.outcome)
         self.metrics.attempt_ended(call.outcome.value, code)
         self.log.info("attempt", **ended.ids, **attempt_fields(call))
+        if call.outcome is Outcome.MACHINE:  # stored: the dialplan's record of it may go
+            self.heard_machines.append(call.call_id)
         if call.outcome is not Outcome.CONNECTED:
             await self._withdraw_if_barred(call.case_id)
 
@@ -1016,6 +1026,7 @@ class CampaignRunner:
     async def _tick(self) -> None:
         now = self.s.clock()
         self._check_detection(self._observe(now), now)
+        self._forget_machines()
         if not self._store_free():
             return  # another process held the store a moment ago: its writes wait
         if (self.unrecorded or self.unwithdrawn) and time.monotonic() >= self._record_retry_at:
@@ -1173,6 +1184,26 @@ class CampaignRunner:
         self.metrics.abandons(w.abandon_rate, w.answers, aiming, w.cap, w.amd_abandons)
         self.metrics.detection(self.s.amd and not self.amd_suspended)
         return w
+
+    def _forget_machines(self) -> None:
+        """Clear the dialplan's records of the machine verdicts stored since the last time
+        (a batch at least every ``MACHINE_FORGET_S``): kept for an outage or a crash, they
+        would pile up (a tenth of the dials) until the next resync read them all."""
+        heard = self.heard_machines
+        if not heard or (
+            len(heard) < FORGET_BATCH
+            and time.monotonic() - self._machines_forgotten < MACHINE_FORGET_S
+        ):
+            return
+        self.heard_machines, self._machines_forgotten = [], time.monotonic()
+
+        async def forget() -> None:
+            try:
+                await forget_records(self.ami, heard)
+            except AmiError as exc:  # left to the next resync, restart or the week's end
+                log.info("machine records not cleared", error=str(exc), calls=len(heard))
+
+        self._spawn(forget())
 
     def _check_detection(self, w: AbandonWindow, now: datetime) -> None:
         """Suspend answering-machine detection while its estimated false positives alone
@@ -1803,13 +1834,7 @@ async def _forget_abandons(
     if not clear:
         return
     try:
-        for start in range(0, len(clear), FORGET_AT_ONCE):
-            batch = clear[start : start + FORGET_AT_ONCE]
-            for result in await asyncio.gather(
-                *(ami.run_dialplan("dialer-forget", i) for i in batch), return_exceptions=True
-            ):
-                if isinstance(result, BaseException):
-                    raise result
+        await forget_records(ami, clear)
     except AmiError as exc:  # the next resync or restart reads them again: ended calls
         log.warning("abandon records not cleared", error=str(exc))
         return
@@ -1823,8 +1848,28 @@ async def _forget_abandons(
                     left=len(left))  # fmt: skip
 
 
-FORGET_AT_ONCE = 16
-"""Abandon records cleared at once (a Local channel each)."""
+async def forget_records(ami: AmiClient, call_ids: Sequence[str]) -> None:
+    """Clear these calls' records through ``dialer-forget``'s batch extension,
+    ``FORGET_BATCH`` ids a Local channel, ``FORGET_AT_ONCE`` channels at once."""
+    batches = [
+        "&".join(call_ids[i : i + FORGET_BATCH]) for i in range(0, len(call_ids), FORGET_BATCH)
+    ]
+    for start in range(0, len(batches), FORGET_AT_ONCE):
+        for result in await asyncio.gather(
+            *(
+                ami.run_dialplan("dialer-forget", "batch", {"IDS": ids})
+                for ids in batches[start : start + FORGET_AT_ONCE]
+            ),
+            return_exceptions=True,
+        ):
+            if isinstance(result, BaseException):
+                raise result
+
+
+FORGET_BATCH = 20
+"""Records one Local channel clears (20 call ids: some 740 characters of channel variable)."""
+FORGET_AT_ONCE = 4
+"""Local channels clearing records at once."""
 
 
 def boot_check(
