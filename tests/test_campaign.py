@@ -56,15 +56,9 @@ async def test_short_campaign_fills_its_quotas_exactly_and_stops(
     pacer's window, the summary and a restart's recalled window alike (the restart's
     estimate does not re-weigh them).
     The trunk takes 3 calls at once: never more are out, talking included."""
-    settings = await small_campaign(tmp_path, make_survey)
-    assert settings.simulation is not None
-    settings = replace(
-        settings,
-        amd=True,
-        amd_false_positive=0.1,
-        simulation=replace(settings.simulation, answer=0.6, machine=0.15),
-        channel_limit=3,
-    )
+    campaign = await small_campaign(tmp_path, make_survey)
+    detecting = _detecting(campaign, 0.1, answer=0.6, machine=0.15, complete=0.7)
+    settings = replace(detecting, channel_limit=3)
     store = settings.store
     async with open_campaign(settings, ami) as runner:
         summary = await runner.run()
@@ -128,13 +122,8 @@ async def test_detection_is_suspended_while_its_false_positives_near_the_cap(
     dialled after it carry no detection, their machines reach the (simulated) operators, who
     code them answering machines (no live answer: out of the window), and no call started
     after it ends as a machine. The gauge and the status say so."""
-    settings = await small_campaign(tmp_path, make_survey)
-    assert settings.simulation is not None
-    settings = replace(
-        settings,
-        amd=True,
-        amd_false_positive=0.5,
-        simulation=replace(settings.simulation, answer=0.5, machine=0.3, complete=0.3),
+    settings = _detecting(
+        await small_campaign(tmp_path, make_survey), 0.5, answer=0.5, machine=0.3, complete=0.3
     )
     async with open_campaign(settings, ami) as runner:
         summary = await runner.run()
@@ -168,6 +157,16 @@ async def test_detection_is_suspended_while_its_false_positives_near_the_cap(
     live = outcomes["connected"] + outcomes.get("abandoned", 0)
     people = 0.5 * outcomes.get("machine", 0)
     assert (outcomes.get("abandoned", 0) + people, live + people) == pytest.approx(window)
+
+
+def _detecting(
+    settings: CampaignSettings, estimate: float, answer: float, machine: float, complete: float
+) -> CampaignSettings:
+    """The campaign with machine detection on, each verdict counted as ``estimate`` of a
+    person, and its simulated callees as given."""
+    assert settings.simulation is not None
+    simulation = replace(settings.simulation, answer=answer, machine=machine, complete=complete)
+    return replace(settings, amd=True, amd_false_positive=estimate, simulation=simulation)
 
 
 def _most_at_once(spans: list[tuple[str, str]]) -> int:
