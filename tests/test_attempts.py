@@ -241,6 +241,27 @@ async def test_a_restart_codes_the_callees_the_dialplan_abandoned_meanwhile(
     ] == window
 
 
+async def test_a_restart_with_detection_off_counts_the_dead_runs_machines_as_it_did(
+    tmp_path: Path, survey: Survey, db_path: Path
+) -> None:
+    """The dead run counted each verdict as a tenth of a person; the restart comes up with
+    detection off (no estimate): a verdict it recovers from the dialplan's record counts a
+    tenth too, not nobody."""
+    earlier, open_one = await _cases(tmp_path, survey, db_path, 2)
+    judged = f"{int((T0 + timedelta(seconds=70)).timestamp())}:machine"
+    async with connect(db_path) as db:
+        call = new_call("done", earlier, T0)
+        await open_attempt(db, earlier, "done", T0)
+        call, _ = transition(call, MachineDetected(T0 + timedelta(seconds=9)))
+        await close_attempt(db, call, machine_people=0.1)
+        await open_attempt(db, open_one, "open", T0 + timedelta(seconds=60))
+        found = await recover_after_restart(db, T0 + timedelta(minutes=5), {"open": judged})
+    assert (0, 1) == (found.abandoned, found.machines)
+    with sqlite3.connect(db_path) as db:
+        row = db.execute("SELECT outcome, machine_people FROM attempt WHERE call_id = 'open'")
+        assert ("machine", 0.1) == row.fetchone()
+
+
 async def test_a_restart_keeps_the_disposition_of_an_interview_whose_close_failed(
     tmp_path: Path, survey: Survey, db_path: Path
 ) -> None:

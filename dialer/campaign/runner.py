@@ -152,8 +152,11 @@ log = structlog.get_logger(__name__)
 TICK_S = 0.25
 """How often the campaign decides what to dial, and updates its pace metrics."""
 
-MACHINE_FORGET_S = 30.0
-"""The longest the dialplan's records of machine verdicts stored wait to be cleared."""
+RECORD_FORGET_S = 30.0
+"""The longest the dialplan's records of the abandons and machine verdicts stored wait to be
+cleared."""
+RECORDED = (Outcome.ABANDONED, Outcome.MACHINE)
+"""The outcomes the dialplan records in Asterisk's database (for a resync or a restart)."""
 
 LATEST_SEAT_S = GRACE_S
 """The longest after its answer that a waiting callee is still put through: the dialplan
@@ -363,8 +366,8 @@ class CampaignRunner:
         self._outage = False  # the link was lost, and no resync has read Asterisk since
         self.detecting: set[str] = set()  # calls dialled with machine detection on
         self.sim_machines: set[str] = set()  # simulated callees that are answering machines
-        self.heard_machines: list[str] = []  # machine verdicts stored: records to clear
-        self._machines_forgotten = time.monotonic()
+        self.stored_ends: list[str] = []  # abandons and machines stored: records to clear
+        self._records_forgotten = time.monotonic()
         self.amd_suspended = False
         """Detection suspended: its estimated false positives alone near the cap."""
         self.amd_suspended_at: datetime | None = None
@@ -460,9 +463,9 @@ class CampaignRunner:
             self._refuse_waiting()
         await self._close_seats()
         await self._record_before_the_end()
-        if self.heard_machines:  # else the next start's recovery reads them
+        if self.stored_ends:  # else the next start's recovery reads them
             with contextlib.suppress(AmiError):
-                await forget_records(self.ami, self.heard_machines)
+                await forget_records(self.ami, self.stored_ends)
         return await self._summary()
 
     # --- requests from the API (supervisor, operators) ------------------------------------
@@ -739,8 +742,8 @@ class CampaignRunner:
                 self.calls.pop(call.call_id, None)
                 self.cases.pop(call.call_id, None)
                 self.detecting.discard(call.call_id)
-                if call.call_id not in self.interviews:  # else its simulated operator reads it
-                    self.sim_machines.discard(call.call_id)
+                if call.call_id not in self.interviews and call.call_id not in self.starting:
+                    self.sim_machines.discard(call.call_id)  # else its operator reads it
                 if not self._owed(call.call_id):
                     self.attempt_of.pop(call.call_id, None)
 
@@ -756,8 +759,8 @@ class CampaignRunner:
         code = None if call.outcome is Outcome.CONNECTED else aapor_code(call.outcome)
         self.metrics.attempt_ended(call.outcome.value, code)
         self.log.info("attempt", **ended.ids, **attempt_fields(call))
-        if call.outcome is Outcome.MACHINE:  # stored: the dialplan's record of it may go
-            self.heard_machines.append(call.call_id)
+        if call.outcome in RECORDED:  # stored: the dialplan's record of it may go
+            self.stored_ends.append(call.call_id)
         if call.outcome is not Outcome.CONNECTED:
             await self._withdraw_if_barred(call.case_id)
 
@@ -1026,7 +1029,7 @@ class CampaignRunner:
     async def _tick(self) -> None:
         now = self.s.clock()
         self._check_detection(self._observe(now), now)
-        self._forget_machines()
+        self._forget_records()
         if not self._store_free():
             return  # another process held the store a moment ago: its writes wait
         if (self.unrecorded or self.unwithdrawn) and time.monotonic() >= self._record_retry_at:
@@ -1185,23 +1188,27 @@ class CampaignRunner:
         self.metrics.detection(self.s.amd and not self.amd_suspended)
         return w
 
-    def _forget_machines(self) -> None:
-        """Clear the dialplan's records of the machine verdicts stored since the last time
-        (a batch at least every ``MACHINE_FORGET_S``): kept for an outage or a crash, they
-        would pile up (a tenth of the dials) until the next resync read them all."""
-        heard = self.heard_machines
+    def _forget_records(self) -> None:
+        """Clear the dialplan's records of the abandons and machine verdicts stored since the
+        last time (a batch at least every ``RECORD_FORGET_S``): kept for an outage or a
+        crash, they would pile up (machines: a tenth of the dials) until the next resync
+        read them all. A batch that fails with the link up is tried again; with the link
+        down, the reconnect's resync clears them."""
+        heard = self.stored_ends
         if not heard or (
             len(heard) < FORGET_BATCH
-            and time.monotonic() - self._machines_forgotten < MACHINE_FORGET_S
+            and time.monotonic() - self._records_forgotten < RECORD_FORGET_S
         ):
             return
-        self.heard_machines, self._machines_forgotten = [], time.monotonic()
+        self.stored_ends, self._records_forgotten = [], time.monotonic()
 
         async def forget() -> None:
             try:
                 await forget_records(self.ami, heard)
-            except AmiError as exc:  # left to the next resync, restart or the week's end
-                log.info("machine records not cleared", error=str(exc), calls=len(heard))
+            except AmiError as exc:
+                log.info("records not cleared", error=str(exc), calls=len(heard))
+                if self.ami.connected.is_set():
+                    self.stored_ends.extend(heard)
 
         self._spawn(forget())
 
@@ -1460,7 +1467,7 @@ class CampaignRunner:
         self.starting.pop(call_id, None)
         card = case_card(call_id, case, self.s.survey.grid, self.questionnaire, admitted)
         call = self.calls.get(call_id)
-        connected = call.connected if call is not None else None
+        connected = call.connected if call is not None else await self._connected_at(call_id)
         self.interviews[call_id] = Interview(case, admitted, seat, card, connected)
         self.interview_at[seat] = call_id
         self._epoch += 1
@@ -1476,9 +1483,19 @@ class CampaignRunner:
         self.interview_at[seat] = call_id
         self._later(STORE_RETRY_S, "interview", (call_id, seat, case))
 
+    async def _connected_at(self, call_id: str) -> datetime | None:
+        """When a call that has ended already joined its seat (an interview put off by a
+        locked store starts after the callee hung up), from its stored attempt."""
+        async with self.db.execute(
+            "SELECT connected_at FROM attempt WHERE call_id = ?", (call_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return datetime.fromisoformat(row[0]) if row and row[0] else None
+
     def _not_starting(self, call_id: str, seat: str) -> None:
         """An interview put off will not start after all (the store refused it for good):
         the seat owes nothing, and a wrap-up its call's end began runs out as usual."""
+        self.sim_machines.discard(call_id)
         if self.starting.pop(call_id, None) is None or self.interview_at.get(seat) != call_id:
             return
         del self.interview_at[seat]
@@ -1804,7 +1821,8 @@ async def _recover(
         await _forget_abandons(db, ami, abandoned, clock())
     if open_ids:
         log.warning("recovered after restart", calls=len(open_ids), hung_up=len(orphans),
-                    interviews=found.interrupted, abandoned=found.abandoned)  # fmt: skip
+                    interviews=found.interrupted, abandoned=found.abandoned,
+                    machines=found.machines)  # fmt: skip
 
 
 DIALPLAN_GRACE_S = 10.0
@@ -1838,8 +1856,13 @@ async def _forget_abandons(
     except AmiError as exc:  # the next resync or restart reads them again: ended calls
         log.warning("abandon records not cleared", error=str(exc))
         return
-    try:
-        left = set(clear) & set(await ami.db_family(ABANDONED_FAMILY))
+    left = set(clear)
+    try:  # a Local channel's dialplan runs on after its originate answers: checked again
+        for _ in range(FORGET_CHECKS):
+            left &= set(await ami.db_family(ABANDONED_FAMILY))
+            if not left:
+                return
+            await asyncio.sleep(FORGET_CHECK_S)
     except AmiError as exc:
         log.info("abandon records cleared, not checked", error=str(exc))
         return
@@ -1866,6 +1889,8 @@ async def forget_records(ami: AmiClient, call_ids: Sequence[str]) -> None:
                 raise result
 
 
+FORGET_CHECKS, FORGET_CHECK_S = 4, 0.5
+"""How often, and how far apart, a clearing is checked before its records left are warned of."""
 FORGET_BATCH = 20
 """Records one Local channel clears (20 call ids: some 740 characters of channel variable)."""
 FORGET_AT_ONCE = 4

@@ -254,6 +254,8 @@ class Recovered(NamedTuple):
     """Interviews whose quota reservation was given back."""
     abandoned: int
     """Calls the dialplan abandoned while no dialer could put them through."""
+    machines: int = 0
+    """Calls machine detection judged machines meanwhile."""
 
 
 async def recover_after_restart(
@@ -268,7 +270,9 @@ async def recover_after_restart(
     (``abandoned``: its records by call id, ``dialer.call.resync``; with no dialer every
     answered callee hears the message) are closed as abandoned at the record's time: they
     count against the cap, and the number rests 72 hours. Those it recorded as machines
-    are closed as machines, counted as ``machine_people`` of a person (the estimate). Those
+    are closed as machines, counted as ``machine_people`` of a person (the estimate now), or
+    as the last verdict stored was if more (the dead run's estimate: a restart with
+    detection off does not count them as nobody). Those
     with a disposition stored were put through (their close alone failed) and stay
     connected, with their code. The others are closed as a technical failure (congestion,
     AAPOR 3.16; the number is retried).
@@ -278,6 +282,12 @@ async def recover_after_restart(
     ) as cursor:
         open_calls = list(await cursor.fetchall())
     records = abandoned or {}
+    async with db.execute(
+        "SELECT machine_people FROM attempt WHERE machine_people IS NOT NULL"
+        " ORDER BY ended_at DESC LIMIT 1"
+    ) as cursor:
+        last = await cursor.fetchone()
+    machine_people = max(machine_people, last[0] if last else 0.0)
     dropped = [
         (call_id, *read_abandon(records[call_id], datetime.fromisoformat(started), now))
         for call_id, started in open_calls
@@ -319,4 +329,5 @@ async def recover_after_restart(
             "UPDATE sample_case SET state = 'released', reserved_cell_id = NULL"
             " WHERE state = 'in_progress'"
         )
-    return Recovered(cursor.rowcount, sum(reason != MACHINE_REASON for _, _, reason in dropped))
+    machines = sum(reason == MACHINE_REASON for _, _, reason in dropped)
+    return Recovered(cursor.rowcount, len(dropped) - machines, machines)
