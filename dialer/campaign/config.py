@@ -242,10 +242,11 @@ def _abandon(a: dict[str, Any], amd: bool, real: bool) -> AbandonPolicy:
             "required with trunk.amd on for real callees: the estimated share of machine "
             "verdicts that were people (Ofcom counts them as abandons; 0 only if measured)",
         )
+    d = AbandonPolicy()
     return AbandonPolicy(
-        window_h=bounded(a, "abandon.window_h", 24.0, 1.0, MAX_WINDOW_H, above=False),
-        cap=bounded(a, "abandon.cap", LEGAL_CAP, 0.0, LEGAL_CAP),
-        amd_false_positive=bounded(a, key, 0.0, 0.0, 1.0, above=False),
+        window_h=bounded(a, "abandon.window_h", d.window_h, 1.0, MAX_WINDOW_H, above=False),
+        cap=bounded(a, "abandon.cap", d.cap, 0.0, LEGAL_CAP),
+        amd_false_positive=bounded(a, key, d.amd_false_positive, 0.0, 1.0, above=False),
     )
 
 

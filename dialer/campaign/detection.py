@@ -23,12 +23,18 @@ def detection_suspended(suspended: bool, amd_abandons: float, answers: float, ca
     adds to the regulatory window, the window's live answers and the cap."""
     if answers < MIN_WINDOW_ANSWERS or cap <= 0:
         return suspended
-    share = amd_abandons / answers / cap
+    share = share_of_cap(amd_abandons, answers, cap)
     if share >= SUSPEND_AT:
         return True
     if share <= RESUME_AT:
         return False
     return suspended
+
+
+def share_of_cap(amd_abandons: float, answers: float, cap: float) -> float:
+    """The share of the cap the estimate's abandons take of the window's rate (0 for an
+    empty window or no cap)."""
+    return amd_abandons / answers / cap if answers > 0 and cap > 0 else 0.0
 
 
 def suspended_at_start(amd_abandons: float, answers: float, cap: float) -> bool:

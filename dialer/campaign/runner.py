@@ -69,7 +69,7 @@ from dialer.campaign.control import (
     dials,
     settle,
 )
-from dialer.campaign.detection import detection_suspended, suspended_at_start
+from dialer.campaign.detection import detection_suspended, share_of_cap, suspended_at_start
 from dialer.campaign.dispositions import (
     CheckedDisposition,
     DispositionError,
@@ -422,9 +422,9 @@ class CampaignRunner:
             self.amd_suspended = suspended_at_start(w.amd_abandons, w.answers, w.cap)
             if self.amd_suspended:
                 self.amd_suspended_at = self.s.clock()
+                share = share_of_cap(w.amd_abandons, w.answers, w.cap)
                 log.error("machine detection suspended at start: its estimated false "
-                          "positives near the cap", share_of_cap=round(
-                              w.amd_abandons / w.answers / w.cap, 3))  # fmt: skip
+                          "positives near the cap", share_of_cap=round(share, 3))  # fmt: skip
         self.dials = await ended_dials(self.db, self.wave)
 
     async def run(self) -> CampaignSummary:
@@ -1223,7 +1223,7 @@ class CampaignRunner:
         self.amd_suspended = suspended
         if suspended:
             self.amd_suspended_at = now
-        share = w.amd_abandons / w.answers / w.cap
+        share = share_of_cap(w.amd_abandons, w.answers, w.cap)
         (log.error if suspended else log.warning)(
             "machine detection suspended: its estimated false positives near the cap"
             if suspended else "machine detection on again",
