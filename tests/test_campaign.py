@@ -8,7 +8,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from dialer.campaign.runner import (
     UNBOOTED_WARN_S,
     CampaignSettings,
     boot_check,
+    latest_seat_s,
     open_campaign,
     run_campaign,
     wait_for_operator,
@@ -35,6 +36,7 @@ from dialer.campaign.runner import (
 from dialer.campaign.selection import CaseView, DueRead
 from dialer.disposition import Disposition, Outcome
 from dialer.pacing.predictive import Predictive
+from dialer.pacing.registry import Pacer
 from dialer.pacing.snapshot import Snapshot
 from dialer.schedule.window import CallingWindow
 from dialer.seats import SeatBoard, SeatState, end_call, log_in, ready, take
@@ -126,11 +128,13 @@ async def test_detection_is_suspended_while_its_false_positives_near_the_cap(
     window past the cap. Once the window holds 30 answers detection is suspended: calls
     dialled after it carry no detection, their machines reach the (simulated) operators, who
     code them answering machines (no live answer: out of the window), and no call started
-    after it ends as a machine. The gauge and the status say so."""
+    after it ends as a machine. The gauge and the status say so, and the pacer is told the
+    cut-off of the calls it places: detection's shorter one before, the 1.5 s after."""
     settings = _detecting(
         await small_campaign(tmp_path, make_survey), 0.5, answer=0.5, machine=0.3, complete=0.3
     )
     async with open_campaign(settings, ami) as runner:
+        runner.pacer = told = _GraceSeen(runner.pacer)
         summary = await runner.run()
         suspended_at = runner.amd_suspended_at
         gauge = runner.metrics.exposition().decode()
@@ -156,12 +160,28 @@ async def test_detection_is_suspended_while_its_false_positives_near_the_cap(
     assert before.get("machine", 0) > 0
     assert sum(after.values()) > 0
     assert 0 == after.get("machine", 0)
+    cut_offs = {(now < suspended_at.timestamp(), grace) for now, grace in told.seen}
+    assert {(True, latest_seat_s(True)), (False, latest_seat_s(False))} == cut_offs
+    assert latest_seat_s(True) < latest_seat_s(False)
     assert status.window.amd_suspended
     outcomes = dict(status.attempts)
     assert outcomes.get("answering_machine", 0) > 0  # machines the operators reached
     live = outcomes["connected"] + outcomes.get("abandoned", 0)
     people = 0.5 * outcomes.get("machine", 0)
     assert (outcomes.get("abandoned", 0) + people, live + people) == pytest.approx(window)
+
+
+@dataclass
+class _GraceSeen:
+    """A pacer that notes each snapshot's moment and cut-off, and asks ``pacer``."""
+
+    pacer: Pacer
+    seen: list[tuple[float, float]] = field(default_factory=list)
+    name: str = "noting cut-offs"
+
+    def launch(self, snap: Snapshot) -> int:
+        self.seen.append((snap.now, snap.grace_s))
+        return self.pacer.launch(snap)
 
 
 def _detecting(

@@ -20,10 +20,10 @@ from dialer.disposition import Disposition, Outcome
 from dialer.pacing import stats as stats_module
 from dialer.pacing.cells import CellNeed, room, spread
 from dialer.pacing.issabel import Issabel
-from dialer.pacing.predictive import SEAT_TIMES, Predictive, _overflow, safe_rate
+from dialer.pacing.predictive import Predictive, _overflow, _seat_times, safe_rate
 from dialer.pacing.progressive import Progressive
 from dialer.pacing.registry import make_pacer
-from dialer.pacing.snapshot import Snapshot
+from dialer.pacing.snapshot import GRACE_S, Snapshot
 from dialer.pacing.stats import CallStats
 from dialer.pacing.vicidial import Vicidial
 from dialer.schedule.retry import AttemptRecord
@@ -157,7 +157,8 @@ def test_stats_take_unanswered_dials_in_one_call_as_one_by_one() -> None:
     assert one_by_one.finished_dials == batched.finished_dials == 100
     assert one_by_one.mean_dial() == batched.mean_dial()
     assert one_by_one.answer_rate() == batched.answer_rate() > 0
-    assert one_by_one.answer_table(SEAT_TIMES).tolist() == batched.answer_table(SEAT_TIMES).tolist()
+    seat_times = _seat_times(GRACE_S)
+    assert one_by_one.answer_table(seat_times).tolist() == batched.answer_table(seat_times).tolist()
 
 
 def test_stats_window_drops_old_answers() -> None:
@@ -244,7 +245,7 @@ def test_live_snapshot_leaves_out_seats_that_will_not_come_back() -> None:
     for i, seat in enumerate(("7001", "7002", "7003")):
         board, _ = take(log_in(board, seat, t0), f"c{i}", t0)
     board = line_lost(pause(board, "7001", "break", t0), "7002")
-    snap = snapshot_of(t0 + timedelta(seconds=30), board, [], {}, 100, CallStats())
+    snap = snapshot_of(t0 + timedelta(seconds=30), board, [], {}, 100, CallStats(), GRACE_S)
     assert ([30.0], 1) == (snap.talk_elapsed.tolist(), snap.paused)
 
 
@@ -337,6 +338,18 @@ def test_predictive_overdials_only_what_seats_can_take() -> None:
     assert progressive == Predictive().launch(dataclasses.replace(starting))
 
 
+def test_predictive_plans_with_the_dialers_cut_off() -> None:
+    """Seats free 10 s from now (talk over in 5 s, then 5 s of wrap-up) and new calls'
+    persons answer at 8 s: a callee answered by the 9-s horizon still gets one of those
+    seats with the 1.5 s cut-off, not with machine detection's 0.7 s, and the pacer
+    launches for them only in the first case."""
+    stats = _warm_stats(wrap=5.0)
+    snap = Snapshot(now=400.0, free=2, talk_elapsed=np.full(8, 115.0), stats=stats)
+    progressive = Progressive().launch(snap)
+    assert Predictive().launch(snap) > progressive + 8
+    assert progressive == Predictive().launch(dataclasses.replace(snap, grace_s=0.7))
+
+
 def test_predictive_adds_at_most_a_tenth_of_the_calls_out_at_once() -> None:
     """290 seats about to free and nothing out: the first decision launches 30 calls (a
     tenth of the seats), not the hundreds the forecast asks for."""
@@ -380,7 +393,7 @@ def test_a_clock_stepped_back_gives_times_since_of_zero_not_negative() -> None:
     t0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     board, _ = take(log_in(SeatBoard(), "7001", t0), "c0", t0)
     ringing = transition(new_call("c1", 1, t0), Ringing(t0))[0]
-    snap = snapshot_of(t0 - timedelta(seconds=30), board, [ringing], {}, 100, CallStats())
+    snap = snapshot_of(t0 - timedelta(seconds=30), board, [ringing], {}, 100, CallStats(), GRACE_S)
     assert ([0.0], [0.0]) == (snap.ring_elapsed.tolist(), snap.talk_elapsed.tolist())
 
 
@@ -829,7 +842,8 @@ def test_end_tables_read_half_seconds_as_a_search_of_every_cell_would() -> None:
     for within in (
         np.array([0.0, 3, 5, 7, 9, 12, 16]),
         np.array([2.5, 7.0]),
-        SEAT_TIMES,
+        _seat_times(GRACE_S),
+        _seat_times(0.7),  # with machine detection: not on half seconds
         np.array([1 / 3, 2.0]),
         np.array([np.inf, 1.0]),
         np.array([]),

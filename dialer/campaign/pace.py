@@ -28,8 +28,10 @@ def snapshot_of(
     seated: Mapping[str, str],
     channel_limit: int,
     stats: CallStats,
+    grace_s: float,
 ) -> Snapshot:
-    """``seated`` maps the answered calls already given a seat (being put through). Times
+    """``seated`` maps the answered calls already given a seat (being put through);
+    ``grace_s`` is the dialer's cut-off for new calls (``runner.latest_seat_s``). Times
     since are never negative: the wall clock can step back (NTP), and a negative time read
     a pacer's table from its end (a call out would look past all chance of an answer)."""
     calls = list(calls)
@@ -53,6 +55,7 @@ def snapshot_of(
         + sum(1 for s in seats if s.state is not SeatState.PAUSED and s.pause_after is not None),
         channel_room=max(channel_limit - len(calls), 0),
         stats=stats,
+        grace_s=grace_s,
     )
 
 

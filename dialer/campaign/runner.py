@@ -100,9 +100,9 @@ from dialer.console.view import CaseCard, SeatView, case_card, seat_view
 from dialer.disposition import Disposition, Outcome, aapor_code
 from dialer.logs import bind, debug_enabled
 from dialer.metrics import DialerMetrics
-from dialer.pacing.predictive import GRACE_S
 from dialer.pacing.progressive import Progressive
 from dialer.pacing.registry import Pacer
+from dialer.pacing.snapshot import GRACE_S
 from dialer.pacing.stats import CallStats
 from dialer.schedule.retry import RetryPolicy
 from dialer.schedule.window import CallingWindow
@@ -1050,8 +1050,9 @@ class CampaignRunner:
         if not self._asterisk_ready(now) or not self.s.window.is_open(now):
             return  # Asterisk unreachable or still booting, or outside the window: no dials
         snap = snapshot_of(
-            now, self.board, self.calls.values(), self.seat_of, self.s.channel_limit, self.stats
-        )
+            now, self.board, self.calls.values(), self.seat_of, self.s.channel_limit, self.stats,
+            latest_seat_s(self.amd_on),
+        )  # fmt: skip
         launch = min(self.pacer.launch(snap), snap.channel_room)
         if launch == 0:
             return
@@ -1185,7 +1186,7 @@ class CampaignRunner:
         w = self._abandon_window(now)
         aiming = getattr(self.pacer, "aiming", w.cap)
         self.metrics.abandons(w.abandon_rate, w.answers, aiming, w.cap, w.amd_abandons)
-        self.metrics.detection(self.s.amd and not self.amd_suspended)
+        self.metrics.detection(self.amd_on)
         return w
 
     def _forget_records(self) -> None:
@@ -1211,6 +1212,12 @@ class CampaignRunner:
                     self.stored_ends.extend(heard)
 
         self._spawn(forget())
+
+    @property
+    def amd_on(self) -> bool:
+        """Answering-machine detection listens to the calls placed now: configured, and not
+        suspended (``_check_detection``)."""
+        return self.s.amd and not self.amd_suspended
 
     def _check_detection(self, w: AbandonWindow, now: datetime) -> None:
         """Suspend answering-machine detection while its estimated false positives alone
@@ -1274,7 +1281,7 @@ class CampaignRunner:
         variables = self._callee_behaviour()
         if variables.get("SIM_OUTCOME") == "machine":
             self.sim_machines.add(call_id)
-        if self.s.amd and not self.amd_suspended:
+        if self.amd_on:
             variables["DIALER_AMD"] = "1"
             self.detecting.add(call_id)
         return variables

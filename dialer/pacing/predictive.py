@@ -2,7 +2,8 @@
 the expected abandons of the calls out held to a target steered by the window's abandon rate.
 
 Each decision forecasts two counts at the moment new calls would be answered (the mean ring
-time to a person's answer, plus the ``GRACE_S`` a waiting callee is still put through): seats
+time to a person's answer, plus the grace a waiting callee is still put through, the
+snapshot's ``grace_s``): seats
 available (free now, plus each busy or wrapping seat by its chance of freeing in time, from
 recent talk and wrap-up durations given how long it has been going) and persons answering
 (each call in flight by its
@@ -31,11 +32,6 @@ from dialer.pacing.progressive import one_per_free_seat
 from dialer.pacing.snapshot import Snapshot
 from dialer.pacing.stats import table_rows
 
-GRACE_S = 1.5
-"""The longest after a person's answer that a seat coming free still takes the callee: the
-dialplan plays the abandon message at 2 s and the dialer's Redirect must land before it (the
-runner's cut-off, ``LATEST_SEAT_S``). A pacer counting the whole 2 s overflows more often live
-than it plans to."""
 RAMP_S = 1.0
 """The span ``max_growth`` and ``min_step`` limit the calls launched over."""
 STEER_MAX_DT_S = 10.0
@@ -207,12 +203,12 @@ class Predictive:
 
     @staticmethod
     def _seat_chances(snap: Snapshot) -> Chances:
-        """Busy and wrapping seats freeing by each of ``SEAT_TIMES``: the sum of their
-        chances (its mean and variance)."""
+        """Busy and wrapping seats freeing by each horizon plus the grace (``_seat_times``):
+        the sum of their chances (its mean and variance)."""
         stats = snap.stats
         wrap = round(stats.mean_wrap())  # whole seconds: one table, not one a call
-        talking = stats.end_table("talk", snap.talk_elapsed, _talk_times(wrap))
-        wrapping = stats.end_table("wrap", snap.wrap_elapsed, SEAT_TIMES)
+        talking = stats.end_table("talk", snap.talk_elapsed, _talk_times(wrap, snap.grace_s))
+        wrapping = stats.end_table("wrap", snap.wrap_elapsed, _seat_times(snap.grace_s))
         return Chances.of(talking, snap.talk_elapsed).plus(Chances.of(wrapping, snap.wrap_elapsed))
 
 
@@ -318,15 +314,20 @@ def _new_call(table: NDArray[np.float64]) -> NDArray[np.float64]:
     return result
 
 
-SEAT_TIMES = HORIZONS + GRACE_S
-"""A seat freeing up to the grace after an answer takes it."""
+@functools.lru_cache(maxsize=8)
+def _seat_times(grace: float) -> NDArray[np.float64]:
+    """By each horizon, the time a seat has to free and still take an answer: a seat freeing
+    up to the grace after it takes the callee (shared: read-only)."""
+    times = HORIZONS + grace
+    times.flags.writeable = False
+    return times
 
 
 @functools.lru_cache(maxsize=64)
-def _talk_times(wrap: int) -> NDArray[np.float64]:
-    """By each of ``SEAT_TIMES``, the talk a seat must end to be through its wrap-up too
+def _talk_times(wrap: int, grace: float) -> NDArray[np.float64]:
+    """By each of ``_seat_times``, the talk a seat must end to be through its wrap-up too
     (shared: read-only)."""
-    times = np.maximum(SEAT_TIMES - wrap, 0.0)
+    times = np.maximum(_seat_times(grace) - wrap, 0.0)
     times.flags.writeable = False
     return times
 

@@ -11,6 +11,12 @@ from dialer.pacing.stats import CallStats
 
 Floats = NDArray[np.float64]
 
+GRACE_S = 1.5
+"""The longest after a person's answer that a seat coming free still takes the callee, without
+answering-machine detection: the dialplan plays the abandon message at 2 s and the dialer's
+Redirect must land before it (the runner's cut-off, ``LATEST_SEAT_S``). A pacer counting the
+whole 2 s overflows more often live than it plans to."""
+
 
 def _none() -> Floats:
     return np.zeros(0)
@@ -35,6 +41,10 @@ class Snapshot:
     """Seats logged in but on a break."""
     channel_room: int = 10**9
     """Trunk channels still free."""
+    grace_s: float = GRACE_S
+    """The longest after a person's answer that a seat coming free still takes the callee
+    (the dialer's cut-off: shorter with answering-machine detection, whose verdict comes
+    after the greeting the 2 s count from)."""
     stats: CallStats = field(default_factory=CallStats)
 
     @property

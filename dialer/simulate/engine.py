@@ -3,9 +3,9 @@
 Deterministic for a seed. The pacer under test is asked every second of virtual time, with the
 same ``Snapshot`` the live dialer builds, and its count is shared over the cells by
 ``pacing.cells.spread``. Seats, calls and interviews follow the live rules: a person answering
-with no seat free is put through by a seat coming free within the grace (the dialer's 1.5 s
-cut-off) and their patience, else the call is abandoned; an interview reserves its cell, and a
-callee from a full cell is screened out.
+with no seat free is put through by a seat coming free within the grace (the dialer's cut-off,
+``regulation.grace_s``, which the pacer is told) and their patience, else the call is
+abandoned; an interview reserves its cell, and a callee from a full cell is screened out.
 """
 
 from __future__ import annotations
@@ -210,6 +210,7 @@ class Simulation:
             paused=counts[PAUSED] + counts[PAUSED + DUE] + counts[TALK + DUE] + counts[WRAP + DUE],
             channel_room=max(self._lines_free(counts[TALK] + counts[TALK + DUE]), 0),
             stats=self.stats,
+            grace_s=self.grace,
         )
         assert self.pacing is not None
         count = self.pacing.launch(snap)

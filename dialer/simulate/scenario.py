@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dialer.pacing.predictive import GRACE_S
+from dialer.pacing.snapshot import GRACE_S
 from sampling.errors import ConfigError
 from sampling.tomlkeys import bounded, check_keys, optional, positive_int, table
 
