@@ -19,7 +19,7 @@ from dialer.ami.client import AmiClient, AmiSettings
 from dialer.ami.errors import AmiError
 from dialer.ami.events import FAR_LEG, DialplanEvent, parse_event
 from dialer.call.resync import ABANDONED_FAMILY
-from dialer.call.state import CallState, OriginateEnded, new_call, transition
+from dialer.call.state import CallState, OriginateEnded, Ringing, new_call, transition
 from dialer.campaign import due_reader, pace, selection
 from dialer.campaign import runner as runner_module
 from dialer.campaign.control import Command, ControlError
@@ -443,6 +443,50 @@ async def test_a_restart_clears_the_abandon_records_of_its_own_calls_only(
     finally:
         for call_id in (ours, theirs):
             await ami.run_dialplan("dialer-forget", call_id)
+
+
+async def test_a_resync_keeps_the_abandon_record_of_a_call_the_store_has_not_closed(
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A callee is abandoned while the dialer cannot hear, and the store is locked as the
+    resync reads the dialplan's record: the attempt stays open, so the record stays in
+    Asterisk (had the process died then, the restart would read it and code the call
+    abandoned). Once the store frees, the attempt is stored abandoned and the record
+    cleared."""
+    monkeypatch.setattr(runner_module, "LOCK_BACKOFF_S", 0.0)  # the retry tries at once
+    monkeypatch.setattr(runner_module, "RECORD_FORGET_S", 0.0)  # and clears at once
+    ours = str(uuid.uuid4())
+    settings = replace(await small_campaign(tmp_path, make_survey), autostart=False)
+    try:
+        async with open_campaign(settings, ami) as runner:
+            case = await _on_a_call(runner, ours)
+            now = datetime.now(UTC)
+            runner.calls[ours] = transition(new_call(ours, case.case_id, now), Ringing(now))[0]
+            await _abandoned(ami, ours)
+            deadline = time.monotonic() + 30
+            while ours not in await ami.db_family(ABANDONED_FAMILY):
+                assert time.monotonic() < deadline, "the abandon was not recorded"
+                await asyncio.sleep(0.2)
+            await runner.db.execute("PRAGMA busy_timeout = 50")
+            with contextlib.closing(sqlite3.connect(settings.store)) as other:
+                other.execute("BEGIN IMMEDIATE")
+                await runner._resync(datetime.now(UTC))
+                await asyncio.gather(*runner.tasks)  # the records' clearing
+                other.execute("ROLLBACK")
+            assert [ours] == list(runner.unrecorded)
+            assert [ours] == await live_call_ids(runner.db)
+            assert ours in await ami.db_family(ABANDONED_FAMILY)
+            await runner._record_again()
+            runner._forget_records()
+            await asyncio.gather(*runner.tasks)
+            outcomes = [a.outcome for a in await history(runner.db, case.case_id)]
+            assert [Outcome.ABANDONED] == outcomes
+            deadline = time.monotonic() + 5  # the dialplan runs on a moment
+            while ours in await ami.db_family(ABANDONED_FAMILY):
+                assert time.monotonic() < deadline, "the stored abandon's record was left"
+                await asyncio.sleep(0.1)
+    finally:
+        await ami.run_dialplan("dialer-forget", ours)
 
 
 async def test_a_restart_clears_any_campaigns_abandon_records_past_a_week(
