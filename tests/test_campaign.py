@@ -1034,6 +1034,35 @@ async def test_an_interview_and_a_disposition_a_locked_store_put_off_are_stored_
             assert ("finished", "refusal") == row.fetchone()
 
 
+async def test_a_machine_coded_on_an_interview_started_late_leaves_the_window_at_its_join(
+    tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient
+) -> None:
+    """An interview a locked store put off starts after its callee hung up: the call is
+    gone, so the time it joined the seat (its live answer in the pacer's window) is read
+    from the stored attempt. Its operator codes an answering machine: that answer, and not
+    a later one, leaves the window."""
+    settings = await _operators_by_api(tmp_path, make_survey)
+    async with open_campaign(settings, ami) as runner:
+        await _on_a_call(runner, "c1")
+        joined = datetime.now(UTC) - timedelta(seconds=20)
+        await runner.db.execute(
+            "UPDATE attempt SET answered_at = ?, connected_at = ?, ended_at = ?,"
+            " outcome = 'connected' WHERE call_id = 'c1'",
+            (joined.isoformat(), joined.isoformat(), (joined + timedelta(seconds=9)).isoformat()),
+        )
+        await runner.db.commit()
+        for at in (joined - timedelta(seconds=30), joined, joined + timedelta(seconds=10)):
+            runner.stats.live_answer(at.timestamp(), abandoned=False)
+        now = datetime.now(UTC).timestamp()
+        assert (0, 3) == runner.stats.window(now)
+        assert "c1" not in runner.calls  # the callee hung up before the interview started
+        await runner._start_interview("c1", "7101")
+        assert joined == runner.interviews["c1"].connected
+        await runner._dispose("c1", OperatorDisposition(Disposition.ANSWERING_MACHINE))
+        assert (0, 2) == runner.stats.window(now)
+        assert 2 == runner.stats.answers_total
+
+
 async def test_a_disposition_the_store_stays_locked_for_is_refused_after_its_patience(
     tmp_path: Path, make_survey: SurveyFactory, ami: AmiClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
