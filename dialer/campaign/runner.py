@@ -161,7 +161,8 @@ RECORDED = (Outcome.ABANDONED, Outcome.MACHINE)
 LATEST_SEAT_S = GRACE_S
 """The longest after its answer that a waiting callee is still put through: the dialplan
 plays the abandon message at 2 s (ABANDON_AFTER), and the Redirect must land before. The
-predictive pacer plans with the same time."""
+pacers are told the cut-off of the calls placed now (``latest_seat_s``, the snapshot's
+``grace_s``)."""
 AMD_AFTER_GREETING_S = 0.8
 """With answering-machine detection, the silence after a person's hello that AMD waits for
 (the dialplan's AMD_AFTER_GREETING_MS): the 2 s count from the greeting's end, so the

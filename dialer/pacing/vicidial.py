@@ -31,7 +31,8 @@ class Vicidial:
     name: str = "vicidial"
     drop_after_s: float = 2.0
     """``drop_call_seconds``: BASELINES.md's 2 (VICIdial's default is 5). The simulator
-    drops a caller no agent took by then, where ours get the dialer's 1.5 s cut-off."""
+    drops a caller no agent took by then, where ours get the scenario's cut-off
+    (``regulation.grace_s``, the dialer's)."""
     level: float = 1.0
     _samples: deque[tuple[int, int, int]] = field(default_factory=lambda: deque(maxlen=15))
     _next_sample: float = 0.0
