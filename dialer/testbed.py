@@ -11,9 +11,10 @@ from dialer.ami.errors import AmiConnectError
 SCRIPT = Path(__file__).resolve().parents[1] / "deploy" / "asterisk-testbed"
 
 
-def start_testbed(port: int) -> AmiSettings:
-    """Start (or reuse) the testbed instance on ``port`` and return how to reach its AMI."""
-    info = _start(port)
+def start_testbed(port: int, phones: bool = False) -> AmiSettings:
+    """Start (or reuse) the testbed instance on ``port`` and return how to reach its AMI;
+    ``phones``: with the PJSIP stack and simulated operator phones (``--phones``)."""
+    info = _start(port, phones)
     secret = Path(info["ami_secret_file"]).read_text(encoding="utf-8").strip()
     return AmiSettings(host=info["ami_host"], port=int(info["ami_port"]), secret=secret)
 
@@ -26,13 +27,13 @@ def asterisk_pid(port: int) -> int:
     return int(_start(port)["pid"])
 
 
-def _start(port: int) -> dict[str, str]:
+def _start(port: int, phones: bool = False) -> dict[str, str]:
     """The script's ``start``, and what it prints of the instance (key=value lines)."""
     if not SCRIPT.exists():
         raise AmiConnectError("testbed", f"{SCRIPT} not found: run the demo from a checkout")
     try:  # a first start builds the chroot (minutes); a start never waits for ever
         done = subprocess.run(
-            [str(SCRIPT), "start", "--ami-port", str(port)],
+            [str(SCRIPT), "start", "--ami-port", str(port), *(["--phones"] if phones else [])],
             capture_output=True, text=True, check=False, timeout=START_TIMEOUT_S,
         )  # fmt: skip
     except subprocess.TimeoutExpired:

@@ -74,7 +74,7 @@ class LinkState:
 AmiEvent = ChannelHangup | ChannelRinging | ConferenceJoin | DialplanEvent | LinkState
 
 
-DIALPLAN_FIELDS = ("CallId", "Seat", "Cause", "Reason")
+DIALPLAN_FIELDS = ("CallId", "Seat", "Cause", "Reason", "Phone")
 """The fields our dialplan's UserEvents set (asterisk_conf/extensions.conf); the rest of a
 UserEvent's headers describe its channel."""
 

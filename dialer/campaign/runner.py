@@ -880,6 +880,11 @@ class CampaignRunner:
         elif isinstance(event, DialplanEvent) and event.name == "SeatReady":
             if self.s.simulation is None:  # simulated lines are opened by the dialer itself
                 self._phone_login(event.fields.get("Seat", ""))
+        elif isinstance(event, DialplanEvent) and event.name == "SeatRefused":
+            seat = event.fields.get("Seat", "")
+            if seat in self.s.seats:
+                log.warning("a seat's line refused: only the seat's own phone may open it",
+                            seat=seat, phone=event.fields.get("Phone", ""))  # fmt: skip
         elif isinstance(event, ConferenceJoin) and not event.joined:
             seat = event.conference.removeprefix("seat-")
             if event.channel.startswith(self._line_prefix(seat)):  # the operator's line left
