@@ -43,7 +43,8 @@ async def phones() -> AsyncIterator[AmiClient]:
 async def test_only_the_seats_own_phone_opens_its_line(phones: AmiClient) -> None:
     """Phone 7002 dialling 97001, and a channel that is no phone, are refused (the dialplan
     says so in a SeatRefused event) and seat 7001's conference stays empty: before, any
-    phone could open any seat and take its operator's callees. Phone 7001 opens it."""
+    phone could join any seat's conference, hear its operator's interviews and have its
+    callees abandoned (the seat no longer held exactly its operator). Phone 7001 opens it."""
     seen: list[tuple[str, str, str]] = []
 
     async def listen() -> None:
