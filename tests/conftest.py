@@ -113,7 +113,10 @@ TEST_AMI_PORT = 15038
 
 @pytest.fixture(scope="session")
 def asterisk() -> Iterator[AmiSettings]:
-    """A real Asterisk 22 (deploy/asterisk-testbed) on its own AMI port, for the whole session."""
+    """A real Asterisk 22 (deploy/asterisk-testbed) on its own AMI port, for the whole session:
+    started afresh, since an interrupted run leaves its calls and seat lines in a running one
+    (a seat's line left in its conference made the next run's callees abandoned)."""
+    stop_testbed(TEST_AMI_PORT)
     try:
         settings = start_testbed(TEST_AMI_PORT)
     except AmiConnectError as exc:
