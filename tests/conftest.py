@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -105,6 +106,21 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+async def until(
+    check: Callable[[], bool | Awaitable[bool]], within_s: float = 60.0, step_s: float = 0.1
+) -> None:
+    """Return once ``check()`` holds (awaited if it is a coroutine); fail after ``within_s``."""
+    deadline = asyncio.get_running_loop().time() + within_s
+    while True:
+        held = check()
+        if inspect.isawaitable(held):
+            held = await held
+        if held:
+            return
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(step_s)
 
 
 REPO = Path(__file__).resolve().parents[1]

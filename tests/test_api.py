@@ -15,7 +15,7 @@ import pytest
 
 from dialer.ami.client import AmiClient
 from dialer.campaign.runner import CampaignRunner, CampaignSummary, open_campaign
-from tests.conftest import SurveyFactory, serving, small_campaign
+from tests.conftest import SurveyFactory, serving, small_campaign, until
 
 TOKEN = "test-token-0123456789abcdef"
 
@@ -86,13 +86,6 @@ def _attempts(store: Path, where: str = "1") -> list[tuple[Any, ...]]:
         ).fetchall()
 
 
-async def _until(check: Any, within_s: float = 60.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within_s
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.1)
-
-
 async def test_api_refuses_requests_without_the_token(service: Service) -> None:
     """No token or a wrong one: 401, and nothing happens; the OpenAPI schema is published."""
     async with httpx.AsyncClient(base_url=service.url) as anonymous:
@@ -121,7 +114,7 @@ async def test_seats_log_out_and_in(service: Service, ami: AmiClient) -> None:
     async def line_down() -> bool:
         return not any("@seat-sim" in c for c in await ami.confbridge_channels("seat-7104"))
 
-    await _until(line_down, 5)
+    await until(line_down, 5)
     again = await service.api.post("/seats/7104/logout")
     assert (409, "seat 7104 is not logged in") == (again.status_code, again.json()["detail"])
     unknown = await service.api.post("/seats/7999/login")
@@ -147,7 +140,7 @@ async def test_start_pause_resume_stop(simulated: Service) -> None:
     async def some_dialled() -> bool:
         return len(_attempts(simulated.store)) >= 4
 
-    await _until(some_dialled)
+    await until(some_dialled)
     assert "paused" == (await api.post("/campaign/pause")).json()["state"]
     paused_at = datetime.now(UTC).isoformat()
     await asyncio.sleep(1.5)
@@ -158,7 +151,7 @@ async def test_start_pause_resume_stop(simulated: Service) -> None:
     async def dialling_again() -> bool:
         return bool(_attempts(simulated.store, f"started_at > '{resumed_at}'"))
 
-    await _until(dialling_again)
+    await until(dialling_again)
     assert "stopping" == (await api.post("/campaign/stop")).json()["state"]
     summary = await asyncio.wait_for(simulated.run, 60)
     assert "stopped" == summary.finished
@@ -218,7 +211,7 @@ async def test_operators_dispositions_fill_the_quotas(service: Service) -> None:
                 machine.update(case_id=seat["case_id"])
         return bool(status["state"] == "finished")
 
-    await _until(operate, 150)
+    await until(operate, 150)
     summary = await asyncio.wait_for(service.run, 10)
     assert ("quotas full", 0) == (summary.finished, summary.overshoot)
     assert summary.target == summary.completes
@@ -255,7 +248,7 @@ async def test_a_pause_asked_during_a_call_starts_after_its_disposition(
     )
     assert 200 == answer.status_code, answer.text
 
-    await _until(lambda: _seat_in(api, seat["seat"], "paused"), 20)
+    await until(lambda: _seat_in(api, seat["seat"], "paused"), 20)
     assert 200 == (await api.post(f"/seats/{seat['seat']}/ready")).status_code
     assert await _seat_in(api, seat["seat"], "free") or await _seat_in(api, seat["seat"], "on_call")
 
@@ -274,7 +267,7 @@ async def test_an_operators_ready_ends_the_wrap_up_and_the_pacer_learns_it(
     stats = wrapping.runner.stats
     before = stats.wraps
 
-    await _until(lambda: _seat_in(api, seat["seat"], "wrap_up"), 20)
+    await until(lambda: _seat_in(api, seat["seat"], "wrap_up"), 20)
     assert 200 == (await api.post(f"/seats/{seat['seat']}/ready")).status_code
     assert before + 1 == stats.wraps
     assert 0 <= stats.mean_wrap() < 60
@@ -292,7 +285,7 @@ async def _a_seat_on_a_call(api: httpx.AsyncClient) -> dict[str, Any]:
                 return True
         return False
 
-    await _until(put_through)
+    await until(put_through)
     return seat
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from dialer.ami.events import DialplanEvent, parse_event
 from dialer.campaign.control import Command
 from dialer.campaign.runner import open_campaign, wait_for_operator
 from dialer.testbed import start_testbed, stop_testbed
-from tests.conftest import TEST_AMI_PORT, SurveyFactory, small_campaign
+from tests.conftest import TEST_AMI_PORT, SurveyFactory, small_campaign, until
 
 PHONES_PORT = TEST_AMI_PORT + 7
 """An instance of its own: the others load no PJSIP."""
@@ -58,13 +58,13 @@ async def test_only_the_seats_own_phone_opens_its_line(phones: AmiClient) -> Non
     try:
         for channel in ("PJSIP/7002", "Local/answer@phone-sim"):
             await _dial_in(phones, channel, "7001")
-        await _until(lambda: 2 == sum(name == "SeatRefused" for name, _, _ in seen))
+        await until(lambda: 2 == sum(name == "SeatRefused" for name, _, _ in seen), 10)
         refused = {(seat, phone.split("-")[0]) for name, seat, phone in seen}
         assert {("7001", "PJSIP/7002"), ("7001", "Local/answer@phone")} == refused
         assert [] == await phones.confbridge_channels("seat-7001")
         await _dial_in(phones, "PJSIP/7001", "7001")
         await wait_for_operator(phones, "7001")
-        await _until(lambda: ("SeatReady", "7001", "") in seen)
+        await until(lambda: ("SeatReady", "7001", "") in seen, 10)
     finally:
         listening.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -80,13 +80,6 @@ async def _dial_in(ami: AmiClient, channel: str, seat: str) -> None:
     assert result.answered, channel
 
 
-async def _until(condition: Callable[[], bool], within_s: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within_s
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "not within the time"
-        await asyncio.sleep(0.05)
-
-
 async def test_a_campaign_logs_in_the_seat_its_phone_opens_and_warns_of_another_phone(
     tmp_path: Path, make_survey: SurveyFactory, phones: AmiClient
 ) -> None:
@@ -99,13 +92,13 @@ async def test_a_campaign_logs_in_the_seat_its_phone_opens_and_warns_of_another_
         try:
             with structlog.testing.capture_logs() as logs:
                 await _dial_in(phones, "PJSIP/7002", "7001")
-                await _until(lambda: any("refused" in e["event"] for e in logs))
+                await until(lambda: any("refused" in e["event"] for e in logs), 10)
             (warning,) = [e for e in logs if "refused" in e["event"]]
             assert ("warning", "7001") == (warning["log_level"], warning["seat"])
             assert warning["phone"].startswith("PJSIP/7002-")
             assert "7001" not in runner.board.seats
             await _dial_in(phones, "PJSIP/7001", "7001")
-            await _until(lambda: "7001" in runner.board.seats)
+            await until(lambda: "7001" in runner.board.seats, 10)
             assert runner.board.seats["7001"].line
         finally:
             await runner.command(Command.STOP)
